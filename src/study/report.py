@@ -1,0 +1,71 @@
+"""What a notebook hands to its run folder: tidy estimates and figures.
+
+Each notebook creates one `Recorder(run_dir, notebook)`. With `run_dir=""` (interactive use,
+nbval) nothing is written; under `study run` the pipeline passes the run folder and the
+recorder writes `estimates/<notebook>.csv` and `figures/<notebook>__<name>.{png,svg}`, which the
+pipeline gathers into the run's `estimates.csv`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from study.errors import StudyInputError
+from study.tidy import ESTIMATE_COLUMNS
+
+REPORT_COLUMNS = ["site", "notebook", *ESTIMATE_COLUMNS, "data_kind", "note"]
+DATA_KINDS = ("published", "synthetic", "user")
+
+
+@dataclass(frozen=True)
+class Recorder:
+    """Writes a notebook's estimates and figures into the run folder (if one is given)."""
+
+    run_dir: str
+    notebook: str
+
+    @property
+    def _root(self) -> Path | None:
+        return Path(self.run_dir) if self.run_dir else None
+
+    def estimates(self, table: pd.DataFrame, *, site: str, data_kind: str) -> pd.DataFrame:
+        """Label a tidy estimate table with site, notebook and data kind; append it to the run.
+
+        Returns the labelled table (columns REPORT_COLUMNS) so the notebook can display it.
+        """
+        if data_kind not in DATA_KINDS:
+            raise StudyInputError(f"data_kind must be one of {DATA_KINDS}, got {data_kind!r}")
+        out = table.copy()
+        out["site"] = site
+        out["notebook"] = self.notebook
+        out["data_kind"] = data_kind
+        if "note" not in out:
+            out["note"] = ""
+        out = out[REPORT_COLUMNS]
+        if self._root is not None:
+            path = self._root / "estimates" / f"{self.notebook}.csv"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            out.to_csv(path, mode="a", header=not path.exists(), index=False)
+        return out
+
+    def figure(self, fig, name: str) -> None:
+        """Save a matplotlib figure as PNG and SVG (no timestamps in the files)."""
+        if self._root is None:
+            return
+        folder = self._root / "figures"
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = folder / f"{self.notebook}__{name}"
+        fig.savefig(stem.with_suffix(".png"), dpi=120, bbox_inches="tight",
+                    metadata={"Software": None})
+        fig.savefig(stem.with_suffix(".svg"), bbox_inches="tight", metadata={"Date": None})
+
+
+def gather_estimates(run_dir: Path) -> pd.DataFrame:
+    """Concatenate every notebook's estimates in a run folder, in notebook order."""
+    files = sorted((run_dir / "estimates").glob("*.csv"))
+    if not files:
+        return pd.DataFrame(columns=REPORT_COLUMNS)
+    return pd.concat([pd.read_csv(f, keep_default_na=False) for f in files], ignore_index=True)
