@@ -58,8 +58,9 @@ class Recorder:
         folder = self._root / "figures"
         folder.mkdir(parents=True, exist_ok=True)
         stem = folder / f"{self.notebook}__{name}"
-        fig.savefig(stem.with_suffix(".png"), dpi=120, bbox_inches="tight",
-                    metadata={"Software": None})
+        fig.savefig(
+            stem.with_suffix(".png"), dpi=120, bbox_inches="tight", metadata={"Software": None}
+        )
         fig.savefig(stem.with_suffix(".svg"), bbox_inches="tight", metadata={"Date": None})
 
 

@@ -1,0 +1,136 @@
+"""Command line: `study run | list | validate | synth | check-published` (also `python -m study`).
+
+Bad input prints one line naming the file or parameter and exits with status 2; a failing
+notebook prints which notebook and cell failed and exits with status 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from study import config
+from study.errors import StudyInputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    params: Annotated[Path, typer.Option(help="Parameters YAML.")] = config.DEFAULT_PARAMS,
+    only: Annotated[
+        list[str] | None, typer.Option(help="Run only this notebook (number or name); repeatable.")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Run folder (must be new or empty).")
+    ] = None,
+) -> None:
+    """Execute the notebooks with papermill into a new run folder under reports/."""
+    from study.pipeline import NotebookFailed, new_run_dir, plan_run, run_study
+
+    try:
+        plan = plan_run(params, only or ())
+        run_dir = new_run_dir(plan, out_dir)
+    except StudyInputError as exc:
+        _fail(str(exc))
+    err.print(f"run folder: {run_dir}", highlight=False)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("notebooks", total=len(plan.notebooks))
+        try:
+            result = run_study(
+                plan,
+                run_dir,
+                on_start=lambda name: bar.update(task, description=name),
+                on_done=lambda name, s: bar.advance(task),
+            )
+        except NotebookFailed as exc:
+            _fail(str(exc), code=1)
+    out.print(
+        f"wrote {result.run_dir} ({len(result.notebooks)} notebooks, "
+        f"{result.n_estimates} estimates in estimates.csv)",
+        highlight=False,
+    )
+
+
+@app.command("list")
+def list_notebooks() -> None:
+    """Show the notebooks and the parameters each declares."""
+    from study.pipeline import discover_notebooks
+
+    table = Table("notebook", "parameter", "type", "default", "meaning")
+    for nb in discover_notebooks():
+        for i, p in enumerate(nb.parameters.values()):
+            table.add_row(nb.name if i == 0 else "", p.name, p.type_name, p.default, p.help)
+    out.print(table)
+
+
+@app.command()
+def validate(
+    path: Annotated[Path, typer.Argument(help="CSV, Parquet or Excel file of records.")],
+    kind: Annotated[
+        str | None, typer.Option(help="conversations | reviews | weekly (default: inferred).")
+    ] = None,
+) -> None:
+    """Check a record-level file against the documented schema (data/README.md)."""
+    from study.records import validate_file
+
+    problems = validate_file(path, kind)
+    if problems.empty:
+        out.print(f"{path}: valid", highlight=False)
+        return
+    table = Table("file", "row", "column", "problem", title=f"{len(problems)} problem(s)")
+    for row in problems.itertuples(index=False):
+        table.add_row(*(str(v) for v in row))
+    err.print(table)
+    raise typer.Exit(2)
+
+
+@app.command()
+def synth(
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = config.SYNTHETIC_DIR,
+) -> None:
+    """Generate the synthetic record-level extract calibrated to the published figures."""
+    from study.synth import write_synthetic
+
+    try:
+        paths = write_synthetic(seed, out_dir)
+    except StudyInputError as exc:
+        _fail(str(exc))
+    for p in paths:
+        out.print(f"wrote {p}", highlight=False)
+
+
+@app.command("check-published")
+def check_published() -> None:
+    """Reproduce the published arithmetic and list every cell that does not add up."""
+    from study.published import check_published_arithmetic
+
+    try:
+        checks = check_published_arithmetic()
+    except StudyInputError as exc:
+        _fail(str(exc))
+    table = Table(*checks.columns)
+    for row in checks.itertuples(index=False):
+        style = "red" if row.status != "ok" else None
+        table.add_row(*(str(v) for v in row), style=style)
+    out.print(table)

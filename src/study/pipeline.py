@@ -1,0 +1,388 @@
+"""Run the study: execute every notebook with papermill into a fresh run folder.
+
+A run folder `reports/<run-name>-<YYYYmmdd-HHMMSS>/` holds the executed notebooks, an HTML
+rendering of each, the figures (PNG and SVG), `estimates.csv`, the resolved parameters and a
+provenance record (package and dependency versions, SHA-256 of every input file). Parameters
+come from a YAML file and are checked against each notebook's `parameters` cell (names and
+annotated types) before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import platform
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+from study import __version__, config
+from study.errors import StudyInputError
+from study.report import gather_estimates
+
+KERNEL = "python3"
+_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (int, float),
+    "str": (str,),
+    "bool": (bool,),
+    "dict": (dict,),
+    "list": (list,),
+}
+_DATA_SUFFIXES = {".csv", ".parquet", ".xlsx", ".xls"}
+
+
+@dataclass(frozen=True)
+class NotebookParameter:
+    """One parameter declared in a notebook's `parameters` cell."""
+
+    name: str
+    type_name: str
+    default: str
+    help: str
+
+
+@dataclass(frozen=True)
+class NotebookSpec:
+    """A notebook of the study and the parameters it declares."""
+
+    name: str
+    path: Path
+    parameters: dict[str, NotebookParameter]
+
+    @property
+    def number(self) -> str:
+        return self.name.split("_", 1)[0]
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run will do: which notebooks, with which parameters, from which file."""
+
+    params_file: Path
+    run_name: str
+    notebooks: list[NotebookSpec]
+    parameters: dict[str, dict[str, object]]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    notebooks: list[str]
+    n_estimates: int
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised during execution; the partial notebook is kept in the run folder."""
+
+    def __init__(self, notebook: str, cell: int, error: str, kept: Path):
+        self.notebook, self.cell, self.error, self.kept = notebook, cell, error, kept
+        super().__init__(
+            f"notebook {notebook} failed at cell {cell}: {error} "
+            f"(partially executed notebook kept at {kept})"
+        )
+
+
+def discover_notebooks(folder: Path = config.NOTEBOOKS_DIR) -> list[NotebookSpec]:
+    """The study's notebooks (`NN_*.ipynb`, reading order) and their declared parameters."""
+    import papermill as pm
+
+    specs = []
+    for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
+        declared = pm.inspect_notebook(str(path))
+        params = {
+            name: NotebookParameter(
+                name, str(p["inferred_type_name"]), str(p["default"]), str(p["help"])
+            )
+            for name, p in declared.items()
+        }
+        specs.append(NotebookSpec(path.stem, path, params))
+    return specs
+
+
+def select_notebooks(notebooks: list[NotebookSpec], only: Sequence[str]) -> list[NotebookSpec]:
+    """Notebooks matching `only` (number `01` or full name); all of them when `only` is empty."""
+    if not only:
+        return notebooks
+    chosen = []
+    for key in only:
+        hits = [nb for nb in notebooks if key in (nb.number, nb.name, nb.path.name)]
+        if not hits:
+            names = ", ".join(nb.name for nb in notebooks)
+            raise StudyInputError(f"--only {key!r}: no such notebook (have: {names})")
+        chosen.extend(h for h in hits if h not in chosen)
+    return sorted(chosen, key=lambda nb: nb.name)
+
+
+def load_params_file(path: Path) -> dict:
+    """Read a parameters YAML: `run_name`, `parameters` (shared) and `notebooks` (overrides)."""
+    if not path.is_file():
+        raise StudyInputError(f"{path}: parameters file does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise StudyInputError(f"{path}{where}: not valid YAML ({exc.__class__.__name__})") from None
+    if not isinstance(raw, dict):
+        raise StudyInputError(f"{path}: expected a mapping at the top level")
+    unknown = set(raw) - {"run_name", "description", "parameters", "notebooks"}
+    if unknown:
+        raise StudyInputError(
+            f"{path}: unknown top-level key(s) {sorted(unknown)}; "
+            "expected run_name, description, parameters, notebooks"
+        )
+    for key in ("parameters", "notebooks"):
+        if not isinstance(raw.get(key) or {}, dict):
+            raise StudyInputError(f"{path}: '{key}' must be a mapping")
+    return raw
+
+
+def _check_type(value: object, p: NotebookParameter, where: str) -> None:
+    expected = _TYPES.get(p.type_name)
+    if expected is None:
+        return
+    if isinstance(value, bool) and p.type_name != "bool":
+        ok = False
+    else:
+        ok = isinstance(value, expected)
+    if not ok:
+        raise StudyInputError(
+            f"{where}: parameter '{p.name}' must be {p.type_name}, "
+            f"got {type(value).__name__} {value!r}"
+        )
+
+
+def plan_run(
+    params_file: Path = config.DEFAULT_PARAMS,
+    only: Sequence[str] = (),
+    notebooks: list[NotebookSpec] | None = None,
+) -> RunPlan:
+    """Check the parameters file against the notebooks and resolve each notebook's parameters.
+
+    Unknown names, wrong types and unknown notebooks are errors (StudyInputError, one line).
+    """
+    params_file = Path(params_file)
+    raw = load_params_file(params_file)
+    all_notebooks = notebooks if notebooks is not None else discover_notebooks()
+    chosen = select_notebooks(all_notebooks, only)
+    shared: dict = raw.get("parameters") or {}
+    overrides: dict = raw.get("notebooks") or {}
+
+    declared = {name for nb in all_notebooks for name in nb.parameters}
+    unknown = sorted(set(shared) - declared)
+    if unknown:
+        raise StudyInputError(
+            f"{params_file}: unknown parameter(s) {unknown}; no notebook declares them "
+            "(see 'study list')"
+        )
+    by_name = {nb.name: nb for nb in all_notebooks}
+    for nb_name, values in overrides.items():
+        if nb_name not in by_name:
+            raise StudyInputError(f"{params_file}: 'notebooks' names unknown notebook {nb_name!r}")
+        if not isinstance(values, dict):
+            raise StudyInputError(f"{params_file}: notebooks.{nb_name} must be a mapping")
+        extra = sorted(set(values) - set(by_name[nb_name].parameters))
+        if extra:
+            raise StudyInputError(
+                f"{params_file}: notebook {nb_name} does not declare parameter(s) {extra}"
+            )
+
+    resolved: dict[str, dict[str, object]] = {}
+    for nb in chosen:
+        values = {k: v for k, v in shared.items() if k in nb.parameters}
+        values.update(overrides.get(nb.name) or {})
+        values.pop("run_dir", None)
+        for name, value in values.items():
+            _check_type(value, nb.parameters[name], str(params_file))
+        resolved[nb.name] = values
+    run_name = str(raw.get("run_name") or params_file.stem)
+    if not run_name.replace("-", "").replace("_", "").isalnum():
+        raise StudyInputError(
+            f"{params_file}: run_name {run_name!r} must be letters, digits, - or _"
+        )
+    return RunPlan(params_file, run_name, chosen, resolved)
+
+
+def new_run_dir(plan: RunPlan, out: Path | None = None, reports: Path = config.REPORTS_DIR) -> Path:
+    """A new, empty run folder; never reuses a folder that already has content."""
+    if out is not None:
+        out = Path(out)
+        if out.exists() and any(out.iterdir()):
+            raise StudyInputError(f"--out {out}: folder exists and is not empty; choose a new one")
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = reports / f"{plan.run_name}-{stamp}"
+    candidate, k = base, 1
+    while candidate.exists():
+        k += 1
+        candidate = base.with_name(f"{base.name}-{k}")
+    candidate.mkdir(parents=True)
+    return candidate
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _input_files(plan: RunPlan) -> list[Path]:
+    files = {plan.params_file.resolve()}
+    files.update(p.resolve() for p in config.PUBLISHED_DIR.glob("*") if p.is_file())
+    files.update(nb.path.resolve() for nb in plan.notebooks)
+    for nb in plan.notebooks:
+        defaults = {n: p.default.strip("'\"") for n, p in nb.parameters.items()}
+        values = {**defaults, **plan.parameters[nb.name]}
+        for value in values.values():
+            if isinstance(value, str) and Path(value).suffix.lower() in _DATA_SUFFIXES:
+                path = config.resolve_path(value)
+                if path.is_file():
+                    files.add(path.resolve())
+    return sorted(files)
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(config.PROJ_ROOT), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def provenance(plan: RunPlan) -> dict:
+    """Versions of Python, the package and every installed distribution; input checksums."""
+    dists = sorted(
+        {(d.metadata["Name"], d.version) for d in importlib.metadata.distributions()},
+        key=lambda t: t[0].lower(),
+    )
+
+    def label(p: Path) -> str:
+        return (
+            str(p.relative_to(config.PROJ_ROOT)) if p.is_relative_to(config.PROJ_ROOT) else str(p)
+        )
+
+    return {
+        "study_version": __version__,
+        "git_commit": _git_commit(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "params_file": label(plan.params_file.resolve()),
+        "notebooks": [nb.name for nb in plan.notebooks],
+        "inputs_sha256": {label(p): sha256(p) for p in _input_files(plan)},
+        "packages": {name: version for name, version in dists},
+    }
+
+
+def _export_html(notebook: Path, target: Path) -> None:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    target.write_text(body, encoding="utf-8")
+
+
+def _write_run_readme(run_dir: Path, plan: RunPlan, estimates) -> None:
+    kinds = estimates["data_kind"].value_counts().to_dict() if len(estimates) else {}
+    lines = [
+        f"# Run `{run_dir.name}`",
+        "",
+        f"Parameters: `{plan.params_file.name}` (resolved copy in `params.yaml`).",
+        f"Notebooks: {', '.join(nb.name for nb in plan.notebooks)}.",
+        "",
+        f"`estimates.csv` holds {len(estimates)} estimates by data kind: "
+        + ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items()))
+        + ".",
+    ]
+    if kinds.get("synthetic"):
+        lines += [
+            "",
+            "**Estimates with data_kind = synthetic come from synthetic record-level data "
+            "calibrated to the published aggregates. They demonstrate the method; they are "
+            "not findings about Birmingham or Harrow.**",
+        ]
+    lines += [
+        "",
+        "Contents: `notebooks/` (executed), `html/`, `figures/` (PNG, SVG), `estimates.csv`, "
+        "`params.yaml`, `provenance.json`.",
+        "",
+    ]
+    (run_dir / "README.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def run_study(
+    plan: RunPlan,
+    run_dir: Path,
+    on_start: Callable[[str], None] | None = None,
+    on_done: Callable[[str, float], None] | None = None,
+) -> RunResult:
+    """Execute the planned notebooks into `run_dir` and write the run's summary files.
+
+    Raises NotebookFailed (partial notebook kept, FAILED.txt written) if a notebook errors.
+    """
+    import time
+
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+    (run_dir / "html").mkdir(exist_ok=True)
+    resolved = {nb: dict(v) for nb, v in plan.parameters.items()}
+    (run_dir / "params.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "run_name": plan.run_name,
+                "params_file": str(plan.params_file),
+                "notebooks": resolved,
+            },
+            sort_keys=True,
+        ),
+        encoding="utf-8",
+    )
+    (run_dir / "provenance.json").write_text(
+        json.dumps(provenance(plan), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    seconds: dict[str, float] = {}
+    for nb in plan.notebooks:
+        if on_start:
+            on_start(nb.name)
+        out_nb = run_dir / "notebooks" / nb.path.name
+        t0 = time.perf_counter()
+        try:
+            pm.execute_notebook(
+                str(nb.path),
+                str(out_nb),
+                parameters={**plan.parameters[nb.name], "run_dir": str(run_dir.resolve())},
+                kernel_name=KERNEL,
+                cwd=str(config.NOTEBOOKS_DIR),
+                progress_bar=False,
+                log_output=False,
+            )
+        except PapermillExecutionError as exc:
+            failure = NotebookFailed(nb.name, exc.cell_index, f"{exc.ename}: {exc.evalue}", out_nb)
+            (run_dir / "FAILED.txt").write_text(str(failure) + "\n", encoding="utf-8")
+            raise failure from None
+        seconds[nb.name] = time.perf_counter() - t0
+        _export_html(out_nb, run_dir / "html" / f"{nb.name}.html")
+        if on_done:
+            on_done(nb.name, seconds[nb.name])
+    estimates = gather_estimates(run_dir)
+    estimates.to_csv(run_dir / "estimates.csv", index=False)
+    _write_run_readme(run_dir, plan, estimates)
+    return RunResult(run_dir, [nb.name for nb in plan.notebooks], len(estimates), seconds)

@@ -1,0 +1,46 @@
+"""Shared fixtures: tiny notebooks for exercising the pipeline without the real study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+
+def make_notebook(path: Path, params: str, body: str, title: str = "# Toy") -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    param_cell = nbformat.v4.new_code_cell(params)
+    param_cell.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell(title), param_cell, nbformat.v4.new_code_cell(body)]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def toy_notebooks(tmp_path: Path) -> Path:
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    make_notebook(
+        folder / "01_toy.ipynb",
+        'alpha: float = 0.05  # 1 - confidence level\nlabel: str = "x"  # a label\n'
+        'run_dir: str = ""  # run folder',
+        "import pandas as pd\n"
+        "from study.report import Recorder\n"
+        "from study.tidy import estimate_table\n"
+        "rec = Recorder(run_dir=run_dir, notebook='01_toy')\n"
+        "t = estimate_table([dict(quantity=label, estimate=1 - alpha, ci_low=0.0, ci_high=1.0,"
+        " level=1 - alpha, method='toy', n=10)])\n"
+        "rec.estimates(t, site='harrow', data_kind='published')",
+    )
+    make_notebook(
+        folder / "02_fails.ipynb",
+        'n: int = 3  # a count\nrun_dir: str = ""  # run folder',
+        "x = n + 1\nraise ValueError('boom in toy')",
+    )
+    return folder
