@@ -1,0 +1,454 @@
+"""Shares, proportions and their comparison, with confidence intervals.
+
+Every estimator returns a tidy table from `study.tidy.estimate_table` (one row per estimate:
+quantity, estimate, ci_low, ci_high, level, method, n, then p_value and note).
+
+Methods and references
+- Wilson score interval for one proportion (Wilson 1927), via statsmodels `proportion_confint`.
+- Simultaneous intervals for a multinomial split: Goodman (1965) and Sison & Glaz (1995), via
+  statsmodels `multinomial_proportions_confint`.
+- Difference of two independent proportions: Newcombe's hybrid score interval, method 10 of
+  Newcombe (1998, Stat Med 17:873-890), built from the two Wilson intervals.
+- Risk ratio: Katz log interval (Katz et al. 1978), var(log RR) = 1/x1 - 1/n1 + 1/x0 - 1/n0;
+  or Koopman's (1984) score interval via statsmodels.
+- Tests of equal proportions: Pearson chi-square (1 df, no continuity correction) and Fisher's
+  exact test (two-sided), both from scipy; the odds ratio is the conditional MLE with the exact
+  (Cornfield) interval from `scipy.stats.contingency.odds_ratio`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    multinomial_proportions_confint,
+    proportion_confint,
+)
+
+from study.checks import check_alpha, check_count, check_counts, check_proportion
+from study.errors import StudyInputError
+from study.tidy import estimate_table
+
+WILSON = "Wilson score"
+GOODMAN = "Goodman simultaneous"
+SISON_GLAZ = "Sison-Glaz simultaneous"
+NEWCOMBE = "Newcombe hybrid score (method 10)"
+KATZ = "Katz log"
+KOOPMAN = "Koopman score"
+MULTINOMIAL_METHODS = {"wilson": WILSON, "goodman": GOODMAN, "sison-glaz": SISON_GLAZ}
+
+
+def _q(label: str, quantity: str) -> str:
+    """Prefix a quantity name with a label ("Birmingham split: share C1")."""
+    return f"{label}: {quantity}" if label else quantity
+
+
+def _level(alpha: float) -> float:
+    return round(1 - alpha, 10)
+
+
+def wilson_interval(count: int, nobs: int, *, alpha: float = 0.05) -> tuple[float, float]:
+    """Wilson score interval for count/nobs (Wilson 1927), statsmodels `proportion_confint`."""
+    low, high = proportion_confint(count, nobs, alpha=alpha, method="wilson")
+    return float(low), float(high)
+
+
+def _check_pair(count: float, nobs: float, count_name: str, nobs_name: str) -> tuple[int, int]:
+    k = check_count(count, count_name)
+    n = check_count(nobs, nobs_name)
+    if n == 0:
+        raise StudyInputError(f"{nobs_name} must be at least 1, got {nobs!r}")
+    if k > n:
+        raise StudyInputError(f"{count_name} ({k}) must not exceed {nobs_name} ({n})")
+    return k, n
+
+
+def proportion_ci(
+    count: int, nobs: int, *, alpha: float = 0.05, quantity: str = "proportion"
+) -> pd.DataFrame:
+    """One proportion with its Wilson score interval (Wilson 1927)."""
+    alpha = check_alpha(alpha)
+    k, n = _check_pair(count, nobs, "count", "nobs")
+    low, high = wilson_interval(k, n, alpha=alpha)
+    row = {
+        "quantity": quantity,
+        "estimate": k / n,
+        "ci_low": low,
+        "ci_high": high,
+        "level": _level(alpha),
+        "method": WILSON,
+        "n": n,
+        "count": k,
+    }
+    return estimate_table([row])
+
+
+def shares_to_counts(
+    shares: Mapping[str, float],
+    total: int,
+    *,
+    rounding_unit: float = 0.01,
+    name: str = "shares",
+) -> pd.DataFrame:
+    """Counts implied by published shares of a known total.
+
+    Shares are fractions (0.70, not 70). They were published rounded to `rounding_unit`
+    (0.01 = whole percent), so they must sum to 1 within k * rounding_unit / 2 for k
+    categories; otherwise StudyInputError names `name`. Counts use largest-remainder
+    (Hamilton) rounding of share * total, so they sum to `total`; `count_min`/`count_max`
+    give the whole counts consistent with share +/- rounding_unit / 2.
+    """
+    if not isinstance(shares, Mapping) or len(shares) < 2:
+        raise StudyInputError(f"{name} must map at least two categories to shares")
+    n = check_count(total, "total")
+    if n == 0:
+        raise StudyInputError(f"total must be at least 1, got {total!r}")
+    if not (isinstance(rounding_unit, int | float) and 0 <= rounding_unit < 1):
+        raise StudyInputError(f"rounding_unit must be in [0, 1), got {rounding_unit!r}")
+    cats = list(shares)
+    vals = np.array([check_proportion(shares[c], f"{name}[{c!r}]") for c in cats])
+    tol = len(cats) * rounding_unit / 2 + 1e-9
+    if abs(vals.sum() - 1) > tol:
+        raise StudyInputError(
+            f"{name} must sum to 1 within {tol:.4g} (rounding to {rounding_unit:g}), "
+            f"got {vals.sum():.6g}"
+        )
+    exact = vals / vals.sum() * n
+    counts = np.floor(exact).astype(np.int64)
+    short = n - int(counts.sum())
+    order = np.argsort(-(exact - counts), kind="stable")
+    counts[order[:short]] += 1
+    half = rounding_unit / 2
+    cmin = np.ceil(np.clip(vals - half, 0, 1) * n - 1e-9).astype(np.int64)
+    cmax = np.floor(np.clip(vals + half, 0, 1) * n + 1e-9).astype(np.int64)
+    return pd.DataFrame(
+        {"category": cats, "share": vals, "count": counts, "count_min": cmin, "count_max": cmax}
+    )
+
+
+def multinomial_ci(
+    counts: Mapping[str, int] | pd.Series,
+    *,
+    alpha: float = 0.05,
+    methods: Sequence[str] = ("wilson", "goodman", "sison-glaz"),
+    label: str = "",
+) -> pd.DataFrame:
+    """Shares of a multinomial split with per-category and simultaneous intervals.
+
+    "wilson": per-category Wilson score intervals (each covers 1 - alpha on its own);
+    "goodman": Goodman (1965) simultaneous intervals (chi-square, Bonferroni over k);
+    "sison-glaz": Sison & Glaz (1995) simultaneous intervals (Edgeworth approximation,
+    designed for >= 7 categories, so indicative with fewer). One row per category and method.
+    """
+    alpha = check_alpha(alpha)
+    if isinstance(counts, pd.Series):
+        counts = counts.to_dict()
+    if not isinstance(counts, Mapping) or len(counts) < 2:
+        raise StudyInputError("counts must map at least two categories to counts")
+    cats = [str(c) for c in counts]
+    arr = check_counts(list(counts.values()), "counts")
+    n = int(arr.sum())
+    if n == 0:
+        raise StudyInputError("counts must not all be zero")
+    unknown = [m for m in methods if m not in MULTINOMIAL_METHODS]
+    if unknown or not methods:
+        raise StudyInputError(f"methods must be among {sorted(MULTINOMIAL_METHODS)}, got {unknown}")
+    rows = []
+    for m in methods:
+        if m == "wilson":
+            low, high = proportion_confint(arr, n, alpha=alpha, method="wilson")
+            ci = np.column_stack([low, high])
+            note = "per-category interval"
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                ci = multinomial_proportions_confint(arr, alpha=alpha, method=m)
+            note = "simultaneous over all categories"
+            if m == "sison-glaz" and len(cats) < 7:
+                note += "; Sison-Glaz is designed for >= 7 categories, indicative here"
+            if m == "goodman" and arr.min() < 5:
+                note += "; Goodman assumes every count >= 5"
+        for cat, k, (low, high) in zip(cats, arr, ci, strict=True):
+            rows.append(
+                {
+                    "quantity": _q(label, f"share {cat}"),
+                    "estimate": k / n,
+                    "ci_low": float(low),
+                    "ci_high": float(high),
+                    "level": _level(alpha),
+                    "method": MULTINOMIAL_METHODS[m],
+                    "n": n,
+                    "category": cat,
+                    "count": int(k),
+                    "note": note,
+                }
+            )
+    return estimate_table(rows)
+
+
+def newcombe_difference_ci(
+    count1: int, nobs1: int, count0: int, nobs0: int, *, alpha: float = 0.05
+) -> tuple[float, float, float]:
+    """p1 - p0 with Newcombe's hybrid score interval (Newcombe 1998, method 10).
+
+    With Wilson limits (l1, u1) and (l0, u0): low = d - sqrt((p1-l1)^2 + (u0-p0)^2),
+    high = d + sqrt((u1-p1)^2 + (p0-l0)^2). Returns (difference, low, high).
+    """
+    alpha = check_alpha(alpha)
+    k1, n1 = _check_pair(count1, nobs1, "count1", "nobs1")
+    k0, n0 = _check_pair(count0, nobs0, "count0", "nobs0")
+    p1, p0 = k1 / n1, k0 / n0
+    l1, u1 = wilson_interval(k1, n1, alpha=alpha)
+    l0, u0 = wilson_interval(k0, n0, alpha=alpha)
+    d = p1 - p0
+    low = d - math.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)
+    high = d + math.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
+    return d, low, high
+
+
+def katz_risk_ratio_ci(
+    count1: int, nobs1: int, count0: int, nobs0: int, *, alpha: float = 0.05
+) -> tuple[float, float, float]:
+    """p1 / p0 with the Katz log interval (Katz et al. 1978, Biometrics 34:469-474).
+
+    var(log RR) = 1/x1 - 1/n1 + 1/x0 - 1/n0; both counts must be positive (use the Koopman
+    score interval otherwise). Returns (ratio, low, high).
+    """
+    alpha = check_alpha(alpha)
+    k1, n1 = _check_pair(count1, nobs1, "count1", "nobs1")
+    k0, n0 = _check_pair(count0, nobs0, "count0", "nobs0")
+    for k, nm in ((k1, "count1"), (k0, "count0")):
+        if k == 0:
+            raise StudyInputError(f"{nm} must be positive for the Katz log interval; use 'score'")
+    rr = (k1 / n1) / (k0 / n0)
+    se = math.sqrt(1 / k1 - 1 / n1 + 1 / k0 - 1 / n0)
+    z = stats.norm.isf(alpha / 2)
+    return rr, rr * math.exp(-z * se), rr * math.exp(z * se)
+
+
+def compare_proportions(
+    count1: int,
+    nobs1: int,
+    count0: int,
+    nobs0: int,
+    *,
+    alpha: float = 0.05,
+    label: str = "",
+    names: tuple[str, str] = ("after", "before"),
+    ratio_method: str = "katz-log",
+    note: str = "",
+) -> pd.DataFrame:
+    """Compare two independent proportions p1 = count1/nobs1 against p0 = count0/nobs0.
+
+    Rows: each proportion (Wilson); difference p1 - p0 (Newcombe method 10, p-value from the
+    Pearson chi-square test without continuity correction); risk ratio p1/p0 (Katz log, or
+    Koopman score with ratio_method="score"); odds ratio (conditional MLE, exact interval,
+    Fisher's exact two-sided p-value).
+    """
+    alpha = check_alpha(alpha)
+    k1, n1 = _check_pair(count1, nobs1, "count1", "nobs1")
+    k0, n0 = _check_pair(count0, nobs0, "count0", "nobs0")
+    if ratio_method not in ("katz-log", "score"):
+        raise StudyInputError(f"ratio_method must be 'katz-log' or 'score', got {ratio_method!r}")
+    level = _level(alpha)
+    base = {"level": level, "n": n1 + n0}
+    rows = []
+    for (k, n), nm in zip(((k1, n1), (k0, n0)), names, strict=True):
+        low, high = wilson_interval(k, n, alpha=alpha)
+        rows.append(
+            {
+                "quantity": _q(label, f"proportion {nm}"),
+                "estimate": k / n,
+                "ci_low": low,
+                "ci_high": high,
+                "level": level,
+                "method": WILSON,
+                "n": n,
+                "p_value": np.nan,
+                "note": f"{k}/{n}",
+            }
+        )
+    table = np.array([[k1, n1 - k1], [k0, n0 - k0]])
+    if (table.sum(axis=0) == 0).any():
+        chi_p = np.nan
+    else:
+        chi_p = float(stats.chi2_contingency(table, correction=False).pvalue)
+    d, dlow, dhigh = newcombe_difference_ci(k1, n1, k0, n0, alpha=alpha)
+    rows.append(
+        {
+            **base,
+            "quantity": _q(label, f"difference {names[0]} - {names[1]}"),
+            "estimate": d,
+            "ci_low": dlow,
+            "ci_high": dhigh,
+            "method": NEWCOMBE,
+            "p_value": chi_p,
+            "note": "p: Pearson chi-square, 1 df, no continuity correction",
+        }
+    )
+    if ratio_method == "katz-log":
+        rr, rlow, rhigh = katz_risk_ratio_ci(k1, n1, k0, n0, alpha=alpha)
+        rmethod = KATZ
+    else:
+        if k0 == 0:
+            raise StudyInputError("count0 must be positive for a risk ratio")
+        rr = (k1 / n1) / (k0 / n0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            rlow, rhigh = confint_proportions_2indep(
+                k1, n1, k0, n0, method="score", compare="ratio", alpha=alpha
+            )
+        rmethod = KOOPMAN
+    rows.append(
+        {
+            **base,
+            "quantity": _q(label, f"risk ratio {names[0]} / {names[1]}"),
+            "estimate": rr,
+            "ci_low": float(rlow),
+            "ci_high": float(rhigh),
+            "method": rmethod,
+            "p_value": chi_p,
+            "note": "p: Pearson chi-square, 1 df, no continuity correction",
+        }
+    )
+    res = stats.contingency.odds_ratio(table, kind="conditional")
+    oci = res.confidence_interval(confidence_level=1 - alpha)
+    rows.append(
+        {
+            **base,
+            "quantity": _q(label, f"odds ratio {names[0]} / {names[1]}"),
+            "estimate": float(res.statistic),
+            "ci_low": float(oci.low),
+            "ci_high": float(oci.high),
+            "method": "conditional MLE, exact interval",
+            "p_value": float(stats.fisher_exact(table).pvalue),
+            "note": "p: Fisher's exact test, two-sided",
+        }
+    )
+    out = estimate_table(rows)
+    if note:
+        out["note"] = [f"{n}; {note}" if n else note for n in out["note"]]
+    return out
+
+
+def published_share_count(share: float, nobs: int, *, name: str = "share") -> int:
+    """Whole count behind a published share of an assumed denominator: round(share * nobs)."""
+    p = check_proportion(share, name)
+    n = check_count(nobs, f"{name} denominator")
+    return int(math.floor(p * n + 0.5))
+
+
+def compare_published_shares(
+    share1: float,
+    nobs1: int,
+    share0: float,
+    nobs0: int,
+    *,
+    alpha: float = 0.05,
+    label: str = "",
+    names: tuple[str, str] = ("after", "before"),
+    ratio_method: str = "katz-log",
+) -> pd.DataFrame:
+    """`compare_proportions` for two published shares (fractions) of assumed denominators.
+
+    Counts are round(share * nobs) (half up), stated in the note, so the published point values
+    are reproduced exactly only when share * nobs is whole.
+    """
+    k1 = published_share_count(share1, nobs1, name="share1")
+    k0 = published_share_count(share0, nobs0, name="share0")
+    note = f"counts = round(share x assumed denominator): {k1}/{nobs1} vs {k0}/{nobs0}"
+    return compare_proportions(
+        k1,
+        nobs1,
+        k0,
+        nobs0,
+        alpha=alpha,
+        label=label,
+        names=names,
+        ratio_method=ratio_method,
+        note=note,
+    )
+
+
+def share_denominator_sensitivity(
+    share: float, denominators: Sequence[int], *, alpha: float = 0.05, label: str = ""
+) -> pd.DataFrame:
+    """Wilson interval of a published share across plausible (unknown) denominators.
+
+    One row per denominator n (count = round(share * n)); column ci_width = ci_high - ci_low.
+    """
+    alpha = check_alpha(alpha)
+    p = check_proportion(share, "share")
+    dens = check_counts(denominators, "denominators")
+    rows = []
+    for n in dens:
+        if n == 0:
+            raise StudyInputError("denominators must be at least 1")
+        k = published_share_count(p, int(n))
+        low, high = wilson_interval(k, int(n), alpha=alpha)
+        rows.append(
+            {
+                "quantity": _q(label, f"share (n = {int(n)})"),
+                "estimate": k / n,
+                "ci_low": low,
+                "ci_high": high,
+                "level": _level(alpha),
+                "method": WILSON,
+                "n": int(n),
+                "ci_width": high - low,
+                "note": f"assumed denominator {int(n)}; count {k}",
+            }
+        )
+    return estimate_table(rows)
+
+
+def comparison_denominator_sensitivity(
+    share1: float,
+    share0: float,
+    denominators: Sequence[tuple[int, int]],
+    *,
+    alpha: float = 0.05,
+    label: str = "",
+) -> pd.DataFrame:
+    """Difference and risk ratio of two published shares across assumed denominator pairs.
+
+    For each (nobs1, nobs0): Newcombe method-10 difference and Katz log risk ratio, with the
+    interval width and the chi-square and Fisher p-values (columns p_value, p_fisher).
+    """
+    alpha = check_alpha(alpha)
+    if len(denominators) == 0:
+        raise StudyInputError("denominators must list at least one (nobs1, nobs0) pair")
+    rows = []
+    for i, pair in enumerate(denominators):
+        if len(pair) != 2:
+            raise StudyInputError(f"denominators[{i}] must be a pair (nobs1, nobs0)")
+        n1 = check_count(pair[0], f"denominators[{i}][0]")
+        n0 = check_count(pair[1], f"denominators[{i}][1]")
+        tab = compare_published_shares(share1, n1, share0, n0, alpha=alpha)
+        p_fisher = float(tab["p_value"].iloc[4])
+        for j, what in ((2, "difference"), (3, "risk ratio")):
+            r = tab.iloc[j]
+            rows.append(
+                {
+                    "quantity": _q(label, f"{what} (n = {n1} vs {n0})"),
+                    "estimate": r["estimate"],
+                    "ci_low": r["ci_low"],
+                    "ci_high": r["ci_high"],
+                    "level": r["level"],
+                    "method": r["method"],
+                    "n": n1 + n0,
+                    "nobs1": n1,
+                    "nobs0": n0,
+                    "ci_width": r["ci_high"] - r["ci_low"],
+                    "p_value": r["p_value"],
+                    "p_fisher": p_fisher,
+                    "note": tab["note"].iloc[j],
+                }
+            )
+    return estimate_table(rows)
