@@ -1,0 +1,1294 @@
+"""Cost avoidance in £ with Monte Carlo intervals, and the reviews of existing care (Tables 1a/1b).
+
+Front door (Harrow innovation sites 1-2, Birmingham): avoided long-term starts x weekly cost per
+long-term client x weeks counted. Two counting rules:
+
+- ``part_year``: each avoided person is counted from the week they would have started to the end
+  of that financial year (31 March): a start in financial-year week w (1..52, weeks from
+  1 April) counts 53 - w weeks.
+- ``full_year``: each avoided person is counted for 52 weeks (the annualised cost of the people
+  avoided).
+
+Interval: Monte Carlo, ``n_draws`` draws from ``np.random.default_rng(seed)``; draw i pairs one
+draw of the avoided-start model (resampled with replacement from the model's draws) with one
+draw of the unit cost; percentile interval (alpha/2, 1 - alpha/2) of the products. The
+contribution of each source is reported by re-running with one source held at its point value
+(interval widths and variance shares).
+
+Reviews of existing care (Harrow innovation site 3): published budget impact = completed
+conversations x average weekly change x 52; record-level mean change per completed review with
+percentile and BCa bootstrap intervals (``study.bootstrap``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from study.bootstrap import (
+    bootstrap_ci,
+    check_n_resamples,
+    difference_in_means,
+    mean_statistic,
+)
+from study.checks import check_alpha, check_count, check_positive, check_proportion
+from study.config import EXTERNAL_DIR
+from study.errors import StudyInputError
+from study.tidy import estimate_table
+
+WEEKS_PER_YEAR = 52
+RULES = ("part_year", "full_year")
+DISTRIBUTIONS = ("fixed", "normal", "gamma", "lognormal", "uniform")
+ASCFR_WORKBOOK = EXTERNAL_DIR / "ASCFR and SALT Data Tables 2021-22.xlsx"
+MC_PERCENTILE = "Monte Carlo percentile"
+
+
+def _level(alpha: float) -> float:
+    return round(1 - alpha, 10)
+
+
+def _q(label: str, quantity: str) -> str:
+    return f"{label}: {quantity}" if label else quantity
+
+
+def _check_nonneg(value: float, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise StudyInputError(f"{name} must be a non-negative number, got {value!r}")
+    if not math.isfinite(float(value)) or value < 0:
+        raise StudyInputError(f"{name} must be a non-negative number, got {value!r}")
+    return float(value)
+
+
+def _check_n_draws(n_draws: int, name: str = "n_draws") -> int:
+    n = check_count(n_draws, name)
+    if n < 1000:
+        raise StudyInputError(f"{name} must be at least 1000, got {n_draws!r}")
+    return n
+
+
+def _check_rule(rule: str) -> str:
+    if rule not in RULES:
+        raise StudyInputError(f"rule must be one of {RULES}, got {rule!r}")
+    return rule
+
+
+# --------------------------------------------------------------------------- financial year
+
+
+def _to_days(dates, name: str = "week_dates") -> np.ndarray:
+    try:
+        arr = np.asarray(pd.to_datetime(np.asarray(dates).ravel())).astype("datetime64[D]")
+    except (ValueError, TypeError) as exc:
+        raise StudyInputError(f"{name} must be dates (YYYY-MM-DD), got {dates!r:.60}") from exc
+    if np.isnat(arr).any():
+        raise StudyInputError(f"{name} contains missing dates")
+    return arr
+
+
+def financial_year_start(dates) -> np.ndarray:
+    """1 April of the financial year (1 April - 31 March) that holds each date."""
+    d = _to_days(dates)
+    year = d.astype("datetime64[Y]").astype(int) + 1970
+    month = d.astype("datetime64[M]").astype(int) % 12 + 1
+    fy_year = year - (month < 4)
+    return ((fy_year - 1970).astype("datetime64[Y]").astype("datetime64[M]") + 3).astype(
+        "datetime64[D]"
+    )
+
+
+def financial_year_week(dates) -> np.ndarray:
+    """Week of the financial year, 1..52: 1 + whole weeks since 1 April (days 364-365 -> 52)."""
+    d = _to_days(dates)
+    days = (d - financial_year_start(d)).astype(int)
+    return np.minimum(days // 7 + 1, WEEKS_PER_YEAR)
+
+
+def weeks_counted(dates, rule: str = "part_year") -> np.ndarray:
+    """Weeks of cost counted for one avoided start in the week of each date.
+
+    part_year: 53 - financial-year week (to 31 March, the start week included); full_year: 52.
+    """
+    _check_rule(rule)
+    if rule == "full_year":
+        return np.full(_to_days(dates).shape, float(WEEKS_PER_YEAR))
+    return (WEEKS_PER_YEAR + 1 - financial_year_week(dates)).astype(float)
+
+
+def weekly_dates(start: str, n_weeks: int) -> np.ndarray:
+    """`n_weeks` consecutive week-start dates from `start` (datetime64[D])."""
+    n = check_count(n_weeks, "n_weeks")
+    if n == 0:
+        raise StudyInputError("n_weeks must be at least 1")
+    return _to_days([start], "start")[0] + 7 * np.arange(n)
+
+
+# --------------------------------------------------------------------------- unit costs
+
+
+@dataclass(frozen=True)
+class UnitCost:
+    """Mean weekly cost per long-term client (£/week) and the uncertainty about that mean.
+
+    distribution: "fixed" (no uncertainty), "normal", "gamma" (shape (m/s)^2, scale s^2/m),
+    "lognormal" (moments matched to mean m and SD s) or "uniform" (m +/- sqrt(3) s). With
+    sd_gbp = 0 every distribution is the fixed value.
+    """
+
+    mean_gbp: float
+    sd_gbp: float = 0.0
+    distribution: str = "gamma"
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        check_positive(self.mean_gbp, "mean_gbp")
+        _check_nonneg(self.sd_gbp, "sd_gbp")
+        if self.distribution not in DISTRIBUTIONS:
+            raise StudyInputError(
+                f"distribution must be one of {DISTRIBUTIONS}, got {self.distribution!r}"
+            )
+        if self.distribution == "uniform" and self.mean_gbp - math.sqrt(3) * self.sd_gbp < 0:
+            raise StudyInputError("sd_gbp too large for a uniform unit cost (lower end below £0)")
+
+    @classmethod
+    def from_range(cls, low_gbp: float, high_gbp: float, source: str = "") -> UnitCost:
+        """Uniform on [low_gbp, high_gbp] (mean (l+h)/2, SD (h-l)/sqrt(12))."""
+        low = check_positive(low_gbp, "low_gbp")
+        high = check_positive(high_gbp, "high_gbp")
+        if high < low:
+            raise StudyInputError(f"high_gbp ({high_gbp}) must be >= low_gbp ({low_gbp})")
+        return cls((low + high) / 2, (high - low) / math.sqrt(12), "uniform", source)
+
+    def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """`n` draws of the mean weekly cost."""
+        m, s = self.mean_gbp, self.sd_gbp
+        if self.distribution == "fixed" or s == 0:
+            return np.full(n, m)
+        if self.distribution == "normal":
+            return rng.normal(m, s, n)
+        if self.distribution == "gamma":
+            return rng.gamma((m / s) ** 2, s**2 / m, n)
+        if self.distribution == "lognormal":
+            sigma2 = math.log1p((s / m) ** 2)
+            return rng.lognormal(math.log(m) - sigma2 / 2, math.sqrt(sigma2), n)
+        half = math.sqrt(3) * s
+        return rng.uniform(m - half, m + half, n)
+
+    def describe(self) -> str:
+        """One line: "£462/week (gamma, SD £92)"."""
+        if self.distribution == "fixed" or self.sd_gbp == 0:
+            return f"£{self.mean_gbp:,.0f}/week (fixed)"
+        return f"£{self.mean_gbp:,.0f}/week ({self.distribution}, SD £{self.sd_gbp:,.0f})"
+
+
+@dataclass(frozen=True)
+class CareMixCost:
+    """Weekly cost of a mix of residential/nursing and community long-term clients.
+
+    cost = share x residential + (1 - share) x community; the share has a beta distribution with
+    mean `residential_share` and SD `residential_share_sd` (fixed if 0); the two costs are drawn
+    independently from their own UnitCost distributions.
+    """
+
+    residential: UnitCost
+    community: UnitCost
+    residential_share: float
+    residential_share_sd: float = 0.0
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        p = check_proportion(self.residential_share, "residential_share")
+        sd = _check_nonneg(self.residential_share_sd, "residential_share_sd")
+        if sd > 0 and sd**2 >= p * (1 - p):
+            raise StudyInputError(
+                f"residential_share_sd ({sd}) must be below sqrt(p(1-p)) = "
+                f"{math.sqrt(p * (1 - p)):.4g}"
+            )
+
+    @property
+    def mean_gbp(self) -> float:
+        p = self.residential_share
+        return p * self.residential.mean_gbp + (1 - p) * self.community.mean_gbp
+
+    def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """`n` draws of the mix's mean weekly cost."""
+        p, sd = self.residential_share, self.residential_share_sd
+        if sd > 0:
+            nu = p * (1 - p) / sd**2 - 1
+            share = rng.beta(p * nu, (1 - p) * nu, n)
+        else:
+            share = np.full(n, p)
+        res = self.residential.draw(n, rng)
+        com = self.community.draw(n, rng)
+        return share * res + (1 - share) * com
+
+    def describe(self) -> str:
+        return (
+            f"£{self.mean_gbp:,.0f}/week: {self.residential_share:.1%} residential/nursing at "
+            f"{self.residential.describe()}, the rest community at {self.community.describe()}"
+        )
+
+
+CostModel = UnitCost | CareMixCost
+
+
+def unit_cost_interval(cost: CostModel, alpha: float = 0.05, seed: int = 0) -> tuple[float, float]:
+    """(alpha/2, 1 - alpha/2) quantiles of a unit-cost distribution (100,000 seeded draws)."""
+    alpha = check_alpha(alpha)
+    draws = cost.draw(100_000, np.random.default_rng(seed))
+    low, high = np.percentile(draws, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    return float(low), float(high)
+
+
+# --------------------------------------------------------------------------- ASC-FR workbook
+
+# (sheet, column label in the workbook's header rows, short name, unit)
+_ASCFR_ITEMS: list[tuple[str, str, str, str]] = [
+    ("T51", "2020-21 | External", "home_care_external_2020_21", "GBP/hour"),
+    ("T51", "2021-22 | External", "home_care_external_2021_22", "GBP/hour"),
+]
+for _yr in ("2020-21", "2021-22"):
+    for _age, _tag in (("18 to 64", "18_64"), ("65 and Over", "65_over"), ("Total", "total")):
+        _ASCFR_ITEMS.append(
+            (
+                "T52",
+                f"Residential and Nursing | {_yr} | {_age}",
+                f"res_nursing_{_tag}_{_yr.replace('-', '_')}",
+                "GBP/week",
+            )
+        )
+_COMMUNITY_SPEND = (
+    "Supported Accommodation",
+    "Community: Direct Payments",
+    "Community: Home Care",
+    "Community: Supported Living",
+    "Community: Other Long Term Care",
+)
+for _sheet, _tag in (("T43", "18_64"), ("T44", "65_over")):
+    for _col in _COMMUNITY_SPEND:
+        _ASCFR_ITEMS.append((_sheet, _col, f"spend_{_tag}: {_col}", "GBP thousand"))
+_COMMUNITY_CLIENTS = (
+    "Community Direct Payment Only",
+    "Community Part Direct Payment",
+    "Community CASSR Managed Personal Budget",
+    "Community CASSR Commissioned Support Only",
+)
+for _sheet, _when in (("T38", "end"), ("T34", "during")):
+    for _age, _tag in (("18 to 64", "18_64"), ("65 and over", "65_over")):
+        for _col in _COMMUNITY_CLIENTS:
+            _ASCFR_ITEMS.append(
+                (_sheet, f"{_age} | {_col}", f"clients_{_when}_{_tag}: {_col}", "clients")
+            )
+for _sheet, _tag in (("T10", "18_64"), ("T11", "65_over")):
+    for _col in ("Nursing", "Residential", "Community"):
+        _ASCFR_ITEMS.append(
+            (_sheet, f"Long Term Care: {_col}", f"new_lt_{_tag}: {_col}", "requests")
+        )
+
+
+def _header_labels(rows: list[tuple], geo_row: int) -> list[str]:
+    """Column labels from the header rows (forward-filled across merged cells, joined by ' | ')."""
+    header = [rows[geo_row]]
+    r = geo_row + 1
+    while r < len(rows) and not str(rows[r][3] or "").strip() and not str(rows[r][0] or "").strip():
+        header.append(rows[r])
+        r += 1
+    width = max(len(h) for h in header)
+    parts: list[list[str]] = [[] for _ in range(width)]
+    for h in header:
+        last = ""
+        for c in range(width):
+            v = h[c] if c < len(h) else None
+            text = " ".join(str(v).split()) if v not in (None, "") else ""
+            if c >= 5:
+                if text:
+                    last = text
+                elif last:
+                    text = last
+            if text:
+                parts[c].append(text)
+    return [" | ".join(p) for p in parts]
+
+
+def read_ascfr_figures(
+    geography_code: str = "E09000015", path: str | Path | None = None
+) -> pd.DataFrame:
+    """The unit-cost inputs for one LA or region from the NHS Digital ASC-FR/SALT 2021-22 tables.
+
+    Reads, at run time, T51 (home care £/hour), T52 (residential and nursing £/week by age),
+    T43/T44 (community long-term spend, £k), T38/T34 (community clients at 31 March / during the
+    year) and T10/T11 (new-client requests ending in long-term nursing/residential/community
+    care). LAs are found by ONS code in column A, regions/England by code in column D.
+    Returns one row per figure: measure, value, unit, sheet, excel_row, column, geography.
+    Suppressed cells ('[c]', '[x]') become NaN.
+    """
+    import openpyxl
+
+    p = Path(path) if path is not None else ASCFR_WORKBOOK
+    if not p.exists():
+        raise StudyInputError(f"ASC-FR workbook not found: {p}")
+    code = str(geography_code).strip()
+    wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+    try:
+        out = []
+        sheets = dict.fromkeys(item[0] for item in _ASCFR_ITEMS)
+        for sheet in sheets:
+            if sheet not in wb.sheetnames:
+                raise StudyInputError(f"{p.name}: sheet {sheet} missing")
+            ws = wb[sheet]
+            rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
+            first = ws.min_row
+            geo = next(
+                (i for i, r in enumerate(rows) if str(r[0] or "").strip() == "Geography code"),
+                None,
+            )
+            if geo is None:
+                raise StudyInputError(f"{p.name}: sheet {sheet} has no 'Geography code' header")
+            labels = _header_labels(rows, geo)
+            hit = None
+            for i in range(geo + 1, len(rows)):
+                r = rows[i]
+                c0 = str(r[0] or "").strip()
+                if c0 == code or (not c0 and str(r[3] or "").strip() == code):
+                    hit = i
+                    break
+            if hit is None:
+                raise StudyInputError(f"{p.name}: sheet {sheet} has no row for {code}")
+            row = rows[hit]
+            name = str(row[2] or "").strip() or str(row[4] or "").strip()
+            for s, label, measure, unit in _ASCFR_ITEMS:
+                if s != sheet:
+                    continue
+                if label not in labels:
+                    raise StudyInputError(f"{p.name}: sheet {sheet} has no column {label!r}")
+                col = labels.index(label)
+                raw = row[col]
+                value = float(raw) if isinstance(raw, int | float) else float("nan")
+                out.append(
+                    {
+                        "measure": measure,
+                        "value": value,
+                        "unit": unit,
+                        "sheet": sheet,
+                        "excel_row": hit + first,
+                        "column": label,
+                        "geography_code": code,
+                        "geography": name,
+                    }
+                )
+    finally:
+        wb.close()
+    return pd.DataFrame(out)
+
+
+def ascfr_unit_costs(figures: pd.DataFrame) -> pd.DataFrame:
+    """Weekly unit costs and the care mix of new long-term clients derived from ASC-FR figures.
+
+    - residential/nursing £/week: T52 "Residential and Nursing" (per year and age band);
+    - community £/week: T43 + T44 community spend (supported accommodation, direct payments,
+      home care, supported living, other; 2021-22) / community clients / 52, with clients at
+      31 March (T38; the point value) or during the year (T34; a lower value, since people
+      who left during the year count as whole clients);
+    - residential share of new long-term clients: (nursing + residential) / all long-term
+      outcomes of new-client requests (T10 + T11, 2021-22; counts rounded to 5), with its
+      binomial SD.
+    Returns columns measure, value, unit, source.
+    """
+    f = figures.set_index("measure")
+
+    def cite(measures: Sequence[str]) -> str:
+        sub = f.loc[list(measures)]
+        parts = sorted(
+            {f"{s} row {r}" for s, r in zip(sub["sheet"], sub["excel_row"], strict=True)}
+        )
+        return "ASC-FR/SALT 2021-22 " + ", ".join(parts)
+
+    geo = str(figures["geography"].iloc[0])
+    rows = []
+    for m in f.index:
+        if m.startswith(("res_nursing_", "home_care_")):
+            rows.append(
+                {
+                    "measure": m,
+                    "value": float(f.loc[m, "value"]),
+                    "unit": f.loc[m, "unit"],
+                    "source": f"{cite([m])}, column '{f.loc[m, 'column']}' ({geo})",
+                }
+            )
+    spend = [m for m in f.index if m.startswith("spend_")]
+    total_spend = float(f.loc[spend, "value"].sum()) * 1000
+    for when, label in (
+        ("end", "clients at 31 March (T38)"),
+        ("during", "clients during year (T34)"),
+    ):
+        clients = [m for m in f.index if m.startswith(f"clients_{when}_")]
+        n_clients = float(f.loc[clients, "value"].sum())
+        rows.append(
+            {
+                "measure": f"community_weekly_{when}",
+                "value": total_spend / n_clients / WEEKS_PER_YEAR,
+                "unit": "GBP/week",
+                "source": f"community spend 2021-22 / {label} / 52: "
+                f"{cite(spend + clients)} ({geo})",
+            }
+        )
+    new = [m for m in f.index if m.startswith("new_lt_")]
+    res = [m for m in new if m.endswith(("Nursing", "Residential"))]
+    n_new = float(f.loc[new, "value"].sum())
+    share = float(f.loc[res, "value"].sum()) / n_new
+    rows.append(
+        {
+            "measure": "residential_share_new_lt",
+            "value": share,
+            "unit": "share",
+            "source": f"new-client requests to long-term nursing+residential / all long-term, "
+            f"2021-22, n={n_new:.0f}: {cite(new)} ({geo})",
+        }
+    )
+    rows.append(
+        {
+            "measure": "residential_share_new_lt_sd",
+            "value": math.sqrt(share * (1 - share) / n_new),
+            "unit": "share",
+            "source": "binomial SD sqrt(p(1-p)/n) of the share above",
+        }
+    )
+    return pd.DataFrame(rows)
+
+
+def care_mix_from_ascfr(
+    unit_costs: pd.DataFrame,
+    *,
+    residential_measure: str = "res_nursing_total_2020_21",
+    community_measure: str = "community_weekly_end",
+    cost_cv: float = 0.2,
+    distribution: str = "gamma",
+) -> CareMixCost:
+    """A CareMixCost from `ascfr_unit_costs` output.
+
+    Each component cost gets SD = cost_cv x mean (a stated judgement: the avoided clients need
+    not cost the borough average); the residential share gets its binomial SD.
+    """
+    cv = _check_nonneg(cost_cv, "cost_cv")
+    u = unit_costs.set_index("measure")
+    for m in (residential_measure, community_measure, "residential_share_new_lt"):
+        if m not in u.index:
+            raise StudyInputError(f"unit_costs has no measure {m!r}")
+    r = float(u.loc[residential_measure, "value"])
+    c = float(u.loc[community_measure, "value"])
+    return CareMixCost(
+        residential=UnitCost(r, cv * r, distribution, str(u.loc[residential_measure, "source"])),
+        community=UnitCost(c, cv * c, distribution, str(u.loc[community_measure, "source"])),
+        residential_share=float(u.loc["residential_share_new_lt", "value"]),
+        residential_share_sd=float(u.loc["residential_share_new_lt_sd", "value"]),
+        source=str(u.loc["residential_share_new_lt", "source"]),
+    )
+
+
+# --------------------------------------------------------------------------- avoided starts
+
+
+@dataclass(frozen=True, eq=False)
+class AvoidedStarts:
+    """Weekly avoided long-term starts: model draws (n_draws, n_weeks) and a point path.
+
+    A positive value is a start that the counterfactual expected and that did not happen.
+    """
+
+    week_dates: np.ndarray
+    draws: np.ndarray
+    point: np.ndarray
+    source: str = ""
+
+    @property
+    def n_weeks(self) -> int:
+        return int(self.week_dates.size)
+
+    def person_weeks(self, rule: str = "part_year") -> tuple[float, np.ndarray]:
+        """(point, per-draw) avoided person-weeks under a counting rule."""
+        w = weeks_counted(self.week_dates, rule)
+        return float(self.point @ w), self.draws @ w
+
+
+def avoided_starts_from_draws(
+    draws, week_dates, point=None, source: str = "model draws"
+) -> AvoidedStarts:
+    """Wrap an (n_draws, n_weeks) array of weekly avoided starts (e.g. from `study.its`).
+
+    `point` defaults to the mean of the draws.
+    """
+    arr = np.asarray(draws, dtype=float)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise StudyInputError(
+            f"draws must be a non-empty (n_draws, n_weeks) array, got {arr.shape}"
+        )
+    if not np.all(np.isfinite(arr)):
+        raise StudyInputError("draws contains missing or infinite values")
+    dates = _to_days(week_dates)
+    if dates.size != arr.shape[1]:
+        raise StudyInputError(
+            f"week_dates has {dates.size} dates but draws has {arr.shape[1]} weeks"
+        )
+    pt = arr.mean(axis=0) if point is None else np.asarray(point, dtype=float).ravel()
+    if pt.shape != (arr.shape[1],) or not np.all(np.isfinite(pt)):
+        raise StudyInputError(f"point must be {arr.shape[1]} finite weekly values")
+    return AvoidedStarts(dates, arr, pt, source)
+
+
+def effect_ramp(week_dates, effect_start: str | None, full_effect: str | None) -> np.ndarray:
+    """Share of the full effect reached in each week, 0..1.
+
+    Linear from `effect_start` (0) to `full_effect` (1); a step at `effect_start` when the two
+    dates are equal or `full_effect` is None; the full effect throughout if both are None.
+    """
+    d = _to_days(week_dates)
+    if effect_start is None:
+        if full_effect is not None:
+            raise StudyInputError("full_effect needs effect_start")
+        return np.ones(d.size)
+    s = _to_days([effect_start], "effect_start")[0]
+    if full_effect is None:
+        return (d >= s).astype(float)
+    e = _to_days([full_effect], "full_effect")[0]
+    if e < s:
+        raise StudyInputError(
+            f"full_effect ({full_effect}) is before effect_start ({effect_start})"
+        )
+    if e == s:
+        return (d >= s).astype(float)
+    return np.clip((d - s).astype(float) / float((e - s).astype(int)), 0.0, 1.0)
+
+
+def _rate_draws(rate: float, exposure: float | None, n: int, rng, name: str) -> np.ndarray:
+    if exposure is None:
+        return np.full(n, rate)
+    t = check_positive(exposure, name)
+    if rate == 0:
+        return np.zeros(n)
+    return rng.gamma(rate * t, 1.0 / t, n)
+
+
+def avoided_starts_from_rates(
+    rate_before_per_week: float,
+    rate_after_per_week: float,
+    week_dates,
+    *,
+    exposure_weeks_before: float | None = None,
+    exposure_weeks_after: float | None = None,
+    effect_start: str | None = None,
+    full_effect: str | None = None,
+    n_draws: int = 10_000,
+    seed: int = 0,
+) -> AvoidedStarts:
+    """Weekly avoided starts from two aggregate rates (e.g. Harrow 7.2 -> 5.5 per week).
+
+    avoided(w) = (rate_before - rate_after) x ramp(w) (see `effect_ramp`). Sampling uncertainty:
+    each rate is a Poisson count over its exposure, drawn as Gamma(shape = rate x weeks,
+    scale = 1 / weeks) (the posterior of a Poisson rate under the 1/lambda prior, mean = the
+    published rate); exposure None = the rate is taken as known.
+    """
+    r0 = _check_nonneg(rate_before_per_week, "rate_before_per_week")
+    r1 = _check_nonneg(rate_after_per_week, "rate_after_per_week")
+    n = _check_n_draws(n_draws)
+    ramp = effect_ramp(week_dates, effect_start, full_effect)
+    rng = np.random.default_rng(seed)
+    l0 = _rate_draws(r0, exposure_weeks_before, n, rng, "exposure_weeks_before")
+    l1 = _rate_draws(r1, exposure_weeks_after, n, rng, "exposure_weeks_after")
+    draws = (l0 - l1)[:, None] * ramp[None, :]
+    src = f"rates {r0:g} -> {r1:g} per week"
+    if exposure_weeks_before is not None or exposure_weeks_after is not None:
+        src += f" (Poisson, exposure {exposure_weeks_before} / {exposure_weeks_after} weeks)"
+    return AvoidedStarts(_to_days(week_dates), draws, (r0 - r1) * ramp, src)
+
+
+def avoided_starts_from_reduction(
+    baseline_per_week: float,
+    relative_reduction: float,
+    week_dates,
+    *,
+    exposure_weeks: float | None = None,
+    effect_start: str | None = None,
+    full_effect: str | None = None,
+    n_draws: int = 10_000,
+    seed: int = 0,
+) -> AvoidedStarts:
+    """Avoided starts from a baseline rate and a relative reduction (Birmingham: 36%).
+
+    rate_after = baseline x (1 - reduction); both rates Poisson over `exposure_weeks`
+    (see `avoided_starts_from_rates`).
+    """
+    b = _check_nonneg(baseline_per_week, "baseline_per_week")
+    r = check_proportion(relative_reduction, "relative_reduction")
+    return avoided_starts_from_rates(
+        b,
+        b * (1 - r),
+        week_dates,
+        exposure_weeks_before=exposure_weeks,
+        exposure_weeks_after=exposure_weeks,
+        effect_start=effect_start,
+        full_effect=full_effect,
+        n_draws=n_draws,
+        seed=seed,
+    )
+
+
+# --------------------------------------------------------------------------- Monte Carlo
+
+
+def _interval(x: np.ndarray, alpha: float) -> tuple[float, float]:
+    low, high = np.percentile(x, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    return float(low), float(high)
+
+
+@dataclass(frozen=True, eq=False)
+class CostAvoidance:
+    """Cost avoidance in £ with its Monte Carlo draws, split into model and unit-cost parts."""
+
+    label: str
+    rule: str
+    alpha: float
+    n_draws: int
+    point_gbp: float
+    draws_gbp: np.ndarray
+    starts_point: float
+    starts_draws: np.ndarray
+    person_weeks_point: float
+    person_weeks_draws: np.ndarray
+    unit_cost_mean_gbp: float
+    unit_cost_draws: np.ndarray
+    unit_cost: CostModel
+    source: str = ""
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def level(self) -> float:
+        return _level(self.alpha)
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return _interval(self.draws_gbp, self.alpha)
+
+    def table(self) -> pd.DataFrame:
+        """Tidy estimates: £ avoided, avoided starts and person-weeks (percentile intervals)."""
+        method = f"{MC_PERCENTILE} ({self.n_draws} draws: model + unit cost)"
+        rule = "part-year to 31 March" if self.rule == "part_year" else "full year (52 weeks each)"
+        rows = []
+        for qty, pt, draws, m, note in (
+            (
+                "cost avoided (GBP)",
+                self.point_gbp,
+                self.draws_gbp,
+                method,
+                f"{rule}; unit cost {self.unit_cost.describe()}; avoided starts: {self.source}",
+            ),
+            (
+                "avoided long-term starts",
+                self.starts_point,
+                self.starts_draws,
+                f"{MC_PERCENTILE} ({self.n_draws} draws: model)",
+                self.source,
+            ),
+            (
+                "avoided person-weeks of care",
+                self.person_weeks_point,
+                self.person_weeks_draws,
+                f"{MC_PERCENTILE} ({self.n_draws} draws: model)",
+                rule,
+            ),
+        ):
+            low, high = _interval(draws, self.alpha)
+            rows.append(
+                {
+                    "quantity": _q(self.label, qty),
+                    "estimate": pt,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "level": self.level,
+                    "method": m,
+                    "n": self.n_draws,
+                    "note": note,
+                }
+            )
+        return estimate_table(rows)
+
+    def decomposition(self) -> pd.DataFrame:
+        """Interval width with only model, only unit-cost, and both uncertainties.
+
+        model only: person-weeks draws x mean unit cost; unit cost only: point person-weeks x
+        unit-cost draws; both: the products. share_of_variance = Var(part) / Var(both); the
+        remainder (1 - sum) is the interaction of the two sources.
+        """
+        parts = {
+            "model only": self.person_weeks_draws * self.unit_cost_mean_gbp,
+            "unit cost only": self.person_weeks_point * self.unit_cost_draws,
+            "both": self.draws_gbp,
+        }
+        var_both = float(np.var(self.draws_gbp))
+        rows = []
+        for name, x in parts.items():
+            low, high = _interval(x, self.alpha)
+            share = float(np.var(x)) / var_both if var_both > 0 else float("nan")
+            rows.append(
+                {
+                    "quantity": _q(self.label, "cost avoided (GBP)"),
+                    "uncertainty": name,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "width_gbp": high - low,
+                    "share_of_variance": share,
+                    "level": self.level,
+                }
+            )
+        return pd.DataFrame(rows)
+
+
+def cost_avoidance(
+    avoided: AvoidedStarts,
+    unit_cost: CostModel,
+    *,
+    rule: str = "part_year",
+    n_draws: int = 10_000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    label: str = "",
+) -> CostAvoidance:
+    """£ avoided = sum over weeks of avoided starts x weeks counted (rule) x weekly unit cost.
+
+    Point: the avoided-start point path x mean unit cost. Interval: Monte Carlo with
+    `np.random.default_rng(seed)`: `n_draws` rows resampled with replacement from the model's
+    draws, each multiplied by an independent unit-cost draw; percentile interval.
+    """
+    _check_rule(rule)
+    n = _check_n_draws(n_draws)
+    alpha = check_alpha(alpha)
+    if not isinstance(unit_cost, UnitCost | CareMixCost):
+        raise StudyInputError(f"unit_cost must be a UnitCost or CareMixCost, got {unit_cost!r:.60}")
+    rng = np.random.default_rng(seed)
+    pw_point, pw_all = avoided.person_weeks(rule)
+    idx = rng.integers(0, avoided.draws.shape[0], n)
+    pw = pw_all[idx]
+    starts = avoided.draws.sum(axis=1)[idx]
+    costs = unit_cost.draw(n, rng)
+    mean_cost = unit_cost.mean_gbp
+    return CostAvoidance(
+        label=label,
+        rule=rule,
+        alpha=alpha,
+        n_draws=n,
+        point_gbp=pw_point * mean_cost,
+        draws_gbp=pw * costs,
+        starts_point=float(avoided.point.sum()),
+        starts_draws=starts,
+        person_weeks_point=pw_point,
+        person_weeks_draws=pw,
+        unit_cost_mean_gbp=mean_cost,
+        unit_cost_draws=costs,
+        unit_cost=unit_cost,
+        source=avoided.source,
+    )
+
+
+def point_cost_avoidance(avoided: AvoidedStarts, weekly_cost_gbp: float, rule: str) -> float:
+    """Point £ avoided: point person-weeks x weekly cost (no simulation)."""
+    c = check_positive(weekly_cost_gbp, "weekly_cost_gbp")
+    return avoided.person_weeks(rule)[0] * c
+
+
+def implied_weekly_cost(
+    published_gbp: float, avoided: AvoidedStarts, rule: str = "part_year"
+) -> float:
+    """Weekly cost per client that reproduces a published £ figure: £ / point person-weeks."""
+    total = check_positive(published_gbp, "published_gbp")
+    pw = avoided.person_weeks(rule)[0]
+    if pw <= 0:
+        raise StudyInputError("avoided starts give no positive person-weeks; no implied cost")
+    return total / pw
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+
+def cost_sensitivity_grid(
+    baselines_per_week: Sequence[float],
+    weekly_costs_gbp: Sequence[float],
+    *,
+    relative_reduction: float,
+    week_dates,
+    rules: Sequence[str] = RULES,
+    effect_start: str | None = None,
+    full_effect: str | None = None,
+) -> pd.DataFrame:
+    """Point £ avoided over a grid of unknown baselines x unit costs x counting rules.
+
+    For sites that publish only a relative reduction (Birmingham: 36%): avoided starts per week
+    = baseline x reduction over `week_dates` (ramp as in `effect_ramp`).
+    """
+    if len(baselines_per_week) == 0 or len(weekly_costs_gbp) == 0:
+        raise StudyInputError("baselines_per_week and weekly_costs_gbp must not be empty")
+    rows = []
+    for b in baselines_per_week:
+        av = avoided_starts_from_reduction(
+            b,
+            relative_reduction,
+            week_dates,
+            effect_start=effect_start,
+            full_effect=full_effect,
+            n_draws=1000,
+        )
+        for rule in rules:
+            pw = av.person_weeks(rule)[0]
+            for c in weekly_costs_gbp:
+                rows.append(
+                    {
+                        "baseline_per_week": float(b),
+                        "weekly_cost_gbp": check_positive(c, "weekly_costs_gbp"),
+                        "rule": rule,
+                        "avoided_starts": float(av.point.sum()),
+                        "person_weeks": pw,
+                        "cost_avoided_gbp": pw * float(c),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def tornado_table(base_value: float, scenarios: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+    """One row per assumption: the lowest and highest estimate over its alternatives.
+
+    `scenarios` maps an assumption to {alternative label: estimate}. Rows are sorted by swing
+    (high - low), largest first.
+    """
+    if not scenarios:
+        raise StudyInputError("scenarios must name at least one assumption")
+    rows = []
+    for name, alts in scenarios.items():
+        if not alts:
+            raise StudyInputError(f"scenarios[{name!r}] has no alternatives")
+        items = sorted(alts.items(), key=lambda kv: kv[1])
+        (lo_label, lo), (hi_label, hi) = items[0], items[-1]
+        rows.append(
+            {
+                "assumption": name,
+                "low_label": lo_label,
+                "low_gbp": float(lo),
+                "high_label": hi_label,
+                "high_gbp": float(hi),
+                "swing_gbp": float(hi) - float(lo),
+                "base_gbp": float(base_value),
+            }
+        )
+    return (
+        pd.DataFrame(rows)
+        .sort_values("swing_gbp", ascending=False, kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def plot_tornado(
+    table: pd.DataFrame,
+    *,
+    title: str = "",
+    reference: Mapping[str, float] | None = None,
+) -> Figure:
+    """Tornado plot of `tornado_table` output (bars from the base to low and high), £k axis.
+
+    `reference` adds labelled vertical lines (e.g. {"published £696k": 696000}).
+    """
+    import seaborn as sns
+
+    n = len(table)
+    fig = Figure(figsize=(8, 1.0 + 0.6 * n))
+    ax = fig.add_subplot()
+    colours = sns.color_palette("deep", 2)
+    base = float(table["base_gbp"].iloc[0]) / 1000
+    ys = np.arange(n)[::-1]
+    for y, (_, r) in zip(ys, table.iterrows(), strict=True):
+        lo, hi = r["low_gbp"] / 1000, r["high_gbp"] / 1000
+        ax.barh(y, lo - base, left=base, color=colours[0], height=0.6)
+        ax.barh(y, hi - base, left=base, color=colours[1], height=0.6)
+        ax.text(lo, y, f"{r['low_label']}  ", va="center", ha="right", fontsize=8)
+        ax.text(hi, y, f"  {r['high_label']}", va="center", ha="left", fontsize=8)
+    ax.axvline(base, color="black", lw=1)
+    for i, (lab, v) in enumerate((reference or {}).items()):
+        ax.axvline(v / 1000, color="grey", ls="--" if i == 0 else ":", lw=1, label=lab)
+    if reference:
+        ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.set_yticks(ys, table["assumption"])
+    ax.set_xlabel("cost avoided (£ thousand)")
+    lo_all = min(table["low_gbp"].min() / 1000, base)
+    hi_all = max(table["high_gbp"].max() / 1000, base)
+    pad = 0.35 * (hi_all - lo_all or 1)
+    ax.set_xlim(lo_all - pad, hi_all + pad)
+    ax.set_title(title or f"Sensitivity of the estimate (base £{base:,.0f}k)")
+    fig.tight_layout()
+    return fig
+
+
+def _gbp(x: float) -> str:
+    """£ in thousands or millions, minus sign before the £ ("-£126k")."""
+    sign = "-" if x < 0 else ""
+    if abs(x) >= 1e6:
+        return f"{sign}£{abs(x) / 1e6:,.2f}m"
+    return f"{sign}£{abs(x) / 1e3:,.0f}k"
+
+
+def cost_avoidance_summary(
+    result: CostAvoidance,
+    *,
+    published_gbp: float | None = None,
+    published_label: str = "the published figure",
+    assumptions: Mapping[str, str] | None = None,
+    tornado: pd.DataFrame | None = None,
+) -> str:
+    """One computed paragraph: estimate, interval, uncertainty sources, comparison, assumptions."""
+    low, high = result.interval
+    dec = result.decomposition().set_index("uncertainty")
+    rule = (
+        "each avoided person counted from their would-be start week to 31 March"
+        if result.rule == "part_year"
+        else "each avoided person counted for 52 weeks"
+    )
+    text = (
+        f"{result.label or 'Cost avoidance'}: {_gbp(result.point_gbp)} "
+        f"({result.level:.0%} interval {_gbp(low)} to {_gbp(high)}; {rule}), from "
+        f"{result.starts_point:.1f} avoided long-term starts ({result.source}) at "
+        f"{result.unit_cost.describe()}. "
+        f"Model uncertainty alone gives an interval "
+        f"{_gbp(dec.loc['model only', 'width_gbp'])} wide "
+        f"and unit-cost uncertainty alone {_gbp(dec.loc['unit cost only', 'width_gbp'])} "
+        f"(together {_gbp(dec.loc['both', 'width_gbp'])}; "
+        f"{dec.loc['model only', 'share_of_variance']:.0%} / "
+        f"{dec.loc['unit cost only', 'share_of_variance']:.0%} of the variance)."
+    )
+    if published_gbp is not None:
+        inside = low <= published_gbp <= high
+        text += (
+            f" {published_label.capitalize()} ({_gbp(published_gbp)}) is "
+            f"{'inside' if inside else 'outside'} this interval."
+        )
+    if tornado is not None and len(tornado):
+        top = tornado.iloc[0]
+        text += (
+            f" The assumption that moves the estimate most is {top['assumption']} "
+            f"({_gbp(top['low_gbp'])} with {top['low_label']} to {_gbp(top['high_gbp'])} with "
+            f"{top['high_label']})."
+        )
+    if assumptions:
+        text += " Assumed: " + "; ".join(f"{k}: {v}" for k, v in assumptions.items()) + "."
+    return text
+
+
+# --------------------------------------------------------------------------- reviews (Tables 1a/1b)
+
+REVIEW_OUTCOMES = ("increases", "decreases", "no_change")
+REVIEW_ROWS = (*REVIEW_OUTCOMES, "ongoing", "excluded")
+
+
+def review_table_wide(tables: pd.DataFrame) -> pd.DataFrame:
+    """Published review tables (long) to one row per covid_status x team.
+
+    Columns: covid_status, team, period, one column per count row (total, increases, ...),
+    completed (increases + decreases + no change), avg_weekly_change_gbp,
+    full_year_budget_impact_gbp.
+    """
+    need = {"covid_status", "team", "period", "row", "quantity", "value"}
+    missing = sorted(need - set(tables.columns))
+    if missing:
+        raise StudyInputError(f"review tables lack column(s) {missing}")
+    keys = ["covid_status", "team", "period"]
+    counts = tables[tables["quantity"] == "count"].pivot_table(
+        index=keys, columns="row", values="value", aggfunc="first"
+    )
+    for r in ("total", *REVIEW_ROWS):
+        if r not in counts.columns:
+            raise StudyInputError(f"review tables have no count row {r!r}")
+    other = tables[tables["quantity"] != "count"].pivot_table(
+        index=keys, columns="quantity", values="value", aggfunc="first"
+    )
+    wide = counts.join(other).reset_index()
+    wide.columns.name = None
+    wide["completed"] = wide[list(REVIEW_OUTCOMES)].sum(axis=1)
+    return wide
+
+
+def published_budget_impacts(tables: pd.DataFrame) -> pd.DataFrame:
+    """Recompute each published budget impact as completed x average weekly change x 52.
+
+    The published average is rounded to £1 and the impact to £1,000, so the recomputed value
+    can differ; `rounding_low`/`rounding_high` give completed x (avg -/+ 0.5) x 52 and
+    `consistent` says whether the published impact lies in that range (+/- £500).
+    `implied_avg_weekly_change_gbp` = published impact / (completed x 52).
+    """
+    w = review_table_wide(tables)
+    avg = w["avg_weekly_change_gbp"].astype(float)
+    n = w["completed"].astype(float)
+    out = w[["covid_status", "team", "period", "completed"]].copy()
+    out["avg_weekly_change_gbp"] = avg
+    out["recomputed_gbp"] = n * avg * WEEKS_PER_YEAR
+    out["published_gbp"] = w["full_year_budget_impact_gbp"].astype(float)
+    out["difference_gbp"] = out["recomputed_gbp"] - out["published_gbp"]
+    out["rounding_low_gbp"] = n * (avg - 0.5) * WEEKS_PER_YEAR
+    out["rounding_high_gbp"] = n * (avg + 0.5) * WEEKS_PER_YEAR
+    out["consistent"] = (out["published_gbp"] >= out["rounding_low_gbp"] - 500) & (
+        out["published_gbp"] <= out["rounding_high_gbp"] + 500
+    )
+    out["implied_avg_weekly_change_gbp"] = out["published_gbp"] / (n * WEEKS_PER_YEAR)
+    return out
+
+
+def published_budget_totals(
+    tables: pd.DataFrame,
+    claims: Mapping[str, tuple[str, float]] | None = None,
+) -> pd.DataFrame:
+    """Covid + non-Covid budget impact per team, recomputed and published, against the claims.
+
+    Default claims (seed 004): the old way "would add more than £550,000", the Three
+    Conversations approach "less than £100,000". `claims` maps team -> (">" or "<", £).
+    """
+    claims = claims or {
+        "old_locality_team": (">", 550_000.0),
+        "innovation_site": ("<", 100_000.0),
+    }
+    b = published_budget_impacts(tables)
+    tot = b.groupby("team", sort=False)[["completed", "recomputed_gbp", "published_gbp"]].sum()
+    rows = []
+    for team, r in tot.iterrows():
+        op, value = claims.get(team, ("", float("nan")))
+        holds = {
+            ">": lambda x, v=value: x > v,
+            "<": lambda x, v=value: x < v,
+        }.get(op, lambda x: False)
+        rows.append(
+            {
+                "team": team,
+                "completed": int(r["completed"]),
+                "recomputed_gbp": float(r["recomputed_gbp"]),
+                "published_gbp": float(r["published_gbp"]),
+                "claim": f"{op} £{value:,.0f}" if op else "",
+                "claim_holds_recomputed": bool(holds(r["recomputed_gbp"])) if op else None,
+                "claim_holds_published": bool(holds(r["published_gbp"])) if op else None,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def review_count_discrepancies(tables: pd.DataFrame) -> pd.DataFrame:
+    """Where the published rows do not add up to the published total (flag, keep both).
+
+    For each flagged cell also the budget impact if the missing conversations had been
+    completed with the published average change (a bound on what the gap could move).
+    """
+    w = review_table_wide(tables)
+    w["rows_sum"] = w[list(REVIEW_ROWS)].sum(axis=1)
+    w["gap"] = w["total"] - w["rows_sum"]
+    flagged = w[w["gap"] != 0].copy()
+    flagged["impact_if_gap_completed_gbp"] = (
+        (flagged["completed"] + flagged["gap"])
+        * flagged["avg_weekly_change_gbp"].astype(float)
+        * WEEKS_PER_YEAR
+    )
+    flagged["note"] = [
+        f"rows sum to {int(s)} but the published total is {int(t)}"
+        for s, t in zip(flagged["rows_sum"], flagged["total"], strict=True)
+    ]
+    cols = [
+        "covid_status",
+        "team",
+        "period",
+        "total",
+        "rows_sum",
+        "gap",
+        "completed",
+        "impact_if_gap_completed_gbp",
+        "note",
+    ]
+    return flagged[cols].reset_index(drop=True)
+
+
+def review_increase_risk_ratios(tables: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
+    """Share of completed reviews ending in an increase, compared as risk ratios (published counts).
+
+    Innovation site vs old locality team (within Covid, within non-Covid, pooled) and Covid vs
+    non-Covid (within each team); `study.proportions.compare_proportions` (Wilson proportions,
+    Newcombe difference, Katz log risk ratio).
+    """
+    from study.proportions import compare_proportions
+
+    alpha = check_alpha(alpha)
+    w = review_table_wide(tables).set_index(["covid_status", "team"])
+
+    def cell(covid: Sequence[str], team: Sequence[str]) -> tuple[int, int]:
+        sub = w.loc[[(c, t) for c in covid for t in team]]
+        return int(sub["increases"].sum()), int(sub["completed"].sum())
+
+    both = ("covid", "non_covid")
+    comparisons = [
+        (
+            "Covid: innovation vs old",
+            cell(["covid"], ["innovation_site"]),
+            cell(["covid"], ["old_locality_team"]),
+            ("innovation", "old"),
+        ),
+        (
+            "non-Covid: innovation vs old",
+            cell(["non_covid"], ["innovation_site"]),
+            cell(["non_covid"], ["old_locality_team"]),
+            ("innovation", "old"),
+        ),
+        (
+            "all: innovation vs old",
+            cell(both, ["innovation_site"]),
+            cell(both, ["old_locality_team"]),
+            ("innovation", "old"),
+        ),
+        (
+            "innovation site: Covid vs non-Covid",
+            cell(["covid"], ["innovation_site"]),
+            cell(["non_covid"], ["innovation_site"]),
+            ("Covid", "non-Covid"),
+        ),
+        (
+            "old locality team: Covid vs non-Covid",
+            cell(["covid"], ["old_locality_team"]),
+            cell(["non_covid"], ["old_locality_team"]),
+            ("Covid", "non-Covid"),
+        ),
+    ]
+    parts = []
+    for label, (k1, n1), (k0, n0), names in comparisons:
+        t = compare_proportions(
+            k1,
+            n1,
+            k0,
+            n0,
+            alpha=alpha,
+            label=f"share of completed reviews with an increase, {label}",
+            names=names,
+        )
+        keep = t["quantity"].str.contains("proportion|risk ratio|difference")
+        parts.append(t[keep])
+    return pd.concat(parts, ignore_index=True)
+
+
+RECORD_TEAMS = {"innovation_site_3": "innovation site", "old_locality_team": "old locality team"}
+
+
+def review_cost_change_bootstrap(
+    records: pd.DataFrame,
+    *,
+    n_resamples: int = 10_000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    strata: Sequence[str] = ("all", "covid", "non_covid"),
+) -> pd.DataFrame:
+    """Mean change in weekly cost per completed review, by team, with bootstrap intervals.
+
+    Completed reviews only (status == "completed"); change = weekly_cost_after_gbp -
+    weekly_cost_before_gbp. Per stratum (all / Covid-positive / not) and team: mean change,
+    full-year budget impact = completed x mean x 52 (the count taken as fixed, so its interval
+    is the mean's interval x completed x 52), and the difference innovation site minus old
+    team (two-sample stratified bootstrap). Each estimate has a percentile row and a BCa row
+    (`study.bootstrap.bootstrap_ci`, one seed per estimate derived from `seed`).
+    """
+    need = {"team", "status", "covid_positive", "weekly_cost_before_gbp", "weekly_cost_after_gbp"}
+    missing = sorted(need - set(records.columns))
+    if missing:
+        raise StudyInputError(f"review records lack column(s) {missing}")
+    n_resamples = check_n_resamples(n_resamples)
+    alpha = check_alpha(alpha)
+    done = records[records["status"] == "completed"]
+    change = (done["weekly_cost_after_gbp"] - done["weekly_cost_before_gbp"]).to_numpy(float)
+    flag = done["covid_positive"].astype("boolean")
+    is_covid = flag.fillna(False).to_numpy(bool)
+    not_covid = (~flag).fillna(False).to_numpy(bool)
+    team = done["team"].to_numpy()
+    level = _level(alpha)
+    rows: list[dict] = []
+    seq = np.random.SeedSequence(seed)
+    seeds = iter(seq.generate_state(64))
+
+    def add(qty: str, res, scale: float, n: int, note: str) -> None:
+        for method in ("percentile", "BCa"):
+            low, high = res.intervals[method]
+            rows.append(
+                {
+                    "quantity": qty,
+                    "estimate": res.estimate * scale,
+                    "ci_low": low * scale,
+                    "ci_high": high * scale,
+                    "level": level,
+                    "method": f"bootstrap {method} ({res.n_resamples} resamples)",
+                    "n": n,
+                    "note": note,
+                }
+            )
+
+    for stratum in strata:
+        if stratum not in ("all", "covid", "non_covid"):
+            raise StudyInputError(f"strata must be among all/covid/non_covid, got {stratum!r}")
+        mask = {"all": np.ones(change.size, bool), "covid": is_covid, "non_covid": not_covid}[
+            stratum
+        ]
+        groups = {}
+        for code, name in RECORD_TEAMS.items():
+            x = change[mask & (team == code)]
+            if x.size < 2:
+                raise StudyInputError(
+                    f"records: team {code!r} ({stratum}) has {x.size} completed reviews; need >= 2"
+                )
+            groups[code] = x
+            res = bootstrap_ci(
+                [x], mean_statistic, n_resamples=n_resamples, alpha=alpha, seed=int(next(seeds))
+            )
+            add(
+                f"{stratum}: mean weekly change per completed review (GBP), {name}",
+                res,
+                1.0,
+                x.size,
+                "weekly_cost_after_gbp - weekly_cost_before_gbp",
+            )
+            add(
+                f"{stratum}: full-year budget impact (GBP), {name}",
+                res,
+                float(x.size * WEEKS_PER_YEAR),
+                x.size,
+                f"{x.size} completed x mean change x 52; count taken as fixed",
+            )
+        res = bootstrap_ci(
+            [groups["innovation_site_3"], groups["old_locality_team"]],
+            difference_in_means,
+            n_resamples=n_resamples,
+            alpha=alpha,
+            seed=int(next(seeds)),
+        )
+        add(
+            f"{stratum}: difference in mean weekly change (GBP), innovation site - old team",
+            res,
+            1.0,
+            sum(len(g) for g in groups.values()),
+            "two-sample stratified bootstrap",
+        )
+    return estimate_table(rows)
+
+
+def sensitivity_over(
+    fn: Callable[..., float],
+    base: Mapping[str, object],
+    alternatives: Mapping[str, Mapping[str, Mapping[str, object]]],
+) -> tuple[float, dict[str, dict[str, float]]]:
+    """Evaluate fn(**base) and fn(**{**base, **override}) for each alternative.
+
+    `alternatives` maps an assumption to {label: keyword overrides}. Returns the base value and
+    {assumption: {label: value}}, ready for `tornado_table`.
+    """
+    base_value = float(fn(**base))
+    out: dict[str, dict[str, float]] = {}
+    for name, alts in alternatives.items():
+        out[name] = {label: float(fn(**{**base, **over})) for label, over in alts.items()}
+    return base_value, out
