@@ -1,0 +1,428 @@
+"""Known answers for cost avoidance and the reviews of existing care (Harrow Tables 1a/1b)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from study import costs
+from study.errors import StudyInputError
+from study.tidy import ESTIMATE_COLUMNS
+
+FY_2019 = costs.weekly_dates("2019-04-01", 52)  # Monday 1 April 2019 .. Monday 23 March 2020
+
+
+# ----------------------------------------------------------------------------- financial year
+
+
+def test_financial_year_weeks_by_hand():
+    dates = ["2019-04-01", "2019-04-07", "2019-04-08", "2019-06-03", "2020-03-23", "2020-03-31"]
+    np.testing.assert_array_equal(costs.financial_year_week(dates), [1, 1, 2, 10, 52, 52])
+    np.testing.assert_array_equal(costs.weeks_counted(dates), [52, 52, 51, 43, 1, 1])
+    np.testing.assert_array_equal(costs.weeks_counted(dates, "full_year"), [52] * 6)
+    # dates before April fall in the previous financial year
+    assert costs.financial_year_start(["2020-02-10"])[0] == np.datetime64("2019-04-01")
+    assert costs.financial_year_start(["2020-04-01"])[0] == np.datetime64("2020-04-01")
+
+
+def test_one_avoided_start_costs_weeks_to_31_march():
+    """1 avoided start in financial-year week 10 (3 June 2019) costs £500 x 43 weeks."""
+    path = np.zeros(52)
+    path[9] = 1.0
+    av = costs.avoided_starts_from_draws(path, FY_2019)
+    fixed = costs.UnitCost(500.0, 0.0, "fixed")
+    part = costs.cost_avoidance(av, fixed, rule="part_year")
+    assert part.point_gbp == pytest.approx(500 * 43)
+    full = costs.cost_avoidance(av, fixed, rule="full_year")
+    assert full.point_gbp == pytest.approx(500 * 52)
+
+
+def test_zero_uncertainty_collapses_to_the_point_value():
+    av = costs.avoided_starts_from_rates(7.2, 5.5, FY_2019, effect_start="2019-06-03")
+    res = costs.cost_avoidance(av, costs.UnitCost(433.0, 0.0), seed=3)
+    low, high = res.interval
+    assert low == pytest.approx(res.point_gbp) and high == pytest.approx(res.point_gbp)
+    table = res.table()
+    assert list(table.columns[:7]) == ESTIMATE_COLUMNS
+    assert (table["ci_low"] == table["estimate"]).all()
+    dec = res.decomposition().set_index("uncertainty")
+    assert dec["width_gbp"].abs().max() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_harrow_published_696k_and_1m_imply_the_same_weekly_cost():
+    """A step of 1.7 fewer starts a week from 3 June 2019 (week 10), counted to 31 March:
+    person-weeks = 1.7 x (43 + 42 + ... + 1) = 1.7 x 946; a full financial year of the step:
+    1.7 x (52 + ... + 1) = 1.7 x 1378."""
+    step = costs.avoided_starts_from_rates(7.2, 5.5, FY_2019, effect_start="2019-06-03")
+    assert step.person_weeks("part_year")[0] == pytest.approx(1.7 * 946)
+    assert float(step.point.sum()) == pytest.approx(1.7 * 43)
+    implied = costs.implied_weekly_cost(696_000, step)
+    assert implied == pytest.approx(696_000 / (1.7 * 946))
+    whole_year = costs.avoided_starts_from_rates(7.2, 5.5, FY_2019)
+    assert whole_year.person_weeks("part_year")[0] == pytest.approx(1.7 * 1378)
+    assert costs.point_cost_avoidance(whole_year, implied, "part_year") == pytest.approx(
+        1_014_000, rel=0.01
+    )
+
+
+def test_linear_ramp_by_hand():
+    ramp = costs.effect_ramp(
+        ["2019-06-03", "2019-06-10", "2019-06-17", "2020-01-01"], "2019-06-03", "2019-06-17"
+    )
+    np.testing.assert_allclose(ramp, [0.0, 0.5, 1.0, 1.0])
+    np.testing.assert_allclose(costs.effect_ramp(["2019-01-01"], None, None), [1.0])
+
+
+def test_monte_carlo_is_seeded_and_reproducible_byte_for_byte():
+    av = costs.avoided_starts_from_rates(
+        7.2,
+        5.5,
+        FY_2019,
+        exposure_weeks_before=52,
+        exposure_weeks_after=13,
+        effect_start="2019-06-03",
+        seed=1,
+    )
+    cost = costs.UnitCost(450.0, 90.0, "gamma")
+    a = costs.cost_avoidance(av, cost, seed=7)
+    b = costs.cost_avoidance(av, cost, seed=7)
+    assert a.draws_gbp.tobytes() == b.draws_gbp.tobytes()
+    pd.testing.assert_frame_equal(a.table(), b.table())
+    c = costs.cost_avoidance(av, cost, seed=8)
+    assert c.draws_gbp.tobytes() != a.draws_gbp.tobytes()
+
+
+def test_decomposition_of_the_interval():
+    av = costs.avoided_starts_from_rates(
+        7.2, 5.5, FY_2019, exposure_weeks_before=52, exposure_weeks_after=52, seed=2
+    )
+    only_model = costs.cost_avoidance(av, costs.UnitCost(450.0, 0.0), seed=1)
+    dec = only_model.decomposition().set_index("uncertainty")
+    assert dec.loc["unit cost only", "width_gbp"] == pytest.approx(0.0)
+    assert dec.loc["model only", "share_of_variance"] == pytest.approx(1.0)
+    both = costs.cost_avoidance(av, costs.UnitCost(450.0, 90.0), seed=1)
+    dec = both.decomposition().set_index("uncertainty")
+    assert dec.loc["both", "width_gbp"] > dec.loc["model only", "width_gbp"]
+    assert dec.loc["both", "width_gbp"] > dec.loc["unit cost only", "width_gbp"]
+    assert 0 < dec.loc["unit cost only", "share_of_variance"] < 1
+
+
+def test_rate_draws_have_poisson_sampling_spread():
+    """Gamma(rate x T, 1/T): mean = rate, SD = sqrt(rate / T)."""
+    av = costs.avoided_starts_from_rates(
+        7.2, 0.0, ["2019-04-01"], exposure_weeks_before=26, n_draws=200_000, seed=0
+    )
+    d = av.draws[:, 0]
+    assert d.mean() == pytest.approx(7.2, rel=0.01)
+    assert d.std() == pytest.approx(math.sqrt(7.2 / 26), rel=0.02)
+
+
+@pytest.mark.parametrize("dist", ["normal", "gamma", "lognormal", "uniform"])
+def test_unit_cost_distributions_match_mean_and_sd(dist):
+    draws = costs.UnitCost(450.0, 90.0, dist).draw(400_000, np.random.default_rng(0))
+    assert draws.mean() == pytest.approx(450.0, rel=0.005)
+    assert draws.std() == pytest.approx(90.0, rel=0.02)
+
+
+def test_unit_cost_from_range_and_care_mix():
+    u = costs.UnitCost.from_range(300.0, 600.0)
+    assert (u.mean_gbp, u.sd_gbp, u.distribution) == (
+        450.0,
+        pytest.approx(300 / math.sqrt(12)),
+        "uniform",
+    )
+    mix = costs.CareMixCost(costs.UnitCost(1000.0, 100.0), costs.UnitCost(350.0, 35.0), 0.2, 0.02)
+    assert mix.mean_gbp == pytest.approx(0.2 * 1000 + 0.8 * 350)
+    draws = mix.draw(200_000, np.random.default_rng(1))
+    assert draws.mean() == pytest.approx(mix.mean_gbp, rel=0.005)
+    low, high = costs.unit_cost_interval(mix)
+    assert low < mix.mean_gbp < high
+
+
+def test_birmingham_sensitivity_grid_by_hand():
+    weeks = costs.weekly_dates("2018-04-02", 26)
+    grid = costs.cost_sensitivity_grid(
+        [5.0, 10.0], [400.0, 800.0], relative_reduction=0.36, week_dates=weeks
+    )
+    assert len(grid) == 2 * 2 * 2
+    row = grid.query("baseline_per_week == 5 and weekly_cost_gbp == 400 and rule == 'full_year'")
+    # 5 x 0.36 = 1.8 avoided a week, 26 weeks, 52 weeks each at £400
+    assert row["cost_avoided_gbp"].item() == pytest.approx(1.8 * 26 * 52 * 400)
+    row = grid.query("baseline_per_week == 5 and weekly_cost_gbp == 400 and rule == 'part_year'")
+    assert row["person_weeks"].item() == pytest.approx(1.8 * sum(range(27, 53)))
+
+
+def test_tornado_table_and_plot():
+    table = costs.tornado_table(
+        100.0, {"unit cost": {"low": 80.0, "high": 130.0}, "rule": {"part": 90.0, "full": 95.0}}
+    )
+    assert list(table["assumption"]) == ["unit cost", "rule"]
+    assert table.loc[0, "swing_gbp"] == 50.0
+    fig = costs.plot_tornado(table, reference={"published": 96.0})
+    assert isinstance(fig, Figure)
+
+
+def test_sensitivity_over_overrides_one_assumption_at_a_time():
+    base, alts = costs.sensitivity_over(
+        lambda a, b: a * b, {"a": 2.0, "b": 3.0}, {"a": {"a=1": {"a": 1.0}, "a=4": {"a": 4.0}}}
+    )
+    assert base == 6.0 and alts == {"a": {"a=1": 3.0, "a=4": 12.0}}
+
+
+def test_summary_sentence_is_computed():
+    av = costs.avoided_starts_from_rates(
+        7.2,
+        5.5,
+        FY_2019,
+        exposure_weeks_before=52,
+        exposure_weeks_after=13,
+        effect_start="2019-06-03",
+    )
+    res = costs.cost_avoidance(av, costs.UnitCost(433.0, 80.0), label="Harrow")
+    text = costs.cost_avoidance_summary(
+        res, published_gbp=696_000, assumptions={"unit cost": "implied"}
+    )
+    assert text.startswith("Harrow: £696k")
+    assert "Assumed: unit cost: implied." in text
+    assert "\n" not in text
+
+
+# ----------------------------------------------------------------------------- ASC-FR workbook
+
+
+@pytest.fixture(scope="module")
+def harrow_figures():
+    if not costs.ASCFR_WORKBOOK.exists():
+        pytest.skip("ASC-FR workbook not available in ../shared/external")
+    return costs.read_ascfr_figures("E09000015")
+
+
+def test_ascfr_harrow_unit_costs_by_sheet_and_row(harrow_figures):
+    f = harrow_figures.set_index("measure")
+    assert f.loc["home_care_external_2020_21", "value"] == pytest.approx(15.20)
+    assert f.loc["home_care_external_2020_21", "excel_row"] == 130
+    assert f.loc["res_nursing_total_2020_21", "value"] == pytest.approx(1001.009, abs=0.001)
+    assert f.loc["res_nursing_65_over_2020_21", "value"] == pytest.approx(798.201, abs=0.001)
+    assert (f.loc["res_nursing_total_2020_21", ["sheet", "excel_row"]] == ["T52", 131]).all()
+    u = costs.ascfr_unit_costs(harrow_figures).set_index("measure")
+    # T10 + T11: (10 + 15 + 65 + 50) residential/nursing of 850 long-term outcomes
+    assert u.loc["residential_share_new_lt", "value"] == pytest.approx(140 / 850)
+    # (22,729.328 + 19,050.753) £k community spend / 2,260 clients at 31 March / 52
+    assert u.loc["community_weekly_end", "value"] == pytest.approx(41_780_080.33 / 2260 / 52)
+    mix = costs.care_mix_from_ascfr(costs.ascfr_unit_costs(harrow_figures))
+    assert mix.residential.mean_gbp == pytest.approx(1001.009, abs=0.001)
+
+
+def test_ascfr_reads_region_rows():
+    if not costs.ASCFR_WORKBOOK.exists():
+        pytest.skip("ASC-FR workbook not available")
+    f = costs.read_ascfr_figures("E12000007").set_index("measure")
+    assert f.loc["res_nursing_total_2020_21", "value"] == pytest.approx(1001.944, abs=0.001)
+    assert f.loc["res_nursing_total_2020_21", "geography"] == "London"
+
+
+def test_ascfr_unknown_geography_names_it(harrow_figures):
+    with pytest.raises(StudyInputError, match="E99999999"):
+        costs.read_ascfr_figures("E99999999")
+
+
+# ----------------------------------------------------------------------------- reviews
+
+
+def published_review_tables() -> pd.DataFrame:
+    """Harrow Tables 1a/1b as printed (seed 004), in the long layout of data/published."""
+    cells = {
+        ("covid", "innovation_site", "Aug-Nov 2020"): (88, 5, 3, 29, 45, 6, -24, -46_000),
+        ("covid", "old_locality_team", "Apr-Jul 2020"): (80, 22, 7, 28, 6, 17, 74, 219_000),
+        ("non_covid", "innovation_site", "Aug-Nov 2020"): (414, 26, 11, 215, 146, 16, 11, 143_000),
+        ("non_covid", "old_locality_team", "Apr-Jul 2020"): (462, 99, 27, 235, 3, 96, 19, 353_000),
+    }
+    rows = []
+    for (covid, team, period), values in cells.items():
+        table = "1a" if covid == "covid" else "1b"
+        names = ["total", "increases", "decreases", "no_change", "ongoing", "excluded"]
+        for name, v in zip(names, values[:6], strict=True):
+            rows.append((table, covid, team, period, name, "count", v))
+        rows.append((table, covid, team, period, "total", "avg_weekly_change_gbp", values[6]))
+        rows.append((table, covid, team, period, "total", "full_year_budget_impact_gbp", values[7]))
+    return pd.DataFrame(
+        rows, columns=["table", "covid_status", "team", "period", "row", "quantity", "value"]
+    )
+
+
+def test_published_budget_impacts_are_reproduced():
+    b = costs.published_budget_impacts(published_review_tables()).set_index(
+        ["covid_status", "team"]
+    )
+    # 37 completed x -£24 x 52 = -£46,176 against the published -£46,000
+    assert b.loc[("covid", "innovation_site"), "completed"] == 37
+    assert b.loc[("covid", "innovation_site"), "recomputed_gbp"] == -46_176
+    assert b.loc[("covid", "old_locality_team"), "recomputed_gbp"] == 57 * 74 * 52
+    assert b.loc[("non_covid", "innovation_site"), "recomputed_gbp"] == 252 * 11 * 52
+    assert b.loc[("non_covid", "old_locality_team"), "recomputed_gbp"] == 361 * 19 * 52
+    assert b["consistent"].all()
+
+
+def test_published_totals_support_the_550k_and_100k_claims():
+    t = costs.published_budget_totals(published_review_tables()).set_index("team")
+    assert t.loc["old_locality_team", "published_gbp"] == 572_000
+    assert t.loc["innovation_site", "published_gbp"] == 97_000
+    assert t["claim_holds_published"].all() and t["claim_holds_recomputed"].all()
+
+
+def test_old_locality_non_covid_rows_do_not_add_up():
+    d = costs.review_count_discrepancies(published_review_tables())
+    assert len(d) == 1
+    r = d.iloc[0]
+    assert (r["covid_status"], r["team"], r["rows_sum"], r["total"]) == (
+        "non_covid",
+        "old_locality_team",
+        460,
+        462,
+    )
+    assert r["impact_if_gap_completed_gbp"] == 363 * 19 * 52
+
+
+def test_increase_shares_as_risk_ratios():
+    rr = costs.review_increase_risk_ratios(published_review_tables())
+    row = rr[rr["quantity"].str.contains("Covid: innovation vs old: risk ratio")].iloc[0]
+    assert row["estimate"] == pytest.approx((5 / 37) / (22 / 57))
+    assert row["ci_low"] < row["estimate"] < row["ci_high"]
+
+
+def synthetic_reviews() -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    rows = []
+    for team, shift in (("innovation_site_3", -5.0), ("old_locality_team", 20.0)):
+        for covid in (True, False):
+            for i in range(30):
+                before = 300.0
+                rows.append(
+                    {
+                        "review_id": f"{team}-{covid}-{i}",
+                        "team": team,
+                        "covid_positive": covid,
+                        "weekly_cost_before_gbp": before,
+                        "weekly_cost_after_gbp": before + shift + rng.normal(0, 40),
+                        "status": "completed" if i < 25 else "ongoing",
+                    }
+                )
+    df = pd.DataFrame(rows)
+    df["covid_positive"] = df["covid_positive"].astype("boolean")
+    return df
+
+
+def test_record_level_bootstrap_estimates_by_hand():
+    rec = synthetic_reviews()
+    table = costs.review_cost_change_bootstrap(rec, n_resamples=2000, seed=1)
+    done = rec[rec["status"] == "completed"]
+    change = done["weekly_cost_after_gbp"] - done["weekly_cost_before_gbp"]
+    inn = change[done["team"] == "innovation_site_3"]
+    old = change[done["team"] == "old_locality_team"]
+    est = table.drop_duplicates("quantity").set_index("quantity")["estimate"]
+    assert est["all: mean weekly change per completed review (GBP), innovation site"] == (
+        pytest.approx(inn.mean())
+    )
+    assert est["all: full-year budget impact (GBP), old locality team"] == pytest.approx(
+        old.mean() * 50 * 52
+    )
+    assert est["all: difference in mean weekly change (GBP), innovation site - old team"] == (
+        pytest.approx(inn.mean() - old.mean())
+    )
+    assert set(table["method"]) == {
+        "bootstrap percentile (2000 resamples)",
+        "bootstrap BCa (2000 resamples)",
+    }
+    assert (table["ci_low"] <= table["estimate"]).all() and (
+        table["estimate"] <= table["ci_high"]
+    ).all()
+
+
+def test_record_level_bootstrap_needs_both_teams():
+    rec = synthetic_reviews()
+    rec = rec[rec["team"] == "old_locality_team"]
+    with pytest.raises(StudyInputError, match="innovation_site_3"):
+        costs.review_cost_change_bootstrap(rec, n_resamples=2000)
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: costs.UnitCost(450.0, -1.0), "sd_gbp"),
+        (lambda: costs.UnitCost(-450.0, 1.0), "mean_gbp"),
+        (lambda: costs.UnitCost(450.0, 10.0, "beta"), "distribution"),
+        (lambda: costs.UnitCost(100.0, 90.0, "uniform"), "uniform"),
+        (lambda: costs.UnitCost.from_range(600.0, 300.0), "high_gbp"),
+        (lambda: costs.CareMixCost(costs.UnitCost(1.0), costs.UnitCost(1.0), 1.2), "residential"),
+        (
+            lambda: costs.CareMixCost(costs.UnitCost(1.0), costs.UnitCost(1.0), 0.5, 0.6),
+            "residential_share_sd",
+        ),
+        (lambda: costs.weeks_counted(FY_2019, "half_year"), "rule"),
+        (lambda: costs.avoided_starts_from_rates(-1.0, 5.5, FY_2019), "rate_before_per_week"),
+        (
+            lambda: costs.avoided_starts_from_rates(7.2, 5.5, FY_2019, exposure_weeks_after=0),
+            "exposure_weeks_after",
+        ),
+        (lambda: costs.avoided_starts_from_rates(7.2, 5.5, FY_2019, n_draws=999), "n_draws"),
+        (
+            lambda: costs.avoided_starts_from_rates(
+                7.2, 5.5, FY_2019, effect_start="2020-01-01", full_effect="2019-01-01"
+            ),
+            "full_effect",
+        ),
+        (lambda: costs.avoided_starts_from_reduction(5.0, 1.36, FY_2019), "relative_reduction"),
+        (lambda: costs.avoided_starts_from_draws(np.ones((3, 4)), FY_2019), "week_dates"),
+        (lambda: costs.avoided_starts_from_draws(np.ones((0, 52)), FY_2019), "draws"),
+        (lambda: costs.avoided_starts_from_draws([np.nan] * 52, FY_2019), "draws"),
+        (lambda: costs.avoided_starts_from_draws(np.ones(1), ["not a date"]), "week_dates"),
+        (lambda: costs.tornado_table(1.0, {}), "scenarios"),
+        (
+            lambda: costs.cost_sensitivity_grid(
+                [], [1.0], relative_reduction=0.36, week_dates=FY_2019
+            ),
+            "baselines_per_week",
+        ),
+    ],
+)
+def test_bad_input_raises_one_line_naming_the_parameter(make, match):
+    with pytest.raises(StudyInputError, match=match) as err:
+        make()
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"alpha": 0.0}, "alpha"),
+        ({"alpha": 1.0}, "alpha"),
+        ({"n_draws": 10}, "n_draws"),
+        ({"rule": "both"}, "rule"),
+        ({"unit_cost": 450.0}, "unit_cost"),
+    ],
+)
+def test_cost_avoidance_bad_arguments(kwargs, match):
+    av = costs.avoided_starts_from_rates(7.2, 5.5, FY_2019)
+    args = {"unit_cost": costs.UnitCost(450.0), **kwargs}
+    with pytest.raises(StudyInputError, match=match):
+        costs.cost_avoidance(av, **args)
+
+
+def test_review_functions_reject_bad_input():
+    with pytest.raises(StudyInputError, match="column"):
+        costs.published_budget_impacts(pd.DataFrame({"x": [1]}))
+    with pytest.raises(StudyInputError, match="n_resamples"):
+        costs.review_cost_change_bootstrap(synthetic_reviews(), n_resamples=500)
+    with pytest.raises(StudyInputError, match="alpha"):
+        costs.review_increase_risk_ratios(published_review_tables(), alpha=2)
+    with pytest.raises(StudyInputError, match="weekly_cost_after_gbp"):
+        costs.review_cost_change_bootstrap(
+            synthetic_reviews().drop(columns="weekly_cost_after_gbp")
+        )
