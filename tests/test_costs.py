@@ -426,3 +426,48 @@ def test_review_functions_reject_bad_input():
         costs.review_cost_change_bootstrap(
             synthetic_reviews().drop(columns="weekly_cost_after_gbp")
         )
+
+
+# ----------------------------------------------------------------------------- ITS input
+
+
+def test_its_adapter_keeps_draws_and_point():
+    from types import SimpleNamespace
+
+    weeks = pd.date_range("2019-06-03", periods=3, freq="7D")
+    fake = SimpleNamespace(
+        week_start=weeks, estimate=np.array([1.0, 2.0, 3.0]), draws=np.ones((5, 3)), method="m"
+    )
+    av = costs.avoided_starts_from_its(fake)
+    np.testing.assert_array_equal(av.point, [1.0, 2.0, 3.0])
+    assert av.draws.shape == (5, 3)
+    # weeks 10, 11, 12 of FY 2019-20 count 43 + 42 + 41 weeks
+    assert av.person_weeks("part_year")[0] == pytest.approx(1 * 43 + 2 * 42 + 3 * 41)
+    with pytest.raises(StudyInputError, match="draws"):
+        costs.avoided_starts_from_its(SimpleNamespace(week_start=weeks, estimate=[1, 2, 3]))
+
+
+def test_its_cost_avoidance_recovers_a_simulated_step():
+    from study import its
+
+    data = its.simulate_its_counts(
+        156,
+        first_week="2017-04-03",
+        baseline_per_week=7.2,
+        periods={"site": "2019-06-03"},
+        level_log={"site": math.log(5.5 / 7.2)},
+        seed=4,
+    )
+    av = costs.its_avoided_starts(
+        data,
+        {"site": "2019-06-03"},
+        window_start="2019-04-01",
+        window_end="2020-03-30",
+        family="poisson",
+        harmonics=0,
+    )
+    assert av.draws.shape == (2000, 52)
+    res = costs.cost_avoidance(av, costs.UnitCost(450.0, 0.0), seed=1)
+    truth = 1.7 * 946 * 450  # 1.7 fewer a week from week 10, counted to 31 March, £450/week
+    low, high = res.interval
+    assert low < truth < high
