@@ -471,3 +471,23 @@ def test_its_cost_avoidance_recovers_a_simulated_step():
     truth = 1.7 * 946 * 450  # 1.7 fewer a week from week 10, counted to 31 March, £450/week
     low, high = res.interval
     assert low < truth < high
+
+
+def test_published_saving_and_its_volume_component():
+    s = costs.published_saving(published_review_tables()).set_index("basis")
+    assert s.loc["published impacts", "saving_gbp"] == 572_000 - 97_000
+    assert s.loc["recomputed impacts", "saving_gbp"] == 576_004 - 97_968
+    assert s.loc["published impacts", "claim_holds"]
+    # pooled mean change per completed review: 97,968 / (289 x 52) and 576,004 / (418 x 52)
+    eq = s.loc["equal volume: old team's 418 completed reviews"]
+    assert eq["saving_gbp"] == pytest.approx(418 * (576_004 / 418 - 97_968 / 289))
+    assert not eq["claim_holds"]
+
+
+def test_ongoing_reviews_as_a_bound_on_the_increase_share():
+    rr = costs.review_increase_risk_ratios(published_review_tables(), ongoing="as_increase")
+    row = rr[rr["quantity"].str.contains("all: innovation vs old: risk ratio")].iloc[0]
+    assert row["estimate"] == pytest.approx(((31 + 191) / (289 + 191)) / ((121 + 9) / (418 + 9)))
+    assert "completed + ongoing" in row["quantity"]
+    with pytest.raises(StudyInputError, match="ongoing"):
+        costs.review_increase_risk_ratios(published_review_tables(), ongoing="drop")

@@ -1126,6 +1126,45 @@ def published_budget_totals(
     return pd.DataFrame(rows)
 
 
+def published_saving(tables: pd.DataFrame, claim_gbp: float = 450_000.0) -> pd.DataFrame:
+    """The "full year equivalent saving of more than £450k": old way minus 3Cs, and its volume.
+
+    saving = old-team budget impact - innovation-site budget impact (Covid + non-Covid). Each
+    impact is completed x mean weekly change x 52, so the saving mixes a difference in the mean
+    change per completed review with a difference in how many reviews were completed in the
+    four months (the innovation site had far more still ongoing). Rows: published figures;
+    recomputed from counts and averages; and recomputed at equal volume (both teams' pooled
+    mean change applied to the old team's, then the innovation site's, completed count).
+    """
+    b = published_budget_impacts(tables)
+    tot = b.groupby("team")[["completed", "recomputed_gbp", "published_gbp"]].sum()
+    if not {"innovation_site", "old_locality_team"} <= set(tot.index):
+        raise StudyInputError("review tables need teams innovation_site and old_locality_team")
+    new, old = tot.loc["innovation_site"], tot.loc["old_locality_team"]
+    mean_new = new["recomputed_gbp"] / (new["completed"] * WEEKS_PER_YEAR)
+    mean_old = old["recomputed_gbp"] / (old["completed"] * WEEKS_PER_YEAR)
+    rows = [
+        ("published impacts", new["published_gbp"], old["published_gbp"], np.nan),
+        ("recomputed impacts", new["recomputed_gbp"], old["recomputed_gbp"], np.nan),
+    ]
+    for who, n in (("old team's", old["completed"]), ("innovation site's", new["completed"])):
+        rows.append(
+            (
+                f"equal volume: {who} {int(n)} completed reviews",
+                n * mean_new * WEEKS_PER_YEAR,
+                n * mean_old * WEEKS_PER_YEAR,
+                n,
+            )
+        )
+    out = pd.DataFrame(rows, columns=["basis", "innovation_gbp", "old_gbp", "completed_each"])
+    out["saving_gbp"] = out["old_gbp"] - out["innovation_gbp"]
+    out["claim"] = f"> £{claim_gbp:,.0f}"
+    out["claim_holds"] = out["saving_gbp"] > claim_gbp
+    out["mean_weekly_change_innovation_gbp"] = mean_new
+    out["mean_weekly_change_old_gbp"] = mean_old
+    return out
+
+
 def review_count_discrepancies(tables: pd.DataFrame) -> pd.DataFrame:
     """Where the published rows do not add up to the published total (flag, keep both).
 
@@ -1159,21 +1198,35 @@ def review_count_discrepancies(tables: pd.DataFrame) -> pd.DataFrame:
     return flagged[cols].reset_index(drop=True)
 
 
-def review_increase_risk_ratios(tables: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
+ONGOING_RULES = ("exclude", "as_increase", "as_no_increase")
+
+
+def review_increase_risk_ratios(
+    tables: pd.DataFrame, *, alpha: float = 0.05, ongoing: str = "exclude"
+) -> pd.DataFrame:
     """Share of completed reviews ending in an increase, compared as risk ratios (published counts).
 
     Innovation site vs old locality team (within Covid, within non-Covid, pooled) and Covid vs
     non-Covid (within each team); `study.proportions.compare_proportions` (Wilson proportions,
-    Newcombe difference, Katz log risk ratio).
+    Newcombe difference, Katz log risk ratio). `ongoing` is a bound for the reviews still
+    ongoing: "exclude" (the published basis), "as_increase" (every ongoing review ends in an
+    increase) or "as_no_increase" (none does).
     """
     from study.proportions import compare_proportions
 
     alpha = check_alpha(alpha)
+    if ongoing not in ONGOING_RULES:
+        raise StudyInputError(f"ongoing must be one of {ONGOING_RULES}, got {ongoing!r}")
     w = review_table_wide(tables).set_index(["covid_status", "team"])
 
     def cell(covid: Sequence[str], team: Sequence[str]) -> tuple[int, int]:
         sub = w.loc[[(c, t) for c in covid for t in team]]
-        return int(sub["increases"].sum()), int(sub["completed"].sum())
+        k, n = int(sub["increases"].sum()), int(sub["completed"].sum())
+        if ongoing != "exclude":
+            n += int(sub["ongoing"].sum())
+        if ongoing == "as_increase":
+            k += int(sub["ongoing"].sum())
+        return k, n
 
     both = ("covid", "non_covid")
     comparisons = [
@@ -1208,6 +1261,7 @@ def review_increase_risk_ratios(tables: pd.DataFrame, *, alpha: float = 0.05) ->
             ("Covid", "non-Covid"),
         ),
     ]
+    base = "completed" if ongoing == "exclude" else "completed + ongoing"
     parts = []
     for label, (k1, n1), (k0, n0), names in comparisons:
         t = compare_proportions(
@@ -1216,11 +1270,15 @@ def review_increase_risk_ratios(tables: pd.DataFrame, *, alpha: float = 0.05) ->
             k0,
             n0,
             alpha=alpha,
-            label=f"share of completed reviews with an increase, {label}",
+            label=f"share of {base} reviews with an increase, {label}",
             names=names,
         )
         keep = t["quantity"].str.contains("proportion|risk ratio|difference")
-        parts.append(t[keep])
+        t = t[keep].copy()
+        if ongoing != "exclude":
+            basis = f"ongoing reviews counted {ongoing.replace('_', ' ')} (bound)"
+            t["note"] = [f"{n}; {basis}" if n else basis for n in t["note"]]
+        parts.append(t)
     return pd.concat(parts, ignore_index=True)
 
 
