@@ -103,7 +103,7 @@ def glm_rate_ratio(
     offset = np.log([t0, t1])
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", _QUIET)
-        res = sm.GLM(endog, exog, family=sm.families.Poisson(), offset=offset).fit()
+        res = sm.GLM(endog, exog, family=sm.families.Poisson(), offset=offset).fit(tol=1e-12)
         ci = res.conf_int(alpha=alpha)
     return (
         float(np.exp(res.params[1])),
@@ -218,10 +218,14 @@ def _rate_ratio_table(
             level,
             _join(note, "Wald interval undefined with a zero count"),
         )
-    rr, low, high, p = exact_rate_ratio_ci(k1_whole, t1, k0_whole, t0, alpha=alpha)
     check_note = "p: exact binomial test"
     if rounded:
         check_note += f"; counts rounded to whole events: {k1_whole} vs {k0_whole}"
+    if k1_whole + k0_whole > 0:
+        rr, low, high, p = exact_rate_ratio_ci(k1_whole, t1, k0_whole, t0, alpha=alpha)
+    else:
+        rr = low = high = p = np.nan
+        check_note = f"exact interval undefined: {k1:g} and {k0:g} events round to 0"
     rows += _ratio_rows(
         label,
         rr,
@@ -450,7 +454,7 @@ def weekly_rate_ratio(
     offset = np.log(t)
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", _QUIET)
-        pois = sm.GLM(y, exog, family=sm.families.Poisson(), offset=offset).fit()
+        pois = sm.GLM(y, exog, family=sm.families.Poisson(), offset=offset).fit(tol=1e-12)
     phi, p_disp, df = pearson_dispersion(pois)
     chosen = model
     if model == "auto":
@@ -484,7 +488,9 @@ def weekly_rate_ratio(
         if chosen == "poisson":
             res, method = pois, WALD_GLM
         elif chosen == "quasi-poisson":
-            res = sm.GLM(y, exog, family=sm.families.Poisson(), offset=offset).fit(scale="X2")
+            res = sm.GLM(y, exog, family=sm.families.Poisson(), offset=offset).fit(
+                scale="X2", tol=1e-12
+            )
             method = QUASI_POISSON
         else:
             res = sm.NegativeBinomial(y, exog, loglike_method="nb2", offset=offset).fit(
