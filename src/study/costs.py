@@ -843,6 +843,79 @@ def cost_avoidance(
     )
 
 
+def rates_cost_avoidance(
+    rate_before_per_week: float,
+    rate_after_per_week: float,
+    *,
+    unit_cost: CostModel,
+    first_week: str,
+    n_weeks: int = WEEKS_PER_YEAR,
+    exposure_weeks_before: float | None = None,
+    exposure_weeks_after: float | None = None,
+    effect_start: str | None = None,
+    full_effect: str | None = None,
+    rule: str = "part_year",
+    n_draws: int = 10_000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    label: str = "",
+) -> CostAvoidance:
+    """`avoided_starts_from_rates` over `n_weeks` weeks from `first_week`, then `cost_avoidance`.
+
+    The rate draws use `seed`, the Monte Carlo of costs `seed + 1`.
+    """
+    av = avoided_starts_from_rates(
+        rate_before_per_week,
+        rate_after_per_week,
+        weekly_dates(first_week, n_weeks),
+        exposure_weeks_before=exposure_weeks_before,
+        exposure_weeks_after=exposure_weeks_after,
+        effect_start=effect_start,
+        full_effect=full_effect,
+        n_draws=n_draws,
+        seed=seed,
+    )
+    return cost_avoidance(
+        av, unit_cost, rule=rule, n_draws=n_draws, alpha=alpha, seed=seed + 1, label=label
+    )
+
+
+def its_cost_avoidance(
+    data: pd.DataFrame,
+    periods,
+    *,
+    unit_cost: CostModel,
+    window_start: str,
+    window_end: str,
+    family: str = "quasi_poisson",
+    harmonics: int = 1,
+    transition_weeks: int = 0,
+    exposure: str | None = None,
+    rule: str = "part_year",
+    n_model_draws: int = 2000,
+    n_draws: int = 10_000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    label: str = "",
+) -> CostAvoidance:
+    """`its_avoided_starts` (ITS draws with `seed`) then `cost_avoidance` (with `seed + 1`)."""
+    av = its_avoided_starts(
+        data,
+        periods,
+        window_start=window_start,
+        window_end=window_end,
+        family=family,
+        harmonics=harmonics,
+        transition_weeks=transition_weeks,
+        exposure=exposure,
+        n_model_draws=n_model_draws,
+        seed=seed,
+    )
+    return cost_avoidance(
+        av, unit_cost, rule=rule, n_draws=n_draws, alpha=alpha, seed=seed + 1, label=label
+    )
+
+
 def point_cost_avoidance(avoided: AvoidedStarts, weekly_cost_gbp: float, rule: str) -> float:
     """Point £ avoided: point person-weeks x weekly cost (no simulation)."""
     c = check_positive(weekly_cost_gbp, "weekly_cost_gbp")
@@ -1398,3 +1471,45 @@ def sensitivity_over(
     for name, alts in alternatives.items():
         out[name] = {label: float(fn(**{**base, **over})) for label, over in alts.items()}
     return base_value, out
+
+
+def plot_review_changes(table: pd.DataFrame, *, method: str = "BCa", title: str = "") -> Figure:
+    """Forest plot of mean weekly change per completed review (and the team difference) by stratum.
+
+    `table` is `review_cost_change_bootstrap` output; rows of the chosen interval `method`.
+    """
+    sub = table[
+        table["method"].str.contains(method, regex=False)
+        & ~table["quantity"].str.contains("budget impact", regex=False)
+    ].reset_index(drop=True)
+    if sub.empty:
+        raise StudyInputError(f"table has no mean-change rows with method {method!r}")
+    import seaborn as sns
+
+    colours = sns.color_palette("deep", 3)
+    fig = Figure(figsize=(8, 0.45 * len(sub) + 1.2))
+    ax = fig.add_subplot()
+    ys = np.arange(len(sub))[::-1]
+    for y, (_, r) in zip(ys, sub.iterrows(), strict=True):
+        q = r["quantity"]
+        c = colours[2] if "difference" in q else colours[0] if "innovation" in q else colours[1]
+        ax.errorbar(
+            r["estimate"],
+            y,
+            xerr=[[r["estimate"] - r["ci_low"]], [r["ci_high"] - r["estimate"]]],
+            fmt="o",
+            color=c,
+            capsize=3,
+        )
+    labels = [
+        q.replace("mean weekly change per completed review (GBP), ", "").replace(
+            "difference in mean weekly change (GBP), ", "difference: "
+        )
+        for q in sub["quantity"]
+    ]
+    ax.set_yticks(ys, labels)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel(f"change in weekly care cost per completed review (£), {method} interval")
+    ax.set_title(title or "Mean change in weekly cost per completed review")
+    fig.tight_layout()
+    return fig
