@@ -38,6 +38,7 @@ not prediction intervals for future weeks.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -173,7 +174,9 @@ def check_weekly_series(
     if len(data) == 0:
         raise StudyInputError(f"{what}: the series has no rows")
     try:
-        weeks = pd.to_datetime(data[DATE])
+        with warnings.catch_warnings():  # pandas' "could not infer format" on non-ISO strings
+            warnings.simplefilter("ignore", UserWarning)
+            weeks = pd.to_datetime(data[DATE])
     except (TypeError, ValueError):
         raise StudyInputError(f"{what}: column '{DATE}' holds values that are not dates") from None
     if weeks.isna().any():
