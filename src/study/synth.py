@@ -773,8 +773,24 @@ def _is_ours(path: Path) -> bool:
         return False
 
 
-def synthetic_readme(seed: int, rows: dict[str, int]) -> str:
-    """Text of the README written beside the synthetic files."""
+def _pct(x: float) -> str:
+    return f"{x * PERCENT:g}%"
+
+
+def _day(x: pd.Timestamp) -> str:
+    return f"{x.day} {x:%B %Y}"
+
+
+def synthetic_readme(seed: int, rows: dict[str, int], cal: Calibration | None = None) -> str:
+    """Text of the README written beside the synthetic files (figures from the calibration)."""
+    cal = cal or load_calibration()
+    kinds = {CONVERSATIONS_FILE: "conversations", REVIEWS_FILE: "reviews", WEEKLY_FILE: "weekly"}
+    levels = ", ".join(
+        f"{v:g} ({d:%b %Y})" for d, v in zip(cal.lt_anchor_dates, cal.lt_anchor_levels, strict=True)
+    )
+    split = "/".join(f"{s * PERCENT:g}" for s in cal.bham_shares)
+    w0, w1 = cal.bham_window
+    c0, c1 = cal.covid_year
     lines = [
         "# Synthetic record-level data",
         "",
@@ -785,45 +801,49 @@ def synthetic_readme(seed: int, rows: dict[str, int]) -> str:
         "",
         "| file | kind | rows |",
         "| --- | --- | --- |",
-    ]
-    kinds = {CONVERSATIONS_FILE: "conversations", REVIEWS_FILE: "reviews", WEEKLY_FILE: "weekly"}
-    lines += [f"| `{f}` | {kinds[f]} | {n} |" for f, n in rows.items()]
-    lines += [
+        *[f"| `{f}` | {kinds[f]} | {n} |" for f, n in rows.items()],
         "",
         "## Calibrated to (read from `data/published/`)",
         "",
-        "- Birmingham: 1,497 episodes in the six-month window ending at Conversation 1/2/3 in",
-        "  the published 70/10/20 split; 36% fewer long-term support outcomes in the two key",
-        "  areas (`innovation_site_1`, `innovation_site_2`) than the usual-care episodes of the",
-        "  six months before (Birmingham `usual_care` rows are that baseline).",
-        "- Harrow: weekly new long-term starts around 8.3 (Sep 2018), 7.2 (Mar 2019),",
-        "  6.1 (Sep 2019), 5.5 (Mar 2020), 7.2 (Mar 2021) per week, joined linearly, Poisson",
-        "  noise, ±5% winter seasonality; requests +20% in Apr 2020–Mar 2021 vs 2019-20 (exact);",
-        "  repeat requests 33% in 2018-19 and 25% from 2019-20 (exact; usual-care rows 33%);",
-        "  Conversation 3 share of completed innovation-site episodes 9% (site 1 start to",
-        "  Mar 2020) and 16% (Apr 2020–Mar 2021), by request date (exact).",
-        "- Reviews: Harrow Tables 1a/1b row counts exactly; mean weekly change per completed",
-        "  review = published full-year impact / (completed × 52), which matches the published",
-        "  £ average and the rounded full-year impact. Old Locality Team non-Covid: the rows sum",
-        "  to 460 but the printed total is 462 — 460 reviews are generated.",
-        "- `london_comparison` (weekly file only): no intervention; long-term starts at Harrow's",
-        "  March 2019 level, with Harrow's relative Covid rise; requests at Harrow's",
-        "  pre-intervention rate, +20% in the Covid year.",
+        f"- Birmingham: {cal.bham_conversations:,} 3Cs episodes started {_day(w0)} – {_day(w1)}, "
+        f"ending at Conversation 1/2/3 in the published {split} split (largest-remainder "
+        f"counts); {_pct(cal.bham_lt_reduction)} fewer long-term support outcomes in the two key "
+        "areas (`innovation_site_1`, `innovation_site_2`) than among the usual-care episodes of "
+        "the six months before (Birmingham `usual_care` rows are that baseline).",
+        f"- Harrow: weekly new long-term starts with mean {levels} per week, joined linearly "
+        f"(flat before the first), Poisson noise, ±{_pct(SEASONAL_AMPLITUDE)} winter "
+        f"seasonality; requests +{_pct(cal.requests_increase)} in {c0:%b %Y}–{c1:%b %Y} over "
+        f"the previous financial year (exact, by request date); repeat requests "
+        f"{_pct(cal.repeat_before)} of requests in 2018-19 and {_pct(cal.repeat_after)} from "
+        f"2019-20 on (exact; usual-care rows keep {_pct(cal.repeat_before)}); Conversation 3 "
+        f"share of completed innovation-site episodes {_pct(cal.c3_pre_covid)} (requests from "
+        f"{_day(cal.site1_start)} to {_day(c0 - pd.Timedelta(days=1))}) and "
+        f"{_pct(cal.c3_covid)} ({c0:%b %Y}–{c1:%b %Y}) (exact).",
+        "- Reviews: Harrow Tables 1a/1b row counts exactly; mean weekly change per completed "
+        "review = published full-year impact / (completed × 52), which reproduces the "
+        "published £ average and the rounded full-year impact. Old Locality Team non-Covid: "
+        "the rows sum to 460 but the printed total is 462 — 460 reviews are generated.",
+        "- `london_comparison` (weekly file only): no intervention; long-term starts held at "
+        "Harrow's pre-intervention level (Mar 2019) then Harrow's relative Covid rise; "
+        "requests at Harrow's pre-intervention rate, raised by the same Covid-year increase.",
         "",
-        "## Assumptions (not published; see constants in `study/synth.py`)",
+        "## Assumptions (not published; constants in `study/synth.py`)",
         "",
-        "- Birmingham's six-month window is undated; placed at 2 April – 1 October 2018 so the",
-        "  twelve-month evaluation (April 2019) closes the first year; the baseline is the six",
-        "  months before. Team split 35/35/30% across innovation sites 1/2/3; 25% of baseline",
-        "  usual-care episodes went on to long-term support; repeat flags at Harrow's 33%.",
-        f"- Harrow first-time requests {FIRST_TIME_REQUESTS_PER_WEEK:g} per week; site 1 takes",
-        "  half the requests from its June 2019 start, site 2 the other half from the Monday",
-        "  after site 1's 13-week evaluation; Conversation 1:2 ratio of the other completions",
-        "  taken from Birmingham (70:10); durations geometric (means in `MEAN_DAYS`);",
-        f"  {COVID_POSITIVE_SHARE:.0%} of Covid-year requests flagged Covid-positive.",
+        "- Birmingham's six-month window is undated; it is placed so that the twelve-month "
+        "evaluation (April 2019) closes the first year; the baseline is the six months before. "
+        f"Team split {'/'.join(f'{w:.0%}' for w in BHAM_SITE_WEIGHTS)} across innovation "
+        f"sites 1/2/3; {BHAM_BASELINE_LT_SHARE:.0%} of baseline usual-care episodes went on to "
+        "long-term support; repeat flags drawn at Harrow's pre-intervention share.",
+        f"- Harrow first-time requests {FIRST_TIME_REQUESTS_PER_WEEK:g} per week from "
+        f"{_day(HARROW_FIRST_WEEK)}; site 1 takes {_pct(cal.site_share)} of requests from "
+        f"{_day(cal.site1_start)}, site 2 the rest from {_day(cal.site2_start)} (the Monday "
+        "after site 1's 13-week evaluation period); the Conversation 1:2 ratio of the other "
+        "completions is Birmingham's; durations geometric (means in `MEAN_DAYS`); "
+        f"{COVID_POSITIVE_SHARE:.0%} of Covid-year requests flagged Covid-positive.",
         f"- `population` is a placeholder exposure of {SYNTHETIC_POPULATION:,.0f} for both areas.",
-        "- Review costs: lognormal weekly cost before (median £300), change sizes lognormal",
-        "  (median £40) rescaled to the target mean; dates uniform within each table's period.",
+        f"- Review costs: lognormal weekly cost before (median £{REVIEW_COST_MEDIAN_GBP:g}), "
+        f"change sizes lognormal (median £{REVIEW_CHANGE_MEDIAN_GBP:g}) rescaled to the target "
+        "mean; review dates uniform within each table's period.",
         "",
     ]
     return "\n".join(lines)
