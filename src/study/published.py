@@ -1,0 +1,822 @@
+"""Published figures: validated loaders and a re-check of the published arithmetic.
+
+The CSVs in `data/published/` are described by `data/published/datapackage.json` (Frictionless
+Data Package). The loaders validate each file against that description (columns, types, enums,
+patterns, minimum, unique keys, self-references) plus a few semantic rules (period start before
+end, whole-number counts, source files listed in `../shared/seeds/README.md`).
+
+Line numbers in error messages are physical lines of the CSV file with the header as line 1, so
+the first data row is line 2 (as shown by an editor or `sed -n 2p`).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import json
+import math
+import re
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from study import config
+from study.checks import check_count
+from study.errors import StudyInputError
+
+__all__ = [
+    "FIGURES_FILE",
+    "EVENTS_FILE",
+    "REVIEW_TABLES_FILE",
+    "PACKAGE_FILE",
+    "STATED_CHANGES",
+    "ARITHMETIC_COLUMNS",
+    "load_figures",
+    "load_events",
+    "load_review_tables",
+    "figure_value",
+    "figure_table",
+    "event_dates",
+    "review_blocks",
+    "published_changes",
+    "check_published_arithmetic",
+    "verify_quotes",
+]
+
+FIGURES_FILE = "figures.csv"
+EVENTS_FILE = "events.csv"
+REVIEW_TABLES_FILE = "harrow_reviews_tables.csv"
+PACKAGE_FILE = "datapackage.json"
+
+ARITHMETIC_COLUMNS = [
+    "check",
+    "published",
+    "recomputed",
+    "difference",
+    "tolerance",
+    "status",
+    "note",
+]
+OUTCOME_ROWS = ["increases", "decreases", "no_change", "ongoing", "excluded"]
+COMPLETED_ROWS = ["increases", "decreases", "no_change"]
+WEEKS_PER_YEAR = 52
+
+# Changes the documents state in words ("fell from 7.2 to 5.5"): (from_id, to_id, direction,
+# wording). No percentage change is published for any of them; the relative change is derived.
+STATED_CHANGES: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "harrow_lt_starts_2018_09",
+        "harrow_lt_starts_2019_03",
+        "decrease",
+        "8.3 per week by September 2018 ... reduced to 7.2 per week by March 2019",
+    ),
+    (
+        "harrow_lt_starts_2019_03",
+        "harrow_lt_starts_2019_09",
+        "decrease",
+        "has reduced from 7.2 to 6.1",
+    ),
+    (
+        "harrow_lt_starts_2019_09",
+        "harrow_lt_starts_2020_03",
+        "decrease",
+        "fell to 5.5 people per week at the end of March 2020 (from 6.1 at mid-year ...)",
+    ),
+    (
+        "harrow_lt_starts_2019_03",
+        "harrow_lt_starts_2020_03",
+        "decrease",
+        "falling from 7.2 to 5.5 people per week",
+    ),
+    (
+        "harrow_lt_starts_2020_03",
+        "harrow_lt_starts_2021_03",
+        "increase",
+        "increased from 5.5 people per week back to 7.2 people per week by March 2021",
+    ),
+    (
+        "harrow_repeat_share_before",
+        "harrow_repeat_share_after",
+        "decrease",
+        "fell from 33% to 25%",
+    ),
+    (
+        "harrow_c3_share_pre_covid",
+        "harrow_c3_share_covid",
+        "increase",
+        "more conversations went to Conversation Three (16%, compared to 9% before the pandemic)",
+    ),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Validation against datapackage.json
+# --------------------------------------------------------------------------------------------
+
+
+def _display(path: Path) -> str:
+    """Path as shown in messages: relative to the project root when inside it."""
+    try:
+        return path.resolve().relative_to(config.PROJ_ROOT.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _fail(path: Path, line: int, column: str | None, problem: str) -> StudyInputError:
+    where = f"{_display(path)} line {line}"
+    if column is not None:
+        where += f", column {column!r}"
+    return StudyInputError(f"{where}: {problem}")
+
+
+def _load_package(package_path: str | Path | None) -> tuple[Path, dict]:
+    path = (
+        config.PUBLISHED_DIR / PACKAGE_FILE
+        if package_path is None
+        else config.resolve_path(package_path)
+    )
+    if not path.is_file():
+        raise StudyInputError(f"{_display(path)}: data package description not found")
+    try:
+        return path, json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise StudyInputError(
+            f"{_display(path)} line {exc.lineno}: not valid JSON ({exc.msg})"
+        ) from None
+
+
+def _resource(package: dict, package_path: Path, name: str) -> dict:
+    for res in package.get("resources", []):
+        if res.get("name") == name:
+            return res
+    raise StudyInputError(f"{_display(package_path)}: no resource named {name!r}")
+
+
+def _seed_files_listed() -> set[str] | None:
+    """File names listed in ../shared/seeds/README.md (None when that README is absent)."""
+    readme = config.SEEDS_DIR / "README.md"
+    if not readme.is_file():
+        return None
+    return set(re.findall(r"`([^`\s]+\.txt)`", readme.read_text(encoding="utf-8")))
+
+
+def _parse_cell(text: str, field: dict) -> object:
+    """Convert one non-empty cell to the declared Frictionless type; raise ValueError if not."""
+    ftype = field.get("type", "string")
+    if ftype == "number":
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{text!r} is not a finite number")
+        return value
+    if ftype == "integer":
+        if not re.fullmatch(r"[+-]?\d+", text):
+            raise ValueError(f"{text!r} is not an integer")
+        return int(text)
+    if ftype == "date":
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError(f"{text!r} is not an ISO date (YYYY-MM-DD)")
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a valid calendar date") from None
+    if ftype == "string":
+        return text
+    raise ValueError(f"type {ftype!r} is not supported by the loader")
+
+
+def _check_constraints(value: object, text: str, field: dict) -> None:
+    cons = field.get("constraints", {})
+    if "enum" in cons and value not in cons["enum"]:
+        raise ValueError(f"{text!r} is not one of {cons['enum']}")
+    if "pattern" in cons and not re.fullmatch(cons["pattern"], text):
+        raise ValueError(f"{text!r} does not match the pattern {cons['pattern']!r}")
+    if "minimum" in cons and value < cons["minimum"]:
+        raise ValueError(f"{text!r} is below the minimum {cons['minimum']}")
+    if "maximum" in cons and value > cons["maximum"]:
+        raise ValueError(f"{text!r} is above the maximum {cons['maximum']}")
+
+
+def _read_resource(
+    path: str | Path | None, name: str, package_path: str | Path | None
+) -> tuple[pd.DataFrame, list[int], Path]:
+    """Read one CSV resource and validate it against its schema in datapackage.json.
+
+    Checks: file present; header has every declared column, no undeclared or repeated column;
+    every row has as many cells as the header; required cells non-empty; types (number,
+    integer, date, string); constraints enum, pattern, minimum, maximum, unique; the primary
+    key is unique; self-referencing foreign keys resolve. Returns the typed frame, the physical
+    line of each row and the resolved path.
+    """
+    pkg_path, package = _load_package(package_path)
+    res = _resource(package, pkg_path, name)
+    csv_path = (config.PUBLISHED_DIR / res["path"]) if path is None else config.resolve_path(path)
+    if not csv_path.is_file():
+        raise StudyInputError(f"{_display(csv_path)}: file not found")
+    schema = res["schema"]
+    fields = schema["fields"]
+    names = [f["name"] for f in fields]
+    missing_values = set(schema.get("missingValues", [""]))
+
+    with csv_path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise _fail(csv_path, 1, None, "file is empty (no header)") from None
+        except csv.Error as exc:
+            raise _fail(csv_path, 1, None, f"not readable as CSV ({exc})") from None
+        seen: set[str] = set()
+        for col in header:
+            if col in seen:
+                raise _fail(csv_path, 1, col, "column appears twice in the header")
+            seen.add(col)
+            if col not in names:
+                raise _fail(csv_path, 1, col, f"column is not declared in {PACKAGE_FILE}")
+        for col in names:
+            if col not in seen:
+                raise _fail(csv_path, 1, col, f"required column is missing (see {PACKAGE_FILE})")
+        index = {col: header.index(col) for col in names}
+
+        records: list[dict[str, object]] = []
+        lines: list[int] = []
+        first_seen: dict[str, dict[object, int]] = {n: {} for n in names}
+        line_end = reader.line_num
+        while True:
+            line = line_end + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise _fail(csv_path, line, None, f"not readable as CSV ({exc})") from None
+            line_end = reader.line_num
+            if not cells or all(c.strip() == "" for c in cells):
+                raise _fail(csv_path, line, None, "blank row")
+            if len(cells) != len(header):
+                raise _fail(
+                    csv_path, line, None, f"expected {len(header)} cells, found {len(cells)}"
+                )
+            record: dict[str, object] = {}
+            for field in fields:
+                col = field["name"]
+                text = cells[index[col]]
+                cons = field.get("constraints", {})
+                if text in missing_values:
+                    if cons.get("required"):
+                        raise _fail(csv_path, line, col, "value is required but empty")
+                    record[col] = None
+                    continue
+                try:
+                    value = _parse_cell(text, field)
+                    _check_constraints(value, text, field)
+                except ValueError as exc:
+                    raise _fail(csv_path, line, col, str(exc)) from None
+                if cons.get("unique"):
+                    if value in first_seen[col]:
+                        raise _fail(
+                            csv_path,
+                            line,
+                            col,
+                            f"{text!r} is not unique (first used on line {first_seen[col][value]})",
+                        )
+                    first_seen[col][value] = line
+                record[col] = value
+            records.append(record)
+            lines.append(line)
+
+    key = schema.get("primaryKey")
+    if key:
+        key = [key] if isinstance(key, str) else list(key)
+        keys_seen: dict[tuple, int] = {}
+        for rec, line in zip(records, lines, strict=True):
+            k = tuple(rec[c] for c in key)
+            if k in keys_seen:
+                raise _fail(
+                    csv_path,
+                    line,
+                    ", ".join(key),
+                    f"primary key {k} repeats line {keys_seen[k]}",
+                )
+            keys_seen[k] = line
+    for fk in schema.get("foreignKeys", []):
+        if fk["reference"].get("resource", "") != "":
+            continue  # only self-references are declared in this package
+        src = [fk["fields"]] if isinstance(fk["fields"], str) else list(fk["fields"])
+        ref = fk["reference"]["fields"]
+        ref = [ref] if isinstance(ref, str) else list(ref)
+        targets = {tuple(rec[c] for c in ref) for rec in records}
+        for rec, line in zip(records, lines, strict=True):
+            k = tuple(rec[c] for c in src)
+            if any(v is None for v in k):
+                continue
+            if k not in targets:
+                raise _fail(
+                    csv_path, line, src[0], f"{k[0]!r} does not match any {ref[0]} in the file"
+                )
+
+    frame = pd.DataFrame.from_records(records, columns=names)
+    for field in fields:
+        col = field["name"]
+        if field.get("type") in ("number", "integer"):
+            frame[col] = pd.to_numeric(frame[col], errors="raise").astype(float)
+        elif field.get("type") == "date":
+            frame[col] = pd.to_datetime(frame[col])
+    return frame, lines, csv_path
+
+
+def _check_source_files(frame: pd.DataFrame, lines: list[int], path: Path) -> None:
+    listed = _seed_files_listed()
+    if listed is None:
+        return
+    for value, line in zip(frame["source_file"], lines, strict=True):
+        if value not in listed:
+            raise _fail(path, line, "source_file", f"{value!r} is not listed in the seeds README")
+
+
+def _check_order(frame: pd.DataFrame, lines: list[int], path: Path, start: str, end: str) -> None:
+    for s, e, line in zip(frame[start], frame[end], lines, strict=True):
+        if pd.notna(s) and pd.notna(e) and s > e:
+            raise _fail(path, line, end, f"{end} {e.date()} is before {start} {s.date()}")
+
+
+def load_figures(
+    path: str | Path | None = None, *, package_path: str | Path | None = None
+) -> pd.DataFrame:
+    """Read and validate `figures.csv` (default: `config.PUBLISHED_DIR`).
+
+    Validated against the `figures` resource of datapackage.json, plus: period_start <=
+    period_end; source_file listed in the seeds README (when ../shared/seeds is present).
+    Numbers are float, dates datetime64 (NaT when not stated), missing strings NaN.
+    """
+    frame, lines, csv_path = _read_resource(path, "figures", package_path)
+    _check_order(frame, lines, csv_path, "period_start", "period_end")
+    _check_source_files(frame, lines, csv_path)
+    return frame
+
+
+def load_events(
+    path: str | Path | None = None, *, package_path: str | Path | None = None
+) -> pd.DataFrame:
+    """Read and validate `events.csv`: dated events and windows (innovation site timings).
+
+    Validated against the `events` resource of datapackage.json, plus: date_start <= date_end;
+    a 'stated' or 'inferred' event has both dates; source_file listed in the seeds README.
+    """
+    frame, lines, csv_path = _read_resource(path, "events", package_path)
+    _check_order(frame, lines, csv_path, "date_start", "date_end")
+    for rec, line in zip(frame.itertuples(index=False), lines, strict=True):
+        if rec.basis != "not_stated" and (pd.isna(rec.date_start) or pd.isna(rec.date_end)):
+            raise _fail(csv_path, line, "date_start", f"a {rec.basis!r} event needs both dates")
+    _check_source_files(frame, lines, csv_path)
+    return frame
+
+
+def load_review_tables(
+    path: str | Path | None = None, *, package_path: str | Path | None = None
+) -> pd.DataFrame:
+    """Read and validate `harrow_reviews_tables.csv` (Harrow Tables 1a/1b, one row per cell).
+
+    Validated against the `harrow_reviews_tables` resource of datapackage.json, plus: counts
+    are non-negative whole numbers (`study.checks.check_count`); period_start <= period_end;
+    source_file listed in the seeds README.
+    """
+    frame, lines, csv_path = _read_resource(path, "harrow_reviews_tables", package_path)
+    for rec, line in zip(frame.itertuples(index=False), lines, strict=True):
+        if rec.quantity == "count":
+            check_count(rec.value, f"{_display(csv_path)} line {line}, column 'value'")
+        printed = re.sub(r"[£,+\s]", "", rec.published_text)
+        try:
+            matches = float(printed) == rec.value
+        except ValueError:
+            matches = False
+        if not matches:
+            raise _fail(
+                csv_path,
+                line,
+                "value",
+                f"{rec.value:g} does not match published_text {rec.published_text!r}",
+            )
+    _check_order(frame, lines, csv_path, "period_start", "period_end")
+    _check_source_files(frame, lines, csv_path)
+    return frame
+
+
+# --------------------------------------------------------------------------------------------
+# Look-ups
+# --------------------------------------------------------------------------------------------
+
+
+def _unknown(kind: str, wanted: str, known: Iterable[str], file: str) -> StudyInputError:
+    close = difflib.get_close_matches(wanted, list(known), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return StudyInputError(f"unknown {kind} {wanted!r} (not in data/published/{file}){hint}")
+
+
+def figure_value(figure_id: str, figures: pd.DataFrame | None = None) -> float:
+    """The published value of one figure (as in figures.csv, in its `unit`)."""
+    figures = load_figures() if figures is None else figures
+    hit = figures.loc[figures["figure_id"] == figure_id, "value"]
+    if hit.empty:
+        raise _unknown("figure_id", figure_id, figures["figure_id"], FIGURES_FILE)
+    return float(hit.iloc[0])
+
+
+def figure_table(ids: Iterable[str], figures: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The rows of figures.csv for the given ids, in the order given (unknown id: error)."""
+    figures = load_figures() if figures is None else figures
+    ids = list(ids)
+    indexed = figures.set_index("figure_id", drop=False)
+    for fid in ids:
+        if fid not in indexed.index:
+            raise _unknown("figure_id", fid, figures["figure_id"], FIGURES_FILE)
+    return indexed.loc[ids].reset_index(drop=True)
+
+
+def event_dates(
+    event_id: str, events: pd.DataFrame | None = None
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """(date_start, date_end) of one event in events.csv; NaT where the text gives no date."""
+    events = load_events() if events is None else events
+    hit = events.loc[events["event_id"] == event_id]
+    if hit.empty:
+        raise _unknown("event_id", event_id, events["event_id"], EVENTS_FILE)
+    row = hit.iloc[0]
+    return row["date_start"], row["date_end"]
+
+
+def review_blocks(tables: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per block of Tables 1a/1b (table x team) with every published cell as a column.
+
+    Adds `outcome_sum` (sum of the five outcome rows, to compare with `total`) and `completed`
+    (increases + decreases + no change: the conversations the average and impact refer to).
+    """
+    tables = load_review_tables() if tables is None else tables
+    keys = ["table", "covid_status", "team", "period", "period_start", "period_end"]
+    counts = tables[tables["quantity"] == "count"].pivot_table(
+        index=keys, columns="row", values="value", aggfunc="first", sort=False
+    )
+    money = tables[tables["quantity"] != "count"].pivot_table(
+        index=keys, columns="quantity", values="value", aggfunc="first", sort=False
+    )
+    wide = counts.join(money).reset_index()
+    wide.columns.name = None
+    for col in ["total", *OUTCOME_ROWS, "avg_weekly_change_gbp", "full_year_budget_impact_gbp"]:
+        if col not in wide:
+            raise StudyInputError(f"Harrow review tables lack the cells {col!r} for some block")
+    wide["outcome_sum"] = wide[OUTCOME_ROWS].sum(axis=1)
+    wide["completed"] = wide[COMPLETED_ROWS].sum(axis=1)
+    return wide[
+        [
+            *keys,
+            "total",
+            *OUTCOME_ROWS,
+            "outcome_sum",
+            "completed",
+            "avg_weekly_change_gbp",
+            "full_year_budget_impact_gbp",
+        ]
+    ]
+
+
+def published_changes(figures: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The changes the documents state in words, with the derived absolute and relative change.
+
+    relative_change = to_value / from_value - 1 (e.g. 5.5 / 7.2 - 1 = -0.236); no percentage
+    change is published for any of them.
+    """
+    figures = load_figures() if figures is None else figures
+    rows = []
+    for from_id, to_id, direction, wording in STATED_CHANGES:
+        a, b = figure_value(from_id, figures), figure_value(to_id, figures)
+        rows.append(
+            {
+                "from_id": from_id,
+                "to_id": to_id,
+                "from_value": a,
+                "to_value": b,
+                "absolute_change": b - a,
+                "relative_change": b / a - 1,
+                "stated_direction": direction,
+                "wording": wording,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Arithmetic
+# --------------------------------------------------------------------------------------------
+
+
+def _half_unit(value: float, qualifier: str) -> float:
+    """Half the last published digit: 7.2 -> 0.05, 33 -> 0.5, 700000 ('approx') -> 50000.
+
+    Trailing zeros of a whole number count as rounding only for 'approx' figures.
+    """
+    exponent = Decimal(repr(float(value))).normalize().as_tuple().exponent
+    if qualifier != "approx":
+        exponent = min(exponent, 0)
+    return 0.5 * 10.0**exponent
+
+
+def _row(
+    check: str,
+    published: float,
+    recomputed: float,
+    tolerance: float,
+    ok: bool,
+    note: str,
+) -> dict:
+    return {
+        "check": check,
+        "published": float(published),
+        "recomputed": float(recomputed),
+        "difference": float(recomputed) - float(published),
+        "tolerance": float(tolerance),
+        "status": "ok" if ok else "discrepancy",
+        "note": note,
+    }
+
+
+def _money(x: float, plus: bool = True) -> str:
+    """Format GBP as the tables print it (-£24, +£74); plus=False drops the '+'."""
+    sign = "-" if x < 0 else ("+" if plus else "")
+    return f"{sign}£{abs(x):,.0f}"
+
+
+def check_published_arithmetic(
+    figures: pd.DataFrame | None = None, tables: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Reproduce the arithmetic behind the published figures; flag what does not add up.
+
+    Checks (difference = recomputed - published):
+    - Tables 1a/1b, each block: the five outcome rows sum to the total (exact);
+    - each block: impact = completed x average weekly change x 52, tolerance completed x 0.5 x 52
+      (average rounded to the £) + 500 (impact rounded to the £1,000);
+    - the text's bounds from the tables' impacts: old way (Apr-Jul) > £550k, new way (Aug-Nov)
+      < £100k, saving (old - new) > £450k; tolerance = 500 per £1,000-rounded term, and the
+      bound must hold beyond it;
+    - Birmingham shares at Conversations 1/2/3 sum to 100 (three whole-percent roundings: 1.5);
+    - restated figures agree within the rounding of the less precise statement;
+    - stated changes have the stated direction (published = 0, recomputed = relative change);
+    - the part-year cost avoidance does not exceed the full-year bound ('up to £1m').
+    Status is 'ok' or 'discrepancy'; a discrepancy is reported, never corrected.
+    """
+    figures = load_figures() if figures is None else figures
+    tables = load_review_tables() if tables is None else tables
+    blocks = review_blocks(tables)
+    rows: list[dict] = []
+
+    for b in blocks.itertuples(index=False):
+        label = f"Table {b.table} {b.team} ({b.period})"
+        rows.append(
+            _row(
+                f"{label}: outcome rows sum to total",
+                b.total,
+                b.outcome_sum,
+                0.0,
+                b.outcome_sum == b.total,
+                "increases + decreases + no change + ongoing + excluded = "
+                f"{b.increases:.0f} + {b.decreases:.0f} + {b.no_change:.0f} + {b.ongoing:.0f}"
+                f" + {b.excluded:.0f} = {b.outcome_sum:.0f}; published total {b.total:.0f}"
+                + (
+                    ""
+                    if b.outcome_sum == b.total
+                    else " - publication discrepancy (recorded, not corrected); which number"
+                    " is wrong is unknown"
+                ),
+            )
+        )
+        recomputed = b.completed * b.avg_weekly_change_gbp * WEEKS_PER_YEAR
+        tol = b.completed * 0.5 * WEEKS_PER_YEAR + 500
+        implied = b.full_year_budget_impact_gbp / (b.completed * WEEKS_PER_YEAR)
+        rows.append(
+            _row(
+                f"{label}: full-year impact = completed x average weekly change x 52",
+                b.full_year_budget_impact_gbp,
+                recomputed,
+                tol,
+                abs(recomputed - b.full_year_budget_impact_gbp) <= tol,
+                f"{b.completed:.0f} completed x {_money(b.avg_weekly_change_gbp)} x 52 = "
+                f"{_money(recomputed)}; tolerance {b.completed:.0f} x 0.5 x 52 + 500; "
+                f"implied average = impact / (completed x 52) = {implied:+.2f} GBP per week",
+            )
+        )
+
+    def impact(team: str, table: str) -> float:
+        sel = blocks[(blocks["team"] == team) & (blocks["table"] == table)]
+        return float(sel["full_year_budget_impact_gbp"].iloc[0])
+
+    old = impact("old_locality_team", "1a") + impact("old_locality_team", "1b")
+    new = impact("innovation_site", "1a") + impact("innovation_site", "1b")
+    bound_old = figure_value("harrow_reviews_old_annual_add", figures)
+    bound_new = figure_value("harrow_reviews_new_annual_add", figures)
+    bound_saving = figure_value("harrow_reviews_full_year_saving", figures)
+    rows.append(
+        _row(
+            "Harrow reviews: old way adds more than £550,000 a year (Tables 1a + 1b)",
+            bound_old,
+            old,
+            1000.0,
+            old - 1000 > bound_old,
+            f"{_money(impact('old_locality_team', '1a'), False)} + "
+            f"{_money(impact('old_locality_team', '1b'), False)} = {_money(old, False)}; "
+            "must exceed the bound beyond rounding",
+        )
+    )
+    rows.append(
+        _row(
+            "Harrow reviews: 3Cs adds less than £100,000 a year (Tables 1a + 1b)",
+            bound_new,
+            new,
+            1000.0,
+            new + 1000 < bound_new,
+            f"{_money(impact('innovation_site', '1a'), False)} + "
+            f"{_money(impact('innovation_site', '1b'), False)} = {_money(new, False)}; "
+            "must stay below the bound beyond rounding",
+        )
+    )
+    rows.append(
+        _row(
+            "Harrow reviews: full-year equivalent saving of more than £450k (old - new)",
+            bound_saving,
+            old - new,
+            2000.0,
+            old - new - 2000 > bound_saving,
+            f"{_money(old, False)} - {_money(new, False)} = {_money(old - new, False)}; "
+            "four terms, each rounded to £1,000",
+        )
+    )
+
+    shares = [figure_value(f"bham_share_c{i}", figures) for i in (1, 2, 3)]
+    n = figure_value("bham_conversations_6m", figures)
+    implied_counts = ", ".join(f"{s / 100 * n:.1f}" for s in shares)
+    rows.append(
+        _row(
+            "Birmingham: shares completed at Conversations 1, 2, 3 sum to 100%",
+            100.0,
+            sum(shares),
+            1.5,
+            abs(sum(shares) - 100) <= 1.5,
+            f"{' + '.join(f'{s:.0f}' for s in shares)} = {sum(shares):.0f}; "
+            f"implied counts of {n:.0f}: {implied_counts}",
+        )
+    )
+
+    restated = figures[figures["restates"].notna()]
+    by_id = figures.set_index("figure_id")
+    for r in restated.itertuples(index=False):
+        primary = by_id.loc[r.restates]
+        tol = max(
+            _half_unit(primary["value"], primary["qualifier"]), _half_unit(r.value, r.qualifier)
+        )
+        rows.append(
+            _row(
+                f"restatement agrees: {r.figure_id} = {r.restates}",
+                primary["value"],
+                r.value,
+                tol,
+                abs(r.value - primary["value"]) <= tol,
+                f"'{primary['period']}' vs '{r.period}'; tolerance = half the last published "
+                "digit of the less precise statement",
+            )
+        )
+
+    for c in published_changes(figures).itertuples(index=False):
+        rel = c.relative_change
+        ok = rel < 0 if c.stated_direction == "decrease" else rel > 0
+        rows.append(
+            _row(
+                f"stated {c.stated_direction}: {c.from_id} -> {c.to_id}",
+                0.0,
+                rel,
+                0.0,
+                ok,
+                f"'{c.wording}': {c.from_value:g} -> {c.to_value:g}, relative change "
+                f"{c.to_value:g}/{c.from_value:g} - 1 = {rel:+.1%}, absolute "
+                f"{c.absolute_change:+.2f}; no percentage change is published",
+            )
+        )
+
+    def block(team: str, table: str):
+        sel = blocks[(blocks["team"] == team) & (blocks["table"] == table)]
+        return sel.iloc[0]
+
+    for table, claim in (
+        ("1a", "the Three Conversations approach resulted in fewer increases to long term care"),
+        ("1b", "Table 1b show fewer and smaller increases to care being made"),
+    ):
+        new_b, old_b = block("innovation_site", table), block("old_locality_team", table)
+        share_new = new_b["increases"] / new_b["completed"]
+        share_old = old_b["increases"] / old_b["completed"]
+        rows.append(
+            _row(
+                f"Table {table} claim: fewer increases with 3Cs (share of completed)",
+                0.0,
+                share_new - share_old,
+                0.0,
+                share_new < share_old,
+                f"'{claim}': {new_b['increases']:.0f}/{new_b['completed']:.0f} = {share_new:.1%}"
+                f" vs {old_b['increases']:.0f}/{old_b['completed']:.0f} = {share_old:.1%}",
+            )
+        )
+    new_b, old_b = block("innovation_site", "1b"), block("old_locality_team", "1b")
+    diff = new_b["avg_weekly_change_gbp"] - old_b["avg_weekly_change_gbp"]
+    rows.append(
+        _row(
+            "Table 1b claim: smaller increases with 3Cs (average weekly change)",
+            0.0,
+            diff,
+            0.0,
+            diff < 0,
+            f"'fewer and smaller increases': {_money(new_b['avg_weekly_change_gbp'])} vs "
+            f"{_money(old_b['avg_weekly_change_gbp'])} per completed conversation per week",
+        )
+    )
+    avg_1a = block("innovation_site", "1a")["avg_weekly_change_gbp"]
+    rows.append(
+        _row(
+            "Table 1a claim: net savings with Covid-recovering clients (average change < 0)",
+            0.0,
+            avg_1a,
+            0.0,
+            avg_1a < 0,
+            "'Work with Covid-recovering clients even resulted in net savings on the care "
+            f"packages originally set up': average weekly change {_money(avg_1a)}",
+        )
+    )
+
+    part = figure_value("harrow_cost_avoided_2019_20", figures)
+    full = figure_value("harrow_cost_avoided_full_year", figures)
+    rows.append(
+        _row(
+            "Harrow: part-year cost avoidance (£696k) within the full-year bound (up to £1m)",
+            full,
+            part,
+            0.0,
+            part <= full,
+            "unit costs behind either figure are not published, so neither can be recomputed",
+        )
+    )
+    return pd.DataFrame(rows, columns=ARITHMETIC_COLUMNS)
+
+
+# --------------------------------------------------------------------------------------------
+# Provenance
+# --------------------------------------------------------------------------------------------
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def verify_quotes(
+    seeds_dir: str | Path | None = None,
+    figures: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    tables: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Check that every quote is in its source text (whitespace-normalised, case-sensitive).
+
+    Figures and events: `quote` must be a substring of the seed text. Table cells:
+    `published_text` must be a whole line of the seed text. Returns one row per checked item
+    with columns resource, id, source_file, text, found.
+    """
+    seeds = config.SEEDS_DIR if seeds_dir is None else config.resolve_path(seeds_dir)
+    if not seeds.is_dir():
+        raise StudyInputError(f"seeds folder {seeds} not found (needed to verify quotes)")
+    figures = load_figures() if figures is None else figures
+    events = load_events() if events is None else events
+    tables = load_review_tables() if tables is None else tables
+
+    cache: dict[str, tuple[str, set[str]]] = {}
+
+    def source(name: str) -> tuple[str, set[str]]:
+        if name not in cache:
+            file = seeds / name
+            if not file.is_file():
+                raise StudyInputError(f"source file {file} not found")
+            raw = file.read_text(encoding="utf-8")
+            cache[name] = (_normalise(raw), {line.strip() for line in raw.splitlines()})
+        return cache[name]
+
+    rows = []
+    for resource, frame, id_col in (
+        ("figures", figures, "figure_id"),
+        ("events", events, "event_id"),
+    ):
+        for r in frame.itertuples(index=False):
+            text = r.quote
+            found = _normalise(text) in source(r.source_file)[0]
+            rows.append((resource, getattr(r, id_col), r.source_file, text, found))
+    for r in tables.itertuples(index=False):
+        item = f"{r.table}/{r.team}/{r.row}/{r.quantity}"
+        found = r.published_text.strip() in source(r.source_file)[1]
+        rows.append(("harrow_reviews_tables", item, r.source_file, r.published_text, found))
+    return pd.DataFrame(rows, columns=["resource", "id", "source_file", "text", "found"])
