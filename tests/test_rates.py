@@ -18,6 +18,7 @@ from study.rates import (
     NEG_BINOMIAL,
     QUASI_POISSON,
     WALD_GLM,
+    before_after_weeks,
     exact_rate_ratio_ci,
     garwood_rate_ci,
     glm_rate_ratio,
@@ -281,3 +282,31 @@ def test_published_ratio_point_is_exact(rate0, rate1, weeks):
     t = published_rate_ratio(rate0, rate1, weeks, weeks)
     wald = t[t["method"] == WALD_GLM]
     assert wald.iloc[0]["estimate"] == pytest.approx(rate1 / rate0, rel=1e-9)
+
+
+def test_before_after_weeks_windows():
+    weeks = pd.date_range("2018-12-03", periods=70, freq="7D")
+    weekly = pd.DataFrame({"week_start": weeks, "count": np.arange(70)})
+    out = before_after_weeks(weekly, "2019-03-31", "2020-03-31", 13)
+    before = out[out["period"] == "before"]["week_start"]
+    after = out[out["period"] == "after"]["week_start"]
+    assert len(before) == len(after) == 13
+    assert before.max() == pd.Timestamp("2019-03-25")  # last whole week ends Sun 31 March
+    assert after.max() + pd.Timedelta(days=6) <= pd.Timestamp("2020-03-31")
+    assert after.max() == pd.Timestamp("2020-03-23")
+
+
+def test_before_after_weeks_bad_input():
+    weeks = pd.date_range("2019-01-07", periods=20, freq="7D")
+    weekly = pd.DataFrame({"week_start": weeks, "count": 1})
+    one_line_error(before_after_weeks, weekly, "2019-03-31", "2019-05-31", 0, match="weeks")
+    one_line_error(before_after_weeks, weekly, "2019-03-31", "2019-05-31", 30, match="weeks")
+    one_line_error(before_after_weeks, weekly, "2019-03-31", "2019-04-30", 8, match="overlap")
+    one_line_error(
+        before_after_weeks,
+        weekly.rename(columns={"week_start": "w"}),
+        "2019-03-31",
+        "2019-05-31",
+        4,
+        match="week_start",
+    )

@@ -405,6 +405,43 @@ def pearson_dispersion(result) -> tuple[float, float, int]:
     return x2 / df, float(stats.chi2.sf(x2, df)), df
 
 
+def before_after_weeks(
+    weekly: pd.DataFrame,
+    before_end: str | pd.Timestamp,
+    after_end: str | pd.Timestamp,
+    weeks: int,
+    *,
+    date_col: str = "week_start",
+    period_col: str = "period",
+) -> pd.DataFrame:
+    """The `weeks` whole weeks (7 days from `date_col`) ending on or before each end date.
+
+    Rows of the window ending at `before_end` get period "before", those ending at
+    `after_end` get "after" (the windows must not overlap); other rows are dropped. Used to
+    compare record-level weekly counts with a published weekly average at a month end.
+    """
+    n = check_count(weeks, "weeks")
+    if n == 0:
+        raise StudyInputError("weeks must be at least 1")
+    if not isinstance(weekly, pd.DataFrame) or date_col not in weekly.columns:
+        raise StudyInputError(f"weekly has no column {date_col!r}")
+    starts = pd.to_datetime(weekly[date_col])
+    parts, seen = [], set()
+    for label, end in (("before", before_end), ("after", after_end)):
+        last = pd.Timestamp(end)
+        chosen = sorted(starts[starts + pd.Timedelta(days=6) <= last].unique())[-n:]
+        if len(chosen) < n:
+            raise StudyInputError(
+                f"weekly has only {len(chosen)} whole weeks up to {label}_end {last.date()}, "
+                f"need weeks = {n}"
+            )
+        if seen & set(chosen):
+            raise StudyInputError("before_end and after_end windows overlap; choose fewer weeks")
+        seen |= set(chosen)
+        parts.append(weekly[starts.isin(chosen)].assign(**{period_col: label}))
+    return pd.concat(parts, ignore_index=True)
+
+
 def weekly_rate_ratio(
     weekly: pd.DataFrame,
     *,
