@@ -204,21 +204,34 @@ def check_weekly_series(
             f"{what}: week {frame[DATE].iloc[i + 1]:%Y-%m-%d} is not 7 days after "
             f"{prev:%Y-%m-%d} (weekly series expected)"
         )
-    for d, v in zip(frame[DATE], frame["count"], strict=True):
+    dates = frame[DATE].dt.strftime("%Y-%m-%d").to_numpy()
+    _check_values(frame["count"].to_numpy(), dates, count_col, positive=False)
+    frame["count"] = frame["count"].astype(np.int64)
+    if exposure:
+        name = f"{exposure} (exposure)"
+        _check_values(frame["exposure"].to_numpy(), dates, name, positive=True)
+        frame["exposure"] = frame["exposure"].astype(float)
+    return frame
+
+
+def _check_values(values: np.ndarray, dates: np.ndarray, name: str, *, positive: bool) -> None:
+    """`check_positive` / `check_count` on the first offending value (vectorised scan first)."""
+    check = check_positive if positive else check_count
+    what = "a positive number" if positive else "a non-negative whole number"
+    if values.dtype.kind in "iuf":
+        v = values.astype(float)
+        ok = np.isfinite(v) & ((v > 0) if positive else ((v >= 0) & (v == np.floor(v))))
+        candidates = np.flatnonzero(~ok)[:1]
+    else:
+        candidates = range(len(values))
+    for i in candidates:
+        label = f"{name} in week {dates[i]}"
         try:
-            check_count(v, f"{count_col} in week {d:%Y-%m-%d}")
+            check(values[i], label)
         except StudyInputError:
             raise
         except (TypeError, ValueError):
-            raise StudyInputError(
-                f"{count_col} in week {d:%Y-%m-%d} must be a non-negative whole number, got {v!r}"
-            ) from None
-    frame["count"] = frame["count"].astype(np.int64)
-    if exposure:
-        for d, v in zip(frame[DATE], frame["exposure"], strict=True):
-            check_positive(v, f"{exposure} (exposure) in week {d:%Y-%m-%d}")
-        frame["exposure"] = frame["exposure"].astype(float)
-    return frame
+            raise StudyInputError(f"{label} must be {what}, got {values[i]!r}") from None
 
 
 def newey_west_lags(n: int) -> int:
@@ -415,13 +428,14 @@ def _hac_text(lags: int, n: int, given: bool) -> str:
 
 def _nb_profile_alpha(y, X, offset) -> float:
     """NB2 dispersion alpha by maximum profile likelihood (bounded Brent on log alpha)."""
+    start = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit().params
 
     def negll(log_alpha: float) -> float:
         fam = sm.families.NegativeBinomial(alpha=math.exp(log_alpha))
-        return -sm.GLM(y, X, family=fam, offset=offset).fit().llf
+        return -sm.GLM(y, X, family=fam, offset=offset).fit(start_params=start).llf
 
     res = optimize.minimize_scalar(
-        negll, bounds=_NB_LOG_ALPHA_BOUNDS, method="bounded", options={"xatol": 1e-6}
+        negll, bounds=_NB_LOG_ALPHA_BOUNDS, method="bounded", options={"xatol": 1e-5}
     )
     return float(math.exp(res.x))
 
@@ -898,20 +912,21 @@ def counterfactual_effect(
     cf = fit.predict(interventions=False)
     weeks = fit.design.week_start
     q = [100 * alpha / 2, 100 * (1 - alpha / 2)]
+    bands = np.percentile(np.stack([fitted_d, cf_d, avoided_d]), q, axis=1)  # (2, 3, n_weeks)
     weekly = pd.DataFrame(
         {
             DATE: weeks,
             "observed": fit.design.frame["count"].to_numpy(),
             "in_fit": fit.design.fit_mask,
             "fitted": fitted,
-            "fitted_low": np.percentile(fitted_d, q[0], axis=0),
-            "fitted_high": np.percentile(fitted_d, q[1], axis=0),
+            "fitted_low": bands[0, 0],
+            "fitted_high": bands[1, 0],
             "counterfactual": cf,
-            "counterfactual_low": np.percentile(cf_d, q[0], axis=0),
-            "counterfactual_high": np.percentile(cf_d, q[1], axis=0),
+            "counterfactual_low": bands[0, 1],
+            "counterfactual_high": bands[1, 1],
             "avoided": cf - fitted,
-            "avoided_low": np.percentile(avoided_d, q[0], axis=0),
-            "avoided_high": np.percentile(avoided_d, q[1], axis=0),
+            "avoided_low": bands[0, 2],
+            "avoided_high": bands[1, 2],
         }
     )
     method = _cf_method(fit, n_draws, alpha)
