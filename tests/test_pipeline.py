@@ -14,6 +14,7 @@ from study.pipeline import (
     discover_notebooks,
     new_run_dir,
     plan_run,
+    preflight,
     run_study,
 )
 
@@ -126,3 +127,32 @@ def test_failing_notebook_names_notebook_and_cell_and_keeps_partial(toy_notebook
     assert (run_dir / "notebooks" / "02_fails.ipynb").is_file()
     assert "02_fails" in (run_dir / "FAILED.txt").read_text()
     assert (run_dir / "html" / "01_toy.html").is_file()
+
+
+def test_preflight_rejects_missing_and_invalid_data_files(tmp_path):
+    from conftest import make_notebook
+
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    make_notebook(
+        folder / "01_reads.ipynb",
+        'weekly_path: str = "data/synthetic/harrow_weekly_synthetic.csv"  # weekly series\n'
+        'run_dir: str = ""  # run folder',
+        "pass",
+    )
+    specs = discover_notebooks(folder)
+    ok = plan_run(write(tmp_path / "ok.yaml", "parameters: {}\n"), notebooks=specs)
+    preflight(ok)  # the shipped synthetic file passes
+
+    missing = write(tmp_path / "m.yaml", f"parameters:\n  weekly_path: {tmp_path / 'no.csv'}\n")
+    with pytest.raises(StudyInputError, match="parameter 'weekly_path': no such file"):
+        preflight(plan_run(missing, notebooks=specs))
+
+    bad = tmp_path / "weekly.csv"
+    bad.write_text("week_start,site,series,count\n2020-01-06,harrow,new_long_term_starts,-3\n")
+    before = bad.read_bytes()
+    params = write(tmp_path / "b.yaml", f"parameters:\n  weekly_path: {bad}\n")
+    with pytest.raises(StudyInputError) as info:
+        preflight(plan_run(params, notebooks=specs))
+    assert "row 2, column count" in str(info.value) and str(bad) in str(info.value)
+    assert bad.read_bytes() == before

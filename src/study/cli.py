@@ -38,10 +38,11 @@ def run(
     ] = None,
 ) -> None:
     """Execute the notebooks with papermill into a new run folder under reports/."""
-    from study.pipeline import NotebookFailed, new_run_dir, plan_run, run_study
+    from study.pipeline import NotebookFailed, new_run_dir, plan_run, preflight, run_study
 
     try:
         plan = plan_run(params, only or ())
+        preflight(plan)
         run_dir = new_run_dir(plan, out_dir)
     except StudyInputError as exc:
         _fail(str(exc))

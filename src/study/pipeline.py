@@ -211,6 +211,41 @@ def plan_run(
     return RunPlan(params_file, run_name, chosen, resolved)
 
 
+def preflight(plan: RunPlan) -> None:
+    """Check the inputs before anything is written: published data and every data file.
+
+    The published CSVs must load and validate; every `*_path` parameter must name an existing
+    file, and a parameter named after a record kind (`conversations_path`, `reviews_path`,
+    `weekly_path`) must pass that kind's schema (see `study validate`). Raises
+    StudyInputError (one line naming the file) on the first failing input.
+    """
+    from study import published
+    from study.records import summarise_problems, validate_file
+    from study.schema import KINDS
+
+    published.load_figures()
+    published.load_events()
+    published.load_review_tables()
+    for nb in plan.notebooks:
+        defaults = {n: p.default.strip("'\"") for n, p in nb.parameters.items()}
+        values = {**defaults, **plan.parameters[nb.name]}
+        for name, value in values.items():
+            if not name.endswith("_path") or not isinstance(value, str) or not value:
+                continue
+            path = config.resolve_path(value)
+            if not path.is_file():
+                raise StudyInputError(f"{nb.name}: parameter '{name}': no such file {path}")
+            kind = next((k for k in KINDS if k in name), None)
+            if kind is None:
+                continue
+            problems = validate_file(path, kind)
+            if len(problems):
+                message = summarise_problems(problems, str(path))
+                raise StudyInputError(
+                    f"{nb.name}: parameter '{name}': {message} (see 'study validate {path}')"
+                )
+
+
 def new_run_dir(plan: RunPlan, out: Path | None = None, reports: Path = config.REPORTS_DIR) -> Path:
     """A new, empty run folder; never reuses a folder that already has content."""
     if out is not None:
