@@ -233,65 +233,67 @@ def test_ascfr_unknown_geography_names_it(harrow_figures):
 # ----------------------------------------------------------------------------- reviews
 
 
-def published_review_tables() -> pd.DataFrame:
-    """Harrow Tables 1a/1b as printed (seed 004), in the long layout of data/published."""
-    cells = {
-        ("covid", "innovation_site", "Aug-Nov 2020"): (88, 5, 3, 29, 45, 6, -24, -46_000),
-        ("covid", "old_locality_team", "Apr-Jul 2020"): (80, 22, 7, 28, 6, 17, 74, 219_000),
-        ("non_covid", "innovation_site", "Aug-Nov 2020"): (414, 26, 11, 215, 146, 16, 11, 143_000),
-        ("non_covid", "old_locality_team", "Apr-Jul 2020"): (462, 99, 27, 235, 3, 96, 19, 353_000),
-    }
-    rows = []
-    for (covid, team, period), values in cells.items():
-        table = "1a" if covid == "covid" else "1b"
-        names = ["total", "increases", "decreases", "no_change", "ongoing", "excluded"]
-        for name, v in zip(names, values[:6], strict=True):
-            rows.append((table, covid, team, period, name, "count", v))
-        rows.append((table, covid, team, period, "total", "avg_weekly_change_gbp", values[6]))
-        rows.append((table, covid, team, period, "total", "full_year_budget_impact_gbp", values[7]))
-    return pd.DataFrame(
-        rows, columns=["table", "covid_status", "team", "period", "row", "quantity", "value"]
-    )
+@pytest.fixture(scope="module")
+def review_tables():
+    """Harrow Tables 1a/1b as published (data/published/harrow_reviews_tables.csv)."""
+    from study.published import load_review_tables
+
+    return load_review_tables()
 
 
-def test_published_budget_impacts_are_reproduced():
-    b = costs.published_budget_impacts(published_review_tables()).set_index(
-        ["covid_status", "team"]
-    )
-    # 37 completed x -£24 x 52 = -£46,176 against the published -£46,000
-    assert b.loc[("covid", "innovation_site"), "completed"] == 37
-    assert b.loc[("covid", "innovation_site"), "recomputed_gbp"] == -46_176
-    assert b.loc[("covid", "old_locality_team"), "recomputed_gbp"] == 57 * 74 * 52
-    assert b.loc[("non_covid", "innovation_site"), "recomputed_gbp"] == 252 * 11 * 52
-    assert b.loc[("non_covid", "old_locality_team"), "recomputed_gbp"] == 361 * 19 * 52
-    assert b["consistent"].all()
+def test_published_arithmetic_reproduces_the_budget_impacts(review_tables):
+    """Reuse study.published: 37 x -£24 x 52 = -£46,176 against the published -£46,000."""
+    from study.published import check_published_arithmetic
+
+    checks = check_published_arithmetic(tables=review_tables).set_index("check")
+    row = checks.loc[
+        "Table 1a innovation_site (Aug-Nov 2020): full-year impact = completed x "
+        "average weekly change x 52"
+    ]
+    assert row["recomputed"] == 37 * -24 * 52 == -46_176
+    assert row["published"] == -46_000 and row["status"] == "ok"
 
 
-def test_published_totals_support_the_550k_and_100k_claims():
-    t = costs.published_budget_totals(published_review_tables()).set_index("team")
-    assert t.loc["old_locality_team", "published_gbp"] == 572_000
-    assert t.loc["innovation_site", "published_gbp"] == 97_000
-    assert t["claim_holds_published"].all() and t["claim_holds_recomputed"].all()
+def test_published_saving_and_its_volume_component(review_tables):
+    s = costs.published_saving(review_tables).set_index("basis")
+    assert s.loc["published impacts", "saving_gbp"] == (219_000 + 353_000) - (-46_000 + 143_000)
+    recomputed_old = 57 * 74 * 52 + 361 * 19 * 52  # 576,004
+    recomputed_new = 37 * -24 * 52 + 252 * 11 * 52  # 97,968
+    assert s.loc["recomputed impacts", "saving_gbp"] == recomputed_old - recomputed_new
+    assert s.loc["published impacts", "claim_holds"]
+    eq = s.loc["equal volume: old team's 418 completed reviews"]
+    assert eq["saving_gbp"] == pytest.approx(418 * (recomputed_old / 418 - recomputed_new / 289))
+    assert not eq["claim_holds"]
 
 
-def test_old_locality_non_covid_rows_do_not_add_up():
-    d = costs.review_count_discrepancies(published_review_tables())
+def test_old_locality_non_covid_gap_and_what_it_could_move(review_tables):
+    d = costs.review_gap_impact(review_tables)
     assert len(d) == 1
     r = d.iloc[0]
-    assert (r["covid_status"], r["team"], r["rows_sum"], r["total"]) == (
+    assert (r["covid_status"], r["team"], r["outcome_sum"], r["total"]) == (
         "non_covid",
         "old_locality_team",
         460,
         462,
     )
+    assert r["impact_from_rows_gbp"] == 361 * 19 * 52
     assert r["impact_if_gap_completed_gbp"] == 363 * 19 * 52
 
 
-def test_increase_shares_as_risk_ratios():
-    rr = costs.review_increase_risk_ratios(published_review_tables())
+def test_increase_shares_as_risk_ratios(review_tables):
+    rr = costs.review_increase_risk_ratios(review_tables)
     row = rr[rr["quantity"].str.contains("Covid: innovation vs old: risk ratio")].iloc[0]
     assert row["estimate"] == pytest.approx((5 / 37) / (22 / 57))
     assert row["ci_low"] < row["estimate"] < row["ci_high"]
+
+
+def test_ongoing_reviews_as_a_bound_on_the_increase_share(review_tables):
+    rr = costs.review_increase_risk_ratios(review_tables, ongoing="as_increase")
+    row = rr[rr["quantity"].str.contains("all: innovation vs old: risk ratio")].iloc[0]
+    assert row["estimate"] == pytest.approx(((31 + 191) / (289 + 191)) / ((121 + 9) / (418 + 9)))
+    assert "completed + ongoing" in row["quantity"]
+    with pytest.raises(StudyInputError, match="ongoing"):
+        costs.review_increase_risk_ratios(review_tables, ongoing="drop")
 
 
 def synthetic_reviews() -> pd.DataFrame:
@@ -415,13 +417,11 @@ def test_cost_avoidance_bad_arguments(kwargs, match):
         costs.cost_avoidance(av, **args)
 
 
-def test_review_functions_reject_bad_input():
-    with pytest.raises(StudyInputError, match="column"):
-        costs.published_budget_impacts(pd.DataFrame({"x": [1]}))
+def test_review_functions_reject_bad_input(review_tables):
     with pytest.raises(StudyInputError, match="n_resamples"):
         costs.review_cost_change_bootstrap(synthetic_reviews(), n_resamples=500)
     with pytest.raises(StudyInputError, match="alpha"):
-        costs.review_increase_risk_ratios(published_review_tables(), alpha=2)
+        costs.review_increase_risk_ratios(review_tables, alpha=2)
     with pytest.raises(StudyInputError, match="weekly_cost_after_gbp"):
         costs.review_cost_change_bootstrap(
             synthetic_reviews().drop(columns="weekly_cost_after_gbp")
@@ -471,23 +471,3 @@ def test_its_cost_avoidance_recovers_a_simulated_step():
     truth = 1.7 * 946 * 450  # 1.7 fewer a week from week 10, counted to 31 March, £450/week
     low, high = res.interval
     assert low < truth < high
-
-
-def test_published_saving_and_its_volume_component():
-    s = costs.published_saving(published_review_tables()).set_index("basis")
-    assert s.loc["published impacts", "saving_gbp"] == 572_000 - 97_000
-    assert s.loc["recomputed impacts", "saving_gbp"] == 576_004 - 97_968
-    assert s.loc["published impacts", "claim_holds"]
-    # pooled mean change per completed review: 97,968 / (289 x 52) and 576,004 / (418 x 52)
-    eq = s.loc["equal volume: old team's 418 completed reviews"]
-    assert eq["saving_gbp"] == pytest.approx(418 * (576_004 / 418 - 97_968 / 289))
-    assert not eq["claim_holds"]
-
-
-def test_ongoing_reviews_as_a_bound_on_the_increase_share():
-    rr = costs.review_increase_risk_ratios(published_review_tables(), ongoing="as_increase")
-    row = rr[rr["quantity"].str.contains("all: innovation vs old: risk ratio")].iloc[0]
-    assert row["estimate"] == pytest.approx(((31 + 191) / (289 + 191)) / ((121 + 9) / (418 + 9)))
-    assert "completed + ongoing" in row["quantity"]
-    with pytest.raises(StudyInputError, match="ongoing"):
-        costs.review_increase_risk_ratios(published_review_tables(), ongoing="drop")

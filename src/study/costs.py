@@ -602,9 +602,13 @@ def avoided_starts_from_rates(
     l0 = _rate_draws(r0, exposure_weeks_before, n, rng, "exposure_weeks_before")
     l1 = _rate_draws(r1, exposure_weeks_after, n, rng, "exposure_weeks_after")
     draws = (l0 - l1)[:, None] * ramp[None, :]
-    src = f"rates {r0:g} -> {r1:g} per week"
+    src = f"rates {r0:g} -> {r1:g} a week"
     if exposure_weeks_before is not None or exposure_weeks_after is not None:
-        src += f" (Poisson, exposure {exposure_weeks_before} / {exposure_weeks_after} weeks)"
+        weeks = [
+            "known" if t is None else f"{t:g} weeks"
+            for t in (exposure_weeks_before, exposure_weeks_after)
+        ]
+        src += f", Poisson over {weeks[0]} / {weeks[1]}"
     return AvoidedStarts(_to_days(week_dates), draws, (r0 - r1) * ramp, src)
 
 
@@ -1107,117 +1111,44 @@ def cost_avoidance_summary(
 
 # --------------------------------------------------------------------------- reviews (Tables 1a/1b)
 
-REVIEW_OUTCOMES = ("increases", "decreases", "no_change")
-REVIEW_ROWS = (*REVIEW_OUTCOMES, "ongoing", "excluded")
+
+def _review_blocks(tables: pd.DataFrame | None) -> pd.DataFrame:
+    """Tables 1a/1b, one row per block, from `study.published.review_blocks` (loads if None)."""
+    from study.published import review_blocks
+
+    return review_blocks(tables)
 
 
-def review_table_wide(tables: pd.DataFrame) -> pd.DataFrame:
-    """Published review tables (long) to one row per covid_status x team.
-
-    Columns: covid_status, team, period, one column per count row (total, increases, ...),
-    completed (increases + decreases + no change), avg_weekly_change_gbp,
-    full_year_budget_impact_gbp.
-    """
-    need = {"covid_status", "team", "period", "row", "quantity", "value"}
-    missing = sorted(need - set(tables.columns))
-    if missing:
-        raise StudyInputError(f"review tables lack column(s) {missing}")
-    keys = ["covid_status", "team", "period"]
-    counts = tables[tables["quantity"] == "count"].pivot_table(
-        index=keys, columns="row", values="value", aggfunc="first"
-    )
-    for r in ("total", *REVIEW_ROWS):
-        if r not in counts.columns:
-            raise StudyInputError(f"review tables have no count row {r!r}")
-    other = tables[tables["quantity"] != "count"].pivot_table(
-        index=keys, columns="quantity", values="value", aggfunc="first"
-    )
-    wide = counts.join(other).reset_index()
-    wide.columns.name = None
-    wide["completed"] = wide[list(REVIEW_OUTCOMES)].sum(axis=1)
-    return wide
-
-
-def published_budget_impacts(tables: pd.DataFrame) -> pd.DataFrame:
-    """Recompute each published budget impact as completed x average weekly change x 52.
-
-    The published average is rounded to £1 and the impact to £1,000, so the recomputed value
-    can differ; `rounding_low`/`rounding_high` give completed x (avg -/+ 0.5) x 52 and
-    `consistent` says whether the published impact lies in that range (+/- £500).
-    `implied_avg_weekly_change_gbp` = published impact / (completed x 52).
-    """
-    w = review_table_wide(tables)
-    avg = w["avg_weekly_change_gbp"].astype(float)
-    n = w["completed"].astype(float)
-    out = w[["covid_status", "team", "period", "completed"]].copy()
-    out["avg_weekly_change_gbp"] = avg
-    out["recomputed_gbp"] = n * avg * WEEKS_PER_YEAR
-    out["published_gbp"] = w["full_year_budget_impact_gbp"].astype(float)
-    out["difference_gbp"] = out["recomputed_gbp"] - out["published_gbp"]
-    out["rounding_low_gbp"] = n * (avg - 0.5) * WEEKS_PER_YEAR
-    out["rounding_high_gbp"] = n * (avg + 0.5) * WEEKS_PER_YEAR
-    out["consistent"] = (out["published_gbp"] >= out["rounding_low_gbp"] - 500) & (
-        out["published_gbp"] <= out["rounding_high_gbp"] + 500
-    )
-    out["implied_avg_weekly_change_gbp"] = out["published_gbp"] / (n * WEEKS_PER_YEAR)
-    return out
-
-
-def published_budget_totals(
-    tables: pd.DataFrame,
-    claims: Mapping[str, tuple[str, float]] | None = None,
+def published_saving(
+    tables: pd.DataFrame | None = None, claim_gbp: float = 450_000.0
 ) -> pd.DataFrame:
-    """Covid + non-Covid budget impact per team, recomputed and published, against the claims.
+    """The "full year equivalent saving of more than £450k": how much of it is volume.
 
-    Default claims (seed 004): the old way "would add more than £550,000", the Three
-    Conversations approach "less than £100,000". `claims` maps team -> (">" or "<", £).
+    The published arithmetic itself (rows sum to totals, impact = completed x average x 52, the
+    £550k / £100k / £450k bounds) is checked by `study.published.check_published_arithmetic`.
+    This adds what it does not: each impact is completed x mean weekly change x 52, so the
+    saving (old-team impact - innovation-site impact, Covid + non-Covid) mixes a difference
+    in the mean change per completed review with a difference in how many reviews were
+    completed in the four months (the innovation site had far more still ongoing). Rows:
+    published impacts; recomputed from counts and averages; and recomputed at equal volume
+    (each team's pooled mean change applied to the old team's, then the innovation site's,
+    completed count).
     """
-    claims = claims or {
-        "old_locality_team": (">", 550_000.0),
-        "innovation_site": ("<", 100_000.0),
-    }
-    b = published_budget_impacts(tables)
-    tot = b.groupby("team", sort=False)[["completed", "recomputed_gbp", "published_gbp"]].sum()
-    rows = []
-    for team, r in tot.iterrows():
-        op, value = claims.get(team, ("", float("nan")))
-        holds = {
-            ">": lambda x, v=value: x > v,
-            "<": lambda x, v=value: x < v,
-        }.get(op, lambda x: False)
-        rows.append(
-            {
-                "team": team,
-                "completed": int(r["completed"]),
-                "recomputed_gbp": float(r["recomputed_gbp"]),
-                "published_gbp": float(r["published_gbp"]),
-                "claim": f"{op} £{value:,.0f}" if op else "",
-                "claim_holds_recomputed": bool(holds(r["recomputed_gbp"])) if op else None,
-                "claim_holds_published": bool(holds(r["published_gbp"])) if op else None,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def published_saving(tables: pd.DataFrame, claim_gbp: float = 450_000.0) -> pd.DataFrame:
-    """The "full year equivalent saving of more than £450k": old way minus 3Cs, and its volume.
-
-    saving = old-team budget impact - innovation-site budget impact (Covid + non-Covid). Each
-    impact is completed x mean weekly change x 52, so the saving mixes a difference in the mean
-    change per completed review with a difference in how many reviews were completed in the
-    four months (the innovation site had far more still ongoing). Rows: published figures;
-    recomputed from counts and averages; and recomputed at equal volume (both teams' pooled
-    mean change applied to the old team's, then the innovation site's, completed count).
-    """
-    b = published_budget_impacts(tables)
-    tot = b.groupby("team")[["completed", "recomputed_gbp", "published_gbp"]].sum()
+    b = _review_blocks(tables).copy()
+    b["recomputed_gbp"] = b["completed"] * b["avg_weekly_change_gbp"] * WEEKS_PER_YEAR
+    tot = b.groupby("team")[["completed", "recomputed_gbp", "full_year_budget_impact_gbp"]].sum()
     if not {"innovation_site", "old_locality_team"} <= set(tot.index):
         raise StudyInputError("review tables need teams innovation_site and old_locality_team")
     new, old = tot.loc["innovation_site"], tot.loc["old_locality_team"]
     mean_new = new["recomputed_gbp"] / (new["completed"] * WEEKS_PER_YEAR)
     mean_old = old["recomputed_gbp"] / (old["completed"] * WEEKS_PER_YEAR)
     rows = [
-        ("published impacts", new["published_gbp"], old["published_gbp"], np.nan),
+        (
+            "published impacts",
+            new["full_year_budget_impact_gbp"],
+            old["full_year_budget_impact_gbp"],
+            np.nan,
+        ),
         ("recomputed impacts", new["recomputed_gbp"], old["recomputed_gbp"], np.nan),
     ]
     for who, n in (("old team's", old["completed"]), ("innovation site's", new["completed"])):
@@ -1238,44 +1169,42 @@ def published_saving(tables: pd.DataFrame, claim_gbp: float = 450_000.0) -> pd.D
     return out
 
 
-def review_count_discrepancies(tables: pd.DataFrame) -> pd.DataFrame:
-    """Where the published rows do not add up to the published total (flag, keep both).
+def review_gap_impact(tables: pd.DataFrame | None = None) -> pd.DataFrame:
+    """For blocks whose outcome rows do not sum to the printed total: what the gap could move.
 
-    For each flagged cell also the budget impact if the missing conversations had been
-    completed with the published average change (a bound on what the gap could move).
+    `study.published.check_published_arithmetic` flags the gap (Old Locality Team non-Covid:
+    rows 460, total 462). This adds the budget impact if the missing conversations had been
+    completed with the block's published average change (impact_if_gap_completed_gbp),
+    beside the recomputed impact from the rows.
     """
-    w = review_table_wide(tables)
-    w["rows_sum"] = w[list(REVIEW_ROWS)].sum(axis=1)
-    w["gap"] = w["total"] - w["rows_sum"]
-    flagged = w[w["gap"] != 0].copy()
-    flagged["impact_if_gap_completed_gbp"] = (
-        (flagged["completed"] + flagged["gap"])
-        * flagged["avg_weekly_change_gbp"].astype(float)
-        * WEEKS_PER_YEAR
+    b = _review_blocks(tables)
+    gap = b[b["outcome_sum"] != b["total"]].copy()
+    gap["gap"] = gap["total"] - gap["outcome_sum"]
+    gap["impact_from_rows_gbp"] = gap["completed"] * gap["avg_weekly_change_gbp"] * WEEKS_PER_YEAR
+    gap["impact_if_gap_completed_gbp"] = (
+        (gap["completed"] + gap["gap"]) * gap["avg_weekly_change_gbp"] * WEEKS_PER_YEAR
     )
-    flagged["note"] = [
-        f"rows sum to {int(s)} but the published total is {int(t)}"
-        for s, t in zip(flagged["rows_sum"], flagged["total"], strict=True)
-    ]
     cols = [
+        "table",
         "covid_status",
         "team",
         "period",
         "total",
-        "rows_sum",
+        "outcome_sum",
         "gap",
         "completed",
+        "full_year_budget_impact_gbp",
+        "impact_from_rows_gbp",
         "impact_if_gap_completed_gbp",
-        "note",
     ]
-    return flagged[cols].reset_index(drop=True)
+    return gap[cols].reset_index(drop=True)
 
 
 ONGOING_RULES = ("exclude", "as_increase", "as_no_increase")
 
 
 def review_increase_risk_ratios(
-    tables: pd.DataFrame, *, alpha: float = 0.05, ongoing: str = "exclude"
+    tables: pd.DataFrame | None = None, *, alpha: float = 0.05, ongoing: str = "exclude"
 ) -> pd.DataFrame:
     """Share of completed reviews ending in an increase, compared as risk ratios (published counts).
 
@@ -1290,7 +1219,7 @@ def review_increase_risk_ratios(
     alpha = check_alpha(alpha)
     if ongoing not in ONGOING_RULES:
         raise StudyInputError(f"ongoing must be one of {ONGOING_RULES}, got {ongoing!r}")
-    w = review_table_wide(tables).set_index(["covid_status", "team"])
+    w = _review_blocks(tables).set_index(["covid_status", "team"])
 
     def cell(covid: Sequence[str], team: Sequence[str]) -> tuple[int, int]:
         sub = w.loc[[(c, t) for c in covid for t in team]]
