@@ -75,6 +75,14 @@ def test_linear_ramp_by_hand():
     )
     np.testing.assert_allclose(ramp, [0.0, 0.5, 1.0, 1.0])
     np.testing.assert_allclose(costs.effect_ramp(["2019-01-01"], None, None), [1.0])
+    # published path 7.2 (June) -> 6.1 (30 Sep) -> 5.5 (30 Mar) as shares of the 1.7 drop
+    path = {"2019-06-03": 0.0, "2019-09-30": 1.1 / 1.7, "2020-03-30": 1.0}
+    ramp = costs.effect_ramp(
+        ["2019-04-01", "2019-08-01", "2019-09-30", "2020-03-30"], None, None, path
+    )
+    np.testing.assert_allclose(ramp, [0.0, 59 / 119 * 1.1 / 1.7, 1.1 / 1.7, 1.0])
+    with pytest.raises(StudyInputError, match="anchors"):
+        costs.effect_ramp(["2019-04-01"], None, None, {"2019-09-30": 0.5, "2019-06-03": 0.0})
 
 
 def test_monte_carlo_is_seeded_and_reproducible_byte_for_byte():

@@ -542,13 +542,30 @@ def avoided_starts_from_draws(
     return AvoidedStarts(dates, arr, pt, source)
 
 
-def effect_ramp(week_dates, effect_start: str | None, full_effect: str | None) -> np.ndarray:
-    """Share of the full effect reached in each week, 0..1.
+def effect_ramp(
+    week_dates,
+    effect_start: str | None,
+    full_effect: str | None,
+    anchors: Mapping[str, float] | None = None,
+) -> np.ndarray:
+    """Share of the full effect reached in each week.
 
     Linear from `effect_start` (0) to `full_effect` (1); a step at `effect_start` when the two
     dates are equal or `full_effect` is None; the full effect throughout if both are None.
+    `anchors` ({date: share}) overrides both: linear interpolation between the anchors, flat
+    before the first and after the last (e.g. a published path 7.2 -> 6.1 -> 5.5 a week).
     """
     d = _to_days(week_dates)
+    if anchors is not None:
+        if not isinstance(anchors, Mapping) or len(anchors) == 0:
+            raise StudyInputError("anchors must map at least one date to a share of the effect")
+        when = _to_days(list(anchors), "anchors")
+        share = np.array([float(v) for v in anchors.values()])
+        if not np.all(np.isfinite(share)):
+            raise StudyInputError("anchors must have finite shares")
+        if np.any(np.diff(when.astype(int)) <= 0):
+            raise StudyInputError("anchors dates must be strictly increasing")
+        return np.interp(d.astype(int).astype(float), when.astype(int).astype(float), share)
     if effect_start is None:
         if full_effect is not None:
             raise StudyInputError("full_effect needs effect_start")
@@ -584,6 +601,7 @@ def avoided_starts_from_rates(
     exposure_weeks_after: float | None = None,
     effect_start: str | None = None,
     full_effect: str | None = None,
+    anchors: Mapping[str, float] | None = None,
     n_draws: int = 10_000,
     seed: int = 0,
 ) -> AvoidedStarts:
@@ -597,7 +615,7 @@ def avoided_starts_from_rates(
     r0 = _check_nonneg(rate_before_per_week, "rate_before_per_week")
     r1 = _check_nonneg(rate_after_per_week, "rate_after_per_week")
     n = _check_n_draws(n_draws)
-    ramp = effect_ramp(week_dates, effect_start, full_effect)
+    ramp = effect_ramp(week_dates, effect_start, full_effect, anchors)
     rng = np.random.default_rng(seed)
     l0 = _rate_draws(r0, exposure_weeks_before, n, rng, "exposure_weeks_before")
     l1 = _rate_draws(r1, exposure_weeks_after, n, rng, "exposure_weeks_after")
@@ -858,6 +876,7 @@ def rates_cost_avoidance(
     exposure_weeks_after: float | None = None,
     effect_start: str | None = None,
     full_effect: str | None = None,
+    anchors: Mapping[str, float] | None = None,
     rule: str = "part_year",
     n_draws: int = 10_000,
     alpha: float = 0.05,
@@ -876,6 +895,7 @@ def rates_cost_avoidance(
         exposure_weeks_after=exposure_weeks_after,
         effect_start=effect_start,
         full_effect=full_effect,
+        anchors=anchors,
         n_draws=n_draws,
         seed=seed,
     )
