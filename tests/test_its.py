@@ -435,6 +435,8 @@ def test_sensitivity_table_shape(harrow_like):
     # 2 intervention level terms (+2 rate ratios for count families) + 1 avoided row
     assert per_fit[("poisson", 0)] == 5 and per_fit[("ols_hac", 1)] == 3
     assert list(table.columns[:9]) == [*ESTIMATE_COLUMNS, "family", "harmonics"]
+    assert table["quantity"].is_unique
+    assert table["quantity"].iloc[0] == "coef level_innovation_site_1 [poisson, 0 harmonics]"
 
 
 # ------------------------------------------------------------------------------ bad input
@@ -572,3 +574,15 @@ def test_iso_strings_and_unsorted_rows_are_accepted(harrow_like):
     a = its.fit_its(as_text, HARROW, family="poisson")
     b = its.fit_its(harrow_like, HARROW, family="poisson")
     assert np.allclose(a.params, b.params, atol=1e-12)
+
+
+def test_effect_summary_sentence_is_computed(harrow_like):
+    fit = its.fit_its(harrow_like, HARROW, family="poisson")
+    cf = its.counterfactual_effect(fit, {"w": ["2019-06-03", "2020-03-22"]}, n_draws=200)
+    text = its.effect_summary(cf, "w")
+    row = cf.table.set_index("measure").loc["avoided"]
+    assert f"{row['estimate']:.1f} avoided" in text
+    assert "42 weeks 2019-06-03..2020-03-16" in text
+    assert "\n" not in text
+    with pytest.raises(StudyInputError, match="window: 'x' is not one of"):
+        its.effect_summary(cf, "x")

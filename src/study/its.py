@@ -957,6 +957,7 @@ def counterfactual_effect(
                     "method": method,
                     "n": nw,
                     "window": name,
+                    "measure": quantity,
                     "note": note,
                 }
             )
@@ -987,6 +988,32 @@ def avoided_starts_draws(
         estimate=point[mask],
         draws=(cf_d - fitted_d)[:, mask],
         method=_cf_method(fit, n_draws, fit.alpha),
+    )
+
+
+def effect_summary(cf: CounterfactualResult, window: str) -> str:
+    """One computed sentence on a window's avoided count and relative change (for notebooks)."""
+    t = cf.table
+    if "window" not in t or window not in set(t["window"]):
+        raise StudyInputError(f"window: {window!r} is not one of the counterfactual's windows")
+    sel = t[t["window"] == window].set_index("measure")
+    av, rel = sel.loc["avoided"], sel.loc["relative change"]
+    fit_, cf_ = sel.loc["fitted"], sel.loc["counterfactual"]
+    pct = round(100 * av["level"])
+    lo, hi = av["ci_low"], av["ci_high"]
+    if lo > 0:
+        verdict = "the interval is above zero (fewer starts than the counterfactual)"
+    elif hi < 0:
+        verdict = "the interval is below zero (more starts than the counterfactual)"
+    else:
+        verdict = "the interval includes zero"
+    weeks = av["note"].split(";")[0]
+    return (
+        f"Over {window} ({weeks}) the model gives {fit_['estimate']:.0f} starts against "
+        f"{cf_['estimate']:.0f} expected without the intervention periods (context periods "
+        f"kept): {av['estimate']:.1f} avoided ({pct}% interval {lo:.1f} to {hi:.1f}), a relative "
+        f"change of {rel['estimate']:+.1%} ({rel['ci_low']:+.1%} to {rel['ci_high']:+.1%}); "
+        f"{verdict}."
     )
 
 
@@ -1285,7 +1312,7 @@ def sensitivity_table(
 
     Level changes are on each family's scale (`scale` column: log / count per week), so the
     comparable quantity across families is the avoided count over `windows` (counterfactual
-    with Covid kept, same seed for every fit).
+    with Covid kept, same seed for every fit). Quantities end in "[family, K harmonics]".
     """
     max_harmonics = check_count(max_harmonics, "max_harmonics")
     if isinstance(families, str) or not families:
@@ -1318,6 +1345,7 @@ def sensitivity_table(
                 parts.append(t[t["quantity"].str.contains("avoided ", regex=False)])
             for part in parts:
                 for rec in part.to_dict("records"):
+                    rec["quantity"] = f"{rec['quantity']} [{fam}, {k} harmonics]"
                     rec["family"] = fam
                     rec["harmonics"] = k
                     rec["dispersion"] = fit.dispersion
@@ -1490,6 +1518,7 @@ __all__ = [
     "build_design",
     "check_weekly_series",
     "counterfactual_effect",
+    "effect_summary",
     "fit_controlled_its",
     "fit_design",
     "fit_its",
