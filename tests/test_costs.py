@@ -170,6 +170,8 @@ def test_tornado_table_and_plot():
     )
     assert list(table["assumption"]) == ["unit cost", "rule"]
     assert table.loc[0, "swing_gbp"] == 50.0
+    long = costs.scenario_table(100.0, {"rule": {"part": 90.0, "full": 95.0}})
+    assert list(long["change_vs_base_gbp"]) == [-10.0, -5.0]
     fig = costs.plot_tornado(table, reference={"published": 96.0})
     assert isinstance(fig, Figure)
 

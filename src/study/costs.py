@@ -1035,6 +1035,32 @@ def tornado_table(base_value: float, scenarios: Mapping[str, Mapping[str, float]
     )
 
 
+def scenario_table(base_value: float, scenarios: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+    """Every alternative of every assumption, long: assumption, alternative, value, change.
+
+    Changes smaller than 1e-9 of the base (floating-point noise) are reported as 0.
+    """
+    base = float(base_value)
+
+    def change(v: float) -> float:
+        d = float(v) - base
+        return 0.0 if abs(d) <= 1e-9 * max(1.0, abs(base)) else d
+
+    rows = [
+        {
+            "assumption": name,
+            "alternative": label,
+            "estimate_gbp": float(v),
+            "change_vs_base_gbp": change(v),
+        }
+        for name, alts in scenarios.items()
+        for label, v in alts.items()
+    ]
+    if not rows:
+        raise StudyInputError("scenarios must name at least one assumption")
+    return pd.DataFrame(rows)
+
+
 def plot_tornado(
     table: pd.DataFrame,
     *,
