@@ -345,6 +345,9 @@ def test_record_level_bootstrap_estimates_by_hand():
     assert est["all: difference in mean weekly change (GBP), innovation site - old team"] == (
         pytest.approx(inn.mean() - old.mean())
     )
+    assert est["all: full-year saving (GBP), old team impact - innovation site impact"] == (
+        pytest.approx(52 * (old.sum() - inn.sum()))
+    )
     assert set(table["method"]) == {
         "bootstrap percentile (2000 resamples)",
         "bootstrap BCa (2000 resamples)",
@@ -481,3 +484,12 @@ def test_its_cost_avoidance_recovers_a_simulated_step():
     truth = 1.7 * 946 * 450  # 1.7 fewer a week from week 10, counted to 31 March, £450/week
     low, high = res.interval
     assert low < truth < high
+
+
+def test_review_forest_plot():
+    table = costs.review_cost_change_bootstrap(synthetic_reviews(), n_resamples=1000, seed=2)
+    fig = costs.plot_review_changes(table)
+    assert isinstance(fig, Figure)
+    assert len(fig.axes[0].get_yticklabels()) == 9  # 3 strata x (2 teams + difference)
+    with pytest.raises(StudyInputError, match="method"):
+        costs.plot_review_changes(table, method="studentised")
