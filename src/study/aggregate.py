@@ -42,7 +42,7 @@ def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
 def week_start(dates: pd.Series) -> pd.Series:
     """Monday of the week (Monday–Sunday) containing each date."""
     d = pd.to_datetime(dates).dt.normalize()
-    return d - pd.to_timedelta(d.dt.dayofweek, unit="D")
+    return d - pd.to_timedelta(d.dt.day_of_week, unit="D")
 
 
 def _weekly_counts(

@@ -145,12 +145,8 @@ def _parse_date(s: pd.Series, missing: pd.Series) -> tuple[pd.Series, pd.Series]
         out = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
         return out.astype(KIND_DTYPES["date"]), pd.Series(False, index=s.index)
     text = _as_text(s).where(~missing, None)
-    out = pd.to_datetime(text, format="ISO8601", errors="coerce")
-    if out.isna().any() and not missing.all():
-        # Excel objects such as datetime.date or Timestamps mixed with text
-        retry = pd.to_datetime(s.where(out.isna() & ~missing), errors="coerce", format="mixed")
-        out = out.fillna(retry)
-    out = out.astype(KIND_DTYPES["date"])
+    # ISO 8601 only (YYYY-MM-DD, optionally with a time): day/month orders are ambiguous
+    out = pd.to_datetime(text, format="ISO8601", errors="coerce").astype(KIND_DTYPES["date"])
     bad = out.isna() & ~missing
     return out, bad
 
@@ -208,7 +204,11 @@ _PARSE_MESSAGES = {
 
 
 def _show(value) -> str:
-    text = str(value)
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        ts = pd.Timestamp(value)
+        text = f"{ts:%Y-%m-%d}" if ts == ts.normalize() else str(ts)
+    else:
+        text = str(value)
     return repr(text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "…")
 
 

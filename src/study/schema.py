@@ -116,7 +116,7 @@ def _col(
 _NONNEG = pa.Check.ge(0, error="must be >= 0 (negative value)")
 _POSITIVE = pa.Check.gt(0, error="must be > 0")
 _MONDAY = pa.Check(
-    lambda s: s.dt.dayofweek == 0, element_wise=False, error="week_start is not a Monday"
+    lambda s: s.dt.day_of_week == 0, element_wise=False, error="week_start is not a Monday"
 )
 
 CONVERSATIONS_SCHEMA = pa.DataFrameSchema(

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from study import published
 from study.aggregate import weekly_series
 from study.config import PUBLISHED_DIR
 from study.errors import StudyInputError
@@ -107,24 +108,8 @@ LT_ANCHORS = (
 
 
 def _published_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(figures, events, review tables) from study.published (or the same CSVs directly)."""
-    try:
-        from study import published
-    except ImportError:  # pragma: no cover - only while study.published is being written
-        published = None
-    if published is not None and hasattr(published, "load_figures"):
-        figures = published.load_figures()
-    else:
-        figures = pd.read_csv(PUBLISHED_DIR / "figures.csv")
-    if published is not None and hasattr(published, "load_events"):
-        events = published.load_events()
-    else:
-        events = pd.read_csv(PUBLISHED_DIR / "events.csv")
-    if published is not None and hasattr(published, "load_review_tables"):
-        tables = published.load_review_tables()
-    else:
-        tables = pd.read_csv(PUBLISHED_DIR / "harrow_reviews_tables.csv")
-    return figures, events, tables
+    """(figures, events, review tables), read and validated by study.published."""
+    return published.load_figures(), published.load_events(), published.load_review_tables()
 
 
 def _lookup(frame: pd.DataFrame, key: str, id_col: str, col: str):
@@ -135,7 +120,7 @@ def _lookup(frame: pd.DataFrame, key: str, id_col: str, col: str):
 
 
 def _monday_on_or_after(day: pd.Timestamp) -> pd.Timestamp:
-    return day + pd.Timedelta(days=(7 - day.dayofweek) % 7)
+    return day + pd.Timedelta(days=(7 - day.day_of_week) % 7)
 
 
 def load_calibration() -> Calibration:
@@ -210,7 +195,7 @@ def _days(rng: np.random.Generator, mean: float, size: int, minimum: int = 0) ->
 
 
 def _season(dates: pd.DatetimeIndex | pd.Series) -> np.ndarray:
-    doy = pd.DatetimeIndex(dates).dayofyear.to_numpy()
+    doy = pd.DatetimeIndex(dates).day_of_year.to_numpy()
     return 1.0 + SEASONAL_AMPLITUDE * np.cos(2 * np.pi * (doy - SEASONAL_PEAK_DAY) / 365.25)
 
 
@@ -409,7 +394,7 @@ def _harrow(rng: np.random.Generator, cal: Calibration, scale: float) -> pd.Data
     """Harrow front-door episodes, April 2018 – March 2021 (see module docstring)."""
     first_day = HARROW_FIRST_WEEK
     data_end = cal.covid_year[1]
-    last_week = data_end - pd.Timedelta(days=data_end.dayofweek + 7 * (data_end.dayofweek < 6))
+    last_week = data_end - pd.Timedelta(days=data_end.day_of_week + 7 * (data_end.day_of_week < 6))
     weeks = pd.date_range(first_day, last_week, freq="7D")
     D = "timedelta64[D]"
 
@@ -723,7 +708,7 @@ def synthetic_weekly(
     cal = load_calibration()
     conv = conversations if conversations is not None else synthetic_conversations(seed)
     data_end = cal.covid_year[1]
-    last_week = data_end - pd.Timedelta(days=data_end.dayofweek + 7 * (data_end.dayofweek < 6))
+    last_week = data_end - pd.Timedelta(days=data_end.day_of_week + 7 * (data_end.day_of_week < 6))
     harrow = weekly_series(conv[conv["site"] == "harrow"], HARROW_FIRST_WEEK, last_week)
     weeks = pd.date_range(HARROW_FIRST_WEEK, last_week, freq="7D")
     comp = _comparison(np.random.default_rng(seed).spawn(5)[4], weeks, cal)
