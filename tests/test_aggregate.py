@@ -132,8 +132,7 @@ def _reviews() -> pd.DataFrame:
             "team": ["innovation_site_3"] * 5 + ["old_locality_team"] * 2,
             "review_start": pd.to_datetime(["2020-08-03"] * 5 + ["2020-04-06"] * 2),
             "review_end": pd.to_datetime(
-                ["2020-09-01", "2020-09-01", "2020-09-01", None, "2020-09-01"]
-                + ["2020-05-01"] * 2
+                ["2020-09-01", "2020-09-01", "2020-09-01", None, "2020-09-01"] + ["2020-05-01"] * 2
             ),
             "weekly_cost_before_gbp": [100.0, 200.0, 300.0, 150.0, np.nan, 100.0, 50.0],
             "weekly_cost_after_gbp": [130.0, 180.0, 300.0, np.nan, np.nan, 190.0, 50.0],
@@ -147,14 +146,8 @@ def test_review_tables_known_answer():
     assert validate_frame(_reviews(), "reviews").empty
     out = review_tables(_reviews()).set_index(["team", "covid_status"])
     inn = out.loc[("innovation_site_3", "non_covid")]
-    assert inn[["total", "increases", "decreases", "no_change", "ongoing", "excluded"]].tolist() == [
-        5,
-        1,
-        1,
-        1,
-        1,
-        1,
-    ]
+    rows = ["total", "increases", "decreases", "no_change", "ongoing", "excluded"]
+    assert inn[rows].tolist() == [5, 1, 1, 1, 1, 1]
     # completed changes +30, -20, 0 -> mean 10/3; impact 3 x 10/3 x 52 = 520
     assert inn["avg_weekly_change_gbp"] == pytest.approx(10 / 3)
     assert inn["full_year_budget_impact_gbp"] == pytest.approx(520.0)

@@ -47,24 +47,18 @@ EXPECTED = {
     "unknown_site.csv": [
         (5, "site", "not an allowed value (allowed: birmingham, harrow, other): 'leeds'")
     ],
-    "negative_cost.csv": [
-        (3, "weekly_cost_before_gbp", "must be >= 0 (negative value): '-120.5'")
-    ],
+    "negative_cost.csv": [(3, "weekly_cost_before_gbp", "must be >= 0 (negative value): '-120.5'")],
     "duplicate_id.csv": [
         (2, "episode_id", "duplicate value: 'E1'"),
         (4, "episode_id", "duplicate value: 'E1'"),
     ],
-    "unparseable_date.csv": [
-        (3, "request_date", "not a date (expected YYYY-MM-DD): '2019-06-31'")
-    ],
+    "unparseable_date.csv": [(3, "request_date", "not a date (expected YYYY-MM-DD): '2019-06-31'")],
     "non_monday_week.csv": [
         (3, "week_start", "week_start is not a Monday: '2019-06-11'"),
         (4, "count", "must be >= 0 (negative value): '-1'"),
     ],
     "empty.csv": [(None, "", "file is empty")],
-    "wrong_type.txt": [
-        (None, "", "unsupported file type '.txt' (use .csv, .parquet or .xlsx)")
-    ],
+    "wrong_type.txt": [(None, "", "unsupported file type '.txt' (use .csv, .parquet or .xlsx)")],
 }
 
 
@@ -309,8 +303,10 @@ def test_one_defect_is_reported_at_its_row(df, data):
 @given(
     st.lists(
         st.fixed_dictionaries(
-            {c: st.one_of(st.none(), st.text(max_size=6), st.integers(-5, 5), st.floats())
-             for c in ["review_id", "team", "review_start", "weekly_cost_before_gbp", "status"]}
+            {
+                c: st.one_of(st.none(), st.text(max_size=6), st.integers(-5, 5), st.floats())
+                for c in ["review_id", "team", "review_start", "weekly_cost_before_gbp", "status"]
+            }
         ),
         min_size=1,
         max_size=10,
@@ -325,9 +321,7 @@ def test_arbitrary_cells_never_raise(rows):
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.integers(-3, 50), min_size=1, max_size=20), st.integers(0, 6))
 def test_weekly_counts_and_mondays(counts, offset):
-    weeks = pd.date_range("2020-01-06", periods=len(counts), freq="7D") + pd.Timedelta(
-        days=offset
-    )
+    weeks = pd.date_range("2020-01-06", periods=len(counts), freq="7D") + pd.Timedelta(days=offset)
     df = pd.DataFrame(
         {"week_start": weeks, "site": "harrow", "series": "repeat_requests", "count": counts}
     )
