@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
 from study import costs
@@ -493,3 +495,32 @@ def test_review_forest_plot():
     assert len(fig.axes[0].get_yticklabels()) == 9  # 3 strata x (2 teams + difference)
     with pytest.raises(StudyInputError, match="method"):
         costs.plot_review_changes(table, method="studentised")
+
+
+# ----------------------------------------------------------------------------- properties
+
+
+@given(
+    st.dates(
+        min_value=pd.Timestamp("2000-01-01").date(), max_value=pd.Timestamp("2040-12-31").date()
+    )
+)
+def test_part_year_weeks_are_between_1_and_52(day):
+    w = costs.weeks_counted([day.isoformat()])[0]
+    assert 1 <= w <= 52
+    start = costs.financial_year_start([day.isoformat()])[0]
+    assert str(start).endswith("-04-01") and start <= np.datetime64(day.isoformat())
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.floats(min_value=1.0, max_value=5000.0),
+    st.floats(min_value=0.1, max_value=10.0),
+    st.sampled_from(costs.RULES),
+)
+def test_cost_is_linear_in_the_unit_cost_and_the_effect(weekly_cost, scale, rule):
+    av = costs.avoided_starts_from_rates(7.2, 5.5, FY_2019, effect_start="2019-06-03")
+    base = costs.point_cost_avoidance(av, weekly_cost, rule)
+    assert costs.point_cost_avoidance(av, weekly_cost * scale, rule) == pytest.approx(base * scale)
+    big = costs.avoided_starts_from_draws(av.point * scale, FY_2019)
+    assert costs.point_cost_avoidance(big, weekly_cost, rule) == pytest.approx(base * scale)
