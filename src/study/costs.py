@@ -15,9 +15,15 @@ draw of the unit cost; percentile interval (alpha/2, 1 - alpha/2) of the product
 contribution of each source is reported by re-running with one source held at its point value
 (interval widths and variance shares).
 
-Reviews of existing care (Harrow innovation site 3): published budget impact = completed
-conversations x average weekly change x 52; record-level mean change per completed review with
-percentile and BCa bootstrap intervals (``study.bootstrap``).
+Unit costs come from the NHS Digital ASC-FR/SALT 2021-22 workbook, read at run time
+(`read_ascfr_figures`, `ascfr_unit_costs`, `care_mix_from_ascfr`).
+
+Reviews of existing care (Harrow innovation site 3): the published arithmetic (budget impact =
+completed x average weekly change x 52, the £550k / £100k / £450k bounds, rows vs totals) is
+checked by ``study.published.check_published_arithmetic``; this module adds the volume part of
+the saving, what the 460-vs-462 gap could move, risk ratios of the share of increases
+(``study.proportions``), and record-level mean changes with percentile and BCa bootstrap
+intervals (``study.bootstrap``).
 """
 
 from __future__ import annotations
