@@ -211,6 +211,11 @@ def lt_mean_per_week(weeks: pd.DatetimeIndex, cal: Calibration) -> np.ndarray:
     return np.interp(x, xp, cal.lt_anchor_levels)
 
 
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> pd.Series:
+    """Identifiers such as 'H-E0000012' (vectorised)."""
+    return prefix + pd.Series(numbers, dtype="int64").astype("str").str.zfill(width)
+
+
 def _choose(rng: np.random.Generator, pool: np.ndarray, k: int, what: str) -> np.ndarray:
     if k < 0 or k > pool.size:
         raise StudyInputError(f"synthetic calibration infeasible: {what} needs {k} of {pool.size}")
@@ -377,17 +382,12 @@ def _teams_by_date(rng: np.random.Generator, request: np.ndarray, cal: Calibrati
     """usual_care before site 1; then site 1 takes `site_share` of requests (rest usual care)
     until site 2 starts, after which sites 1 and 2 share them."""
     s1, s2 = cal.site1_start.to_datetime64(), cal.site2_start.to_datetime64()
-    u = rng.random(request.size)
-    first = u < cal.site_share
-    return np.where(
-        request < s1,
-        "usual_care",
-        np.where(
-            request < s2,
-            np.where(first, "innovation_site_1", "usual_care"),
-            np.where(first, "innovation_site_1", "innovation_site_2"),
-        ),
-    )
+    first = rng.random(request.size) < cal.site_share
+    code = np.where(first, 1, 2).astype(np.int8)  # 1 = site 1, 2 = site 2 (0 = usual care)
+    code[(request < s2) & ~first] = 0
+    code[request < s1] = 0
+    names = np.array(["usual_care", "innovation_site_1", "innovation_site_2"], dtype=object)
+    return names[code]
 
 
 def _harrow(rng: np.random.Generator, cal: Calibration, scale: float) -> pd.DataFrame:
@@ -508,8 +508,8 @@ def _finish(rng: np.random.Generator, frame: pd.DataFrame, prefix: str) -> pd.Da
     parent = _link_persons(rng, request, end, returnable, frame["repeat_request"].to_numpy(bool))
     codes, _ = pd.factorize(parent)
     n = len(frame)
-    frame.insert(0, "episode_id", [f"{prefix}-E{i:07d}" for i in range(1, n + 1)])
-    frame.insert(1, "person_id", [f"{prefix}-P{i:07d}" for i in codes + 1])
+    frame.insert(0, "episode_id", _ids(f"{prefix}-E", np.arange(1, n + 1), 7))
+    frame.insert(1, "person_id", _ids(f"{prefix}-P", codes + 1, 7))
     return frame
 
 
@@ -643,8 +643,8 @@ def synthetic_reviews(seed: int = DEFAULT_SEED) -> pd.DataFrame:
     out = pd.concat(frames, ignore_index=True)
     out = out.sort_values(["review_start", "team"], kind="stable").reset_index(drop=True)
     n = len(out)
-    out.insert(0, "review_id", [f"R-{i:06d}" for i in range(1, n + 1)])
-    out.insert(1, "person_id", [f"R-P{i:06d}" for i in rng.permutation(n) + 1])
+    out.insert(0, "review_id", _ids("R-", np.arange(1, n + 1), 6))
+    out.insert(1, "person_id", _ids("R-P", rng.permutation(n) + 1, 6))
     out = out.astype(
         {
             "review_start": "datetime64[us]",
