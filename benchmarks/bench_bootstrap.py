@@ -75,8 +75,8 @@ def main() -> None:
             lambda: bootstrap_ci([x, y], difference_in_means, n_resamples=b, seed=1),
         ),
         (
-            f"review_cost_change_bootstrap, 1,000 reviews (3 strata x (2 teams + difference + saving)), "
-            f"{b:,} resamples each",
+            "review_cost_change_bootstrap, 1,000 reviews "
+            f"(3 strata x (2 teams + difference + saving)), {b:,} resamples each",
             lambda: review_cost_change_bootstrap(records, n_resamples=b, seed=1),
         ),
     ]
