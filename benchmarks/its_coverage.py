@@ -1,0 +1,179 @@
+"""Coverage of the ITS confidence intervals by simulation (a script, not a timed test).
+
+Each replicate is a Harrow-like weekly series: 156 weeks from 2017-09-04, mean about 7 starts a
+week, a gentle downward trend, an annual cycle (amplitude 0.1 on the log scale), and one
+intervention on 2019-06-03 (week 91) with a true level change of log(0.8) and no slope change.
+Three noise scenarios:
+
+- ``poisson``: Poisson counts around the mean (the count models are correct);
+- ``ar1``: Poisson counts around mean x exp(u_t), u a stationary AR(1) on the log scale
+  (rho = 0.4, marginal sd = 0.15): extra-Poisson variation that is autocorrelated;
+- ``nb``: negative binomial counts (NB2, alpha = 0.1), independent over weeks.
+
+Every family in `study.its.FAMILIES` is fitted with one harmonic and a level + slope term; we
+record whether the 95% interval covers the truth for (a) the level change (log rate ratio;
+count families only: OLS estimates an additive change) and (b) the total avoided starts over the
+52 weeks from the intervention (counterfactual interval from 500 coefficient draws; truth =
+expected counterfactual minus expected actual starts, including the noise's mean factor
+exp(sd^2/2) in the AR(1) scenario).
+
+Run: `.venv/bin/python benchmarks/its_coverage.py [--reps 500] [--workers 2]`; prints the table
+and rewrites the ITS coverage block of benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import platform
+import re
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from study import its
+
+N_WEEKS = 156
+START = "2019-06-03"
+LEVEL = math.log(0.8)
+PERIODS = {"innovation": START}
+WINDOW = ("2019-06-03", "2020-05-25")  # 52 weeks from the intervention
+SCENARIOS = {
+    "poisson": {},
+    "ar1": {"ar1_rho": 0.4, "ar1_sd": 0.15},
+    "nb": {"nb_alpha": 0.1},
+}
+N_DRAWS = 500
+README = Path(__file__).with_name("README.md")
+BEGIN, END = "<!-- its-coverage:begin -->", "<!-- its-coverage:end -->"
+
+
+def one_replicate(args: tuple[str, int]) -> list[dict]:
+    scenario, rep = args
+    noise = SCENARIOS[scenario]
+    data = its.simulate_its_counts(
+        N_WEEKS,
+        first_week="2017-09-04",
+        baseline_per_week=7.0,
+        trend_log_per_week=-0.0015,
+        periods=PERIODS,
+        level_log={"innovation": LEVEL},
+        season_amplitude_log=0.1,
+        seed=1_000_003 * (list(SCENARIOS).index(scenario) + 1) + rep,
+        **noise,
+    )
+    weeks = data["week_start"]
+    in_w = ((weeks >= WINDOW[0]) & (weeks <= WINDOW[1])).to_numpy()
+    noise_mean = math.exp(noise.get("ar1_sd", 0.0) ** 2 / 2)
+    true_avoided = float(data["mean"][in_w].sum() * (math.exp(-LEVEL) - 1) * noise_mean)
+    rows = []
+    for family in its.FAMILIES:
+        fit = its.fit_its(data, PERIODS, family=family, harmonics=1)
+        row = {"scenario": scenario, "rep": rep, "family": family}
+        level = fit.table[fit.table["quantity"] == "coef level_innovation"].iloc[0]
+        if family in its.COUNT_FAMILIES:
+            row["level_est"] = level["estimate"]
+            row["level_cover"] = level["ci_low"] <= LEVEL <= level["ci_high"]
+            row["level_width"] = level["ci_high"] - level["ci_low"]
+        cf = its.counterfactual_effect(fit, {"w": WINDOW}, n_draws=N_DRAWS, seed=rep)
+        av = cf.table[cf.table["quantity"] == "avoided w"].iloc[0]
+        row["avoided_err"] = av["estimate"] - true_avoided
+        row["avoided_cover"] = av["ci_low"] <= true_avoided <= av["ci_high"]
+        row["avoided_width"] = av["ci_high"] - av["ci_low"]
+        row["true_avoided"] = true_avoided
+        rows.append(row)
+    return rows
+
+
+def summarise(raw: pd.DataFrame) -> pd.DataFrame:
+    g = raw.groupby(["scenario", "family"], sort=False)
+    out = pd.DataFrame(
+        {
+            "reps": g.size(),
+            "level coverage": g["level_cover"].mean(),
+            "level bias": g["level_est"].mean() - LEVEL,
+            "level CI width": g["level_width"].mean(),
+            "avoided coverage": g["avoided_cover"].mean(),
+            "avoided bias": g["avoided_err"].mean(),
+            "avoided CI width": g["avoided_width"].mean(),
+        }
+    )
+    return out.reset_index()
+
+
+def to_markdown(table: pd.DataFrame, reps: int, seconds: float) -> str:
+    mcse = 100 * math.sqrt(0.95 * 0.05 / reps)
+    lines = [
+        "| scenario | family | level coverage | level bias | level CI width "
+        "| avoided coverage | avoided bias | avoided CI width |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in table.itertuples(index=False):
+        lv = "–" if pd.isna(r[3]) else f"{100 * r[3]:.1f}%"
+        lb = "–" if pd.isna(r[4]) else f"{r[4]:+.3f}"
+        lw = "–" if pd.isna(r[5]) else f"{r[5]:.3f}"
+        lines.append(
+            f"| {r[0]} | {r[1]} | {lv} | {lb} | {lw} | {100 * r[6]:.1f}% | {r[7]:+.1f} "
+            f"| {r[8]:.1f} |"
+        )
+    head = (
+        f"{reps} series per scenario (nominal 95%; Monte Carlo SE of a coverage near 95% = "
+        f"{mcse:.1f} points). Level: log rate ratio, truth log(0.8) = {LEVEL:.3f}. Avoided: "
+        f"starts over 52 weeks, {N_DRAWS} coefficient draws per fit. Run time {seconds:.0f} s "
+        f"({platform.system()} {platform.machine()}, Python {platform.python_version()}, "
+        f"numpy {np.__version__})."
+    )
+    return head + "\n\n" + "\n".join(lines)
+
+
+def write_readme(block: str) -> None:
+    intro = (
+        "## ITS interval coverage (`its_coverage.py`)\n\n"
+        "Simulated Harrow-like weekly series with a known level change (see the script's "
+        "docstring for the design). Run: `.venv/bin/python benchmarks/its_coverage.py` "
+        "(about 2 minutes of CPU per core on 2 cores; longer on a busy machine).\n\n"
+        "**Default family: `quasi_poisson`** (`notebooks/03_interrupted_time_series.ipynb`). "
+        "Its intervals are near nominal when the counts are Poisson and when they are "
+        "overdispersed (NB scenario), where the plain Poisson intervals are too narrow; it needs "
+        "no extra parameter (the NB2 fit gives almost the same intervals but estimates alpha). "
+        "The Newey-West variants (`poisson_hac`, `ols_hac`) under-cover at this series length "
+        "(about 156 weeks, lag 4) even without autocorrelation, the known small-sample bias of "
+        "HAC variances, and do not repair the AR(1) scenario either, in which every family "
+        "under-covers by a few points: read the notebook's Ljung-Box/Breusch-Godfrey tests and "
+        "treat the intervals as somewhat optimistic when they flag autocorrelation.\n\n"
+    )
+    section = f"{BEGIN}\n{intro}{block}\n{END}"
+    text = README.read_text(encoding="utf-8") if README.exists() else ""
+    if BEGIN in text and END in text:
+        text = re.sub(
+            re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S
+        )
+    else:
+        text = text.rstrip("\n") + ("\n\n" if text else "") + section + "\n"
+    README.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-readme", action="store_true")
+    args = parser.parse_args()
+    jobs = [(s, r) for s in SCENARIOS for r in range(args.reps)]
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        results = list(pool.map(one_replicate, jobs, chunksize=25))
+    seconds = time.perf_counter() - t0
+    raw = pd.DataFrame([row for rows in results for row in rows])
+    table = summarise(raw)
+    block = to_markdown(table, args.reps, seconds)
+    print(block)
+    if not args.no_readme:
+        write_readme(block)
+
+
+if __name__ == "__main__":
+    main()
