@@ -426,9 +426,9 @@ _PREAMBLE = """\
 
 The package reads three kinds of record-level file. `study validate PATH [--kind KIND]` checks
 a file against the schema below and prints a table of problems (file, row, column, problem);
-notebooks call `study.records.read_records(path, kind)`, which raises `StudyInputError` on the
-first invalid file. CSV (`.csv`), Parquet (`.parquet`, `.pq`) and Excel (`.xlsx`, `.xlsm`) are
-accepted. Dates are written `YYYY-MM-DD`; true/false columns accept `true`/`false` (also
+notebooks call `study.records.read_records(path, kind)`, which raises `StudyInputError` on an
+invalid file. CSV (`.csv`), Parquet (`.parquet`, `.pq`) and Excel (`.xlsx`, `.xlsm`; first
+sheet) are accepted. Dates are written `YYYY-MM-DD`; true/false columns accept `true`/`false` (also
 `1`/`0`, `yes`/`no`); an empty cell is a missing value. Extra columns are allowed and ignored.
 Row numbers in problem reports follow the spreadsheet convention: the header is row 1, the first
 record is row 2.
