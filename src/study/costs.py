@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -741,7 +741,6 @@ class CostAvoidance:
     unit_cost_draws: np.ndarray
     unit_cost: CostModel
     source: str = ""
-    notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def level(self) -> float:
