@@ -1,28 +1,32 @@
 """Synthetic record-level data calibrated to the published figures (SYNTHETIC — not real records).
 
 The generator reads every calibration target from ``data/published/`` (through
-``study.published``); no published number is typed here. What it reproduces:
+``study.published``, figure ids in brackets); no published number is typed here.
 
-* Birmingham — 1,497 conversation episodes in a six-month window ending at Conversation
-  1/2/3 in exactly the published 70/10/20 split (largest-remainder rounding), and a 36% fall
-  in people going on to long-term support in the two key areas (innovation sites 1 and 2)
-  compared with the usual-care episodes of the six months before.
-* Harrow front door — weekly new long-term starts whose mean follows the published levels
-  (8.3 by Sep 2018 → 7.2 by Mar 2019 → 6.1 by Sep 2019 → 5.5 by Mar 2020 → 7.2 by Mar 2021,
-  linear between those month ends, flat before the first), with mild annual seasonality and
-  Poisson noise; requests for support whose financial-year total rises by exactly the
-  published 20% in April 2020–March 2021; repeat requests 33% of requests in 2018-19 and
-  25% from 2019-20 on (exact counts; usual-care rows keep the old rate); Conversation 3 share
-  of completed innovation-site episodes 9% before and 16% during the Covid year (exact).
-* Harrow reviews (third innovation site vs old Locality Team) — Tables 1a/1b row counts
-  exactly, the average weekly change to the pence of (published full-year impact / (completed
-  × 52)), so both the £ average and the rounded £ impact match the tables. The Old Locality
-  Team non-Covid rows sum to 460 while the table total says 462: 460 rows are generated.
-* A ``london_comparison`` weekly series that never adopts the model but gets the same
-  relative Covid rise in long-term starts and the same +20% in requests.
+* Birmingham — [bham_conversations_6m] conversation episodes in a six-month window ending at
+  Conversation 1/2/3 in exactly the published split [bham_share_c1..c3] (largest-remainder
+  counts), and the published fall [bham_long_term_reduction] in people going on to long-term
+  support in the two key areas (innovation sites 1 and 2) compared with the usual-care
+  episodes of the six months before.
+* Harrow front door — weekly new long-term starts whose mean passes through the published
+  levels [harrow_lt_starts_2018_09 … harrow_lt_starts_2021_03] at the end of their months,
+  linear between them and flat before the first, with mild annual seasonality and Poisson
+  noise; requests whose April 2020–March 2021 total exceeds 2019-20's by exactly the
+  published rise [harrow_requests_increase_2020_21]; repeat requests at the published shares
+  in 2018-19 [harrow_repeat_share_before] and from 2019-20 [harrow_repeat_share_after]
+  (exact counts; usual-care rows keep the old share); the Conversation 3 share of completed
+  innovation-site episodes before and during the Covid year [harrow_c3_share_pre_covid,
+  harrow_c3_share_covid] (exact).
+* Harrow reviews — Tables 1a/1b row counts exactly and the average weekly change to the
+  pence of (published full-year impact / (completed × 52)), so the £ average and the rounded
+  impact both match. Where a block's printed total differs from the sum of its rows (Old
+  Locality Team, non-Covid), the rows are generated.
+* A ``london_comparison`` weekly series that never adopts the model but gets Harrow's
+  relative Covid rise in long-term starts and the same Covid-year rise in requests.
 
-Assumptions that no source states (dates of the Birmingham window, volumes, durations,
-team splits, seasonality, exposure) are the module constants below; see data/synthetic/README.md.
+Assumptions that no source states (the Birmingham window's dates, volumes, durations, team
+splits, seasonality, exposure) are the module constants below; data/synthetic/README.md lists
+them.
 """
 
 from __future__ import annotations
@@ -84,6 +88,7 @@ class Calibration:
     bham_shares: tuple[float, float, float]
     bham_lt_reduction: float
     bham_window: tuple[pd.Timestamp, pd.Timestamp]
+    bham_baseline_start: pd.Timestamp
     lt_anchor_dates: tuple[pd.Timestamp, ...]
     lt_anchor_levels: tuple[float, ...]
     repeat_before: float
@@ -147,7 +152,8 @@ def load_calibration() -> Calibration:
     bham_start = _monday_on_or_after(
         followup - pd.DateOffset(months=int(value("bham_followup_evaluation_months")))
     )
-    bham_end = bham_start + pd.DateOffset(months=int(value("bham_evaluation_months")))
+    months = int(value("bham_evaluation_months"))
+    bham_end = bham_start + pd.DateOffset(months=months)
     bham_end = bham_end - pd.Timedelta(days=1)
     anchors = [pd.Timestamp(_lookup(figures, f, "figure_id", "period_end")) for f in LT_ANCHORS]
     return Calibration(
@@ -155,6 +161,7 @@ def load_calibration() -> Calibration:
         bham_shares=tuple(share(f"bham_share_c{i}") for i in (1, 2, 3)),
         bham_lt_reduction=share("bham_long_term_reduction"),
         bham_window=(bham_start, bham_end),
+        bham_baseline_start=bham_start - pd.DateOffset(months=months),
         lt_anchor_dates=tuple(anchors),
         lt_anchor_levels=tuple(value(f) for f in LT_ANCHORS),
         repeat_before=share("harrow_repeat_share_before"),
@@ -197,6 +204,11 @@ def _days(rng: np.random.Generator, mean: float, size: int, minimum: int = 0) ->
 def _season(dates: pd.DatetimeIndex | pd.Series) -> np.ndarray:
     doy = pd.DatetimeIndex(dates).day_of_year.to_numpy()
     return 1.0 + SEASONAL_AMPLITUDE * np.cos(2 * np.pi * (doy - SEASONAL_PEAK_DAY) / 365.25)
+
+
+def last_full_week(day: pd.Timestamp) -> pd.Timestamp:
+    """Monday of the last Monday–Sunday week that ends on or before `day`."""
+    return day - pd.Timedelta(days=day.day_of_week + 7 * (day.day_of_week < 6))
 
 
 def _day_number(dates: pd.DatetimeIndex) -> np.ndarray:
@@ -328,7 +340,7 @@ def _birmingham(rng: np.random.Generator, cal: Calibration) -> pd.DataFrame:
 
     # baseline: usual care in the two key areas, the six months before the window
     key = np.isin(team, ["innovation_site_1", "innovation_site_2"])
-    b0 = w0 - pd.DateOffset(months=int(round(span / 30.4)))
+    b0 = cal.bham_baseline_start
     n0 = int(rng.poisson(key.sum()))
     lt0 = int(rng.binomial(n0, BHAM_BASELINE_LT_SHARE))
     lt1 = int(round(lt0 * (1.0 - cal.bham_lt_reduction)))
@@ -394,7 +406,7 @@ def _harrow(rng: np.random.Generator, cal: Calibration, scale: float) -> pd.Data
     """Harrow front-door episodes, April 2018 – March 2021 (see module docstring)."""
     first_day = HARROW_FIRST_WEEK
     data_end = cal.covid_year[1]
-    last_week = data_end - pd.Timedelta(days=data_end.day_of_week + 7 * (data_end.day_of_week < 6))
+    last_week = last_full_week(data_end)
     weeks = pd.date_range(first_day, last_week, freq="7D")
     D = "timedelta64[D]"
 
@@ -670,9 +682,9 @@ def _comparison(
     x = pd.DatetimeIndex(weeks)
     anchors = pd.DatetimeIndex(cal.lt_anchor_dates)
     lv = np.asarray(cal.lt_anchor_levels)
-    pre = lv[1]  # level when the first innovation site started (March 2019)
-    rise = lt_mean_per_week(weeks, cal) / lv[3]
-    covid = x > anchors[3]
+    pre = lv[LT_ANCHORS.index("harrow_lt_starts_2019_03")]  # before the first innovation site
+    rise = lt_mean_per_week(weeks, cal) / lv[LT_ANCHORS.index("harrow_lt_starts_2020_03")]
+    covid = x > anchors[LT_ANCHORS.index("harrow_lt_starts_2020_03")]
     season = _season(x + pd.Timedelta(days=3))
     lt_mu = pre * np.where(covid, rise, 1.0) * season
     req_mu = FIRST_TIME_REQUESTS_PER_WEEK / (1 - cal.repeat_before) * season
@@ -708,7 +720,7 @@ def synthetic_weekly(
     cal = load_calibration()
     conv = conversations if conversations is not None else synthetic_conversations(seed)
     data_end = cal.covid_year[1]
-    last_week = data_end - pd.Timedelta(days=data_end.day_of_week + 7 * (data_end.day_of_week < 6))
+    last_week = last_full_week(data_end)
     harrow = weekly_series(conv[conv["site"] == "harrow"], HARROW_FIRST_WEEK, last_week)
     weeks = pd.date_range(HARROW_FIRST_WEEK, last_week, freq="7D")
     comp = _comparison(np.random.default_rng(seed).spawn(5)[4], weeks, cal)
