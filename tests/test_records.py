@@ -346,3 +346,32 @@ def test_weekly_duplicate_combination():
         (2, "site, series, week_start", "duplicate combination of (site, series, week_start)"),
         (3, "site, series, week_start", "duplicate combination of (site, series, week_start)"),
     ]
+
+
+def test_ragged_and_non_utf8_csv_are_file_level_problems(tmp_path):
+    header = "week_start,site,series,count\n"
+    too_long = tmp_path / "weekly_long.csv"
+    too_long.write_text(header + "2020-01-06,harrow,repeat_requests,3,9\n")
+    mixed = tmp_path / "weekly_mixed.csv"
+    mixed.write_text(header + "2020-01-06,harrow,repeat_requests,3\n2020-01-13,harrow,x,1,2\n")
+    latin = tmp_path / "weekly_latin.csv"
+    latin.write_bytes((header + "2020-01-06,h\xe9rrow,repeat_requests,3\n").encode("latin-1"))
+    for path, text in [
+        (too_long, "more fields than the header"),
+        (mixed, "Expected 4 fields in line 3, saw 5"),
+        (latin, "not UTF-8"),
+    ]:
+        before = _digest(path)
+        problems = validate_file(path)
+        assert len(problems) == 1 and pd.isna(problems["row"].iloc[0])
+        assert text in problems["problem"].iloc[0]
+        assert _digest(path) == before
+
+
+def test_utf8_bom_and_padded_cells_are_accepted(tmp_path):
+    path = tmp_path / "weekly.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfweek_start, site ,series,count\n 2020-01-06 , harrow ,repeat_requests, 3 \n"
+    )
+    assert validate_file(path).empty
+    assert read_records(path, "weekly")["count"].tolist() == [3]

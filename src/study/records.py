@@ -73,13 +73,17 @@ def _file_problem(file: str, problem: str, column: str = "") -> dict:
 def _read_raw(path: Path) -> pd.DataFrame:
     """Read a file by suffix with every CSV cell as text (typed parsing happens later)."""
     fmt = SUFFIXES[path.suffix.lower()]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         if fmt == "csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=False)
-        if fmt == "parquet":
-            return pd.read_parquet(path)
-        return pd.read_excel(path, sheet_name=0)
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False, index_col=False)
+        elif fmt == "parquet":
+            raw = pd.read_parquet(path)
+        else:
+            raw = pd.read_excel(path, sheet_name=0)
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        raise ValueError("the data rows have more fields than the header row")
+    return raw
 
 
 def _open(path: Path | str) -> tuple[pd.DataFrame | None, str | None]:
@@ -99,6 +103,8 @@ def _open(path: Path | str) -> tuple[pd.DataFrame | None, str | None]:
         raw = _read_raw(p)
     except pd.errors.EmptyDataError:
         return None, "file is empty (no header row)"
+    except UnicodeDecodeError:
+        return None, "cannot read as csv: not UTF-8 text (save the file as CSV UTF-8)"
     except Exception as exc:  # any reader failure is a file-level problem, not a crash
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return None, f"cannot read as {SUFFIXES[p.suffix.lower()]}: {first[:160]}"
