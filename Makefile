@@ -54,10 +54,10 @@ env-file: ## Regenerate environment.yml from pyproject.toml and the lock file
 	$(PYTHON) scripts/make_environment.py
 
 data-readme: $(STAMP) ## Regenerate data/README.md from the record-level schema
-	$(BIN)/python -m study.schema > data/README.md
+	$(BIN)/python -m study.schema
 
-synth: $(STAMP) ## Regenerate the committed synthetic extract (seed as in params/default.yaml)
-	$(BIN)/study synth --seed 1 --out data/synthetic
+synth: $(STAMP) ## Regenerate the committed synthetic extract (study.synth.DEFAULT_SEED)
+	$(BIN)/study synth --out data/synthetic
 
 bench: $(STAMP) ## Run the benchmark scripts (timings go to benchmarks/README.md by hand)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done

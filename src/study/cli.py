@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -16,6 +17,7 @@ from rich.table import Table
 
 from study import config
 from study.errors import StudyInputError
+from study.synth import DEFAULT_SEED
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 out = Console()
@@ -100,14 +102,14 @@ def validate(
         return
     table = Table("file", "row", "column", "problem", title=f"{len(problems)} problem(s)")
     for row in problems.itertuples(index=False):
-        table.add_row(*(str(v) for v in row))
+        table.add_row(*("" if pd.isna(v) else str(v) for v in row))
     err.print(table)
     raise typer.Exit(2)
 
 
 @app.command()
 def synth(
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = DEFAULT_SEED,
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = config.SYNTHETIC_DIR,
 ) -> None:
     """Generate the synthetic record-level extract calibrated to the published figures."""
