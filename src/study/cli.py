@@ -79,11 +79,12 @@ def list_notebooks() -> None:
     """Show the notebooks and the parameters each declares."""
     from study.pipeline import discover_notebooks
 
-    table = Table("notebook", "parameter", "type", "default", "meaning")
     for nb in discover_notebooks():
-        for i, p in enumerate(nb.parameters.values()):
-            table.add_row(nb.name if i == 0 else "", p.name, p.type_name, p.default, p.help)
-    out.print(table)
+        out.print(f"[bold]{nb.name}[/]  ({nb.path.name})")
+        for p in nb.parameters.values():
+            out.print(f"  {p.name}: {p.type_name} = {p.default}", highlight=False, soft_wrap=True)
+            if p.help:
+                out.print(f"      {p.help}", highlight=False)
 
 
 @app.command()
