@@ -9,7 +9,7 @@ PARAMS ?= params/default.yaml
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
 .DEFAULT_GOAL := help
-.PHONY: help venv report test lint format notebooks lock env-file data-readme synth bench clean
+.PHONY: help venv report test lint format notebooks lock env-file data-readme synth bench coverage clean
 
 help: ## Show the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -59,8 +59,11 @@ data-readme: $(STAMP) ## Regenerate data/README.md from the record-level schema
 synth: $(STAMP) ## Regenerate the committed synthetic extract (study.synth.DEFAULT_SEED)
 	$(BIN)/study synth --out data/synthetic
 
-bench: $(STAMP) ## Run the benchmark scripts (timings go to benchmarks/README.md by hand)
-	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
+bench: $(STAMP) ## Run the timing scripts (results are recorded in benchmarks/README.md)
+	for f in benchmarks/bench_*.py benchmarks/its_fit_time.py; do $(BIN)/python $$f || exit 1; done
+
+coverage: $(STAMP) ## ITS interval coverage simulation (about 3 minutes on 2 cores)
+	$(BIN)/python benchmarks/its_coverage.py
 
 clean: ## Remove the venv and caches (keeps reports/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -104,6 +104,7 @@ def test_run_writes_every_item_and_records_estimates(toy_notebooks, tmp_path):
         "params.yaml",
         "provenance.json",
         "README.md",
+        "kernel.log",
     ]:
         assert (run_dir / item).is_file(), item
     est = pd.read_csv(run_dir / "estimates.csv")

@@ -6,6 +6,7 @@ notebook prints which notebook and cell failed and exits with status 1.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -49,12 +50,14 @@ def run(
     except StudyInputError as exc:
         _fail(str(exc))
     err.print(f"run folder: {run_dir}", highlight=False)
+    # the kernels' stderr goes to <run>/kernel.log; the bar keeps its own handle on the terminal
+    bar_console = Console(file=os.fdopen(os.dup(2), "w"), stderr=True)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
-        console=err,
+        console=bar_console,
         transient=False,
     ) as bar:
         task = bar.add_task("notebooks", total=len(plan.notebooks))

@@ -12,10 +12,12 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import os
 import platform
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -355,10 +357,25 @@ def _write_run_readme(run_dir: Path, plan: RunPlan, estimates) -> None:
     lines += [
         "",
         "Contents: `notebooks/` (executed), `html/`, `figures/` (PNG, SVG), `estimates.csv`, "
-        "`params.yaml`, `provenance.json`.",
+        "`params.yaml`, `provenance.json`, `kernel.log` (what the kernels printed).",
         "",
     ]
     (run_dir / "README.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+@contextmanager
+def _kernel_stderr_to(log: Path) -> Iterator[None]:
+    """Send what the kernels write to stderr (they inherit fd 2) into a log in the run folder."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with log.open("ab") as fh:
+        os.dup2(fh.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def run_study(
@@ -400,15 +417,16 @@ def run_study(
         out_nb = run_dir / "notebooks" / nb.path.name
         t0 = time.perf_counter()
         try:
-            pm.execute_notebook(
-                str(nb.path),
-                str(out_nb),
-                parameters={**plan.parameters[nb.name], "run_dir": str(run_dir.resolve())},
-                kernel_name=KERNEL,
-                cwd=str(config.NOTEBOOKS_DIR),
-                progress_bar=False,
-                log_output=False,
-            )
+            with _kernel_stderr_to(run_dir / "kernel.log"):
+                pm.execute_notebook(
+                    str(nb.path),
+                    str(out_nb),
+                    parameters={**plan.parameters[nb.name], "run_dir": str(run_dir.resolve())},
+                    kernel_name=KERNEL,
+                    cwd=str(config.NOTEBOOKS_DIR),
+                    progress_bar=False,
+                    log_output=False,
+                )
         except PapermillExecutionError as exc:
             failure = NotebookFailed(nb.name, exc.cell_index, f"{exc.ename}: {exc.evalue}", out_nb)
             (run_dir / "FAILED.txt").write_text(str(failure) + "\n", encoding="utf-8")
