@@ -6,7 +6,6 @@ notebook prints which notebook and cell failed and exits with status 1.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -39,6 +38,7 @@ def run(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Run folder (must be new or empty).")
     ] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="Notebooks run at once.")] = 2,
 ) -> None:
     """Execute the notebooks with papermill into a new run folder under reports/."""
     from study.pipeline import NotebookFailed, new_run_dir, plan_run, preflight, run_study
@@ -50,14 +50,12 @@ def run(
     except StudyInputError as exc:
         _fail(str(exc))
     err.print(f"run folder: {run_dir}", highlight=False)
-    # the kernels' stderr goes to <run>/kernel.log; the bar keeps its own handle on the terminal
-    bar_console = Console(file=os.fdopen(os.dup(2), "w"), stderr=True)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
-        console=bar_console,
+        console=err,
         transient=False,
     ) as bar:
         task = bar.add_task("notebooks", total=len(plan.notebooks))
@@ -65,8 +63,8 @@ def run(
             result = run_study(
                 plan,
                 run_dir,
-                on_start=lambda name: bar.update(task, description=name),
-                on_done=lambda name, s: bar.advance(task),
+                on_done=lambda name, s: bar.update(task, advance=1, description=f"{name} done"),
+                jobs=jobs,
             )
         except NotebookFailed as exc:
             _fail(str(exc), code=1)

@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import multiprocessing
 import os
 import platform
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -363,36 +364,54 @@ def _write_run_readme(run_dir: Path, plan: RunPlan, estimates) -> None:
     (run_dir / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
 
-@contextmanager
-def _kernel_stderr_to(log: Path) -> Iterator[None]:
-    """Send what the kernels write to stderr (they inherit fd 2) into a log in the run folder."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with log.open("ab") as fh:
-        os.dup2(fh.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
+def _quiet_worker(log: str) -> None:
+    """Worker start-up: its stderr, and so its kernels' stderr, goes to the run's kernel.log."""
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 2)
+    os.close(fd)
 
 
-def run_study(
-    plan: RunPlan,
-    run_dir: Path,
-    on_start: Callable[[str], None] | None = None,
-    on_done: Callable[[str, float], None] | None = None,
-) -> RunResult:
-    """Execute the planned notebooks into `run_dir` and write the run's summary files.
+def _execute(nb_path: str, out_nb: str, parameters: dict, html: str) -> dict:
+    """Run one notebook with papermill and render it to HTML (in a worker process).
 
-    Raises NotebookFailed (partial notebook kept, FAILED.txt written) if a notebook errors.
+    Returns {"seconds": ...} or, if a cell raised, {"cell": ..., "error": ...}.
     """
     import time
 
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            nb_path,
+            out_nb,
+            parameters=parameters,
+            kernel_name=KERNEL,
+            cwd=str(config.NOTEBOOKS_DIR),
+            progress_bar=False,
+            log_output=False,
+        )
+    except PapermillExecutionError as exc:
+        return {"cell": exc.cell_index, "error": f"{exc.ename}: {exc.evalue}"}
+    _export_html(Path(out_nb), Path(html))
+    return {"seconds": time.perf_counter() - t0}
+
+
+def run_study(
+    plan: RunPlan,
+    run_dir: Path,
+    on_done: Callable[[str, float], None] | None = None,
+    jobs: int = 2,
+) -> RunResult:
+    """Execute the planned notebooks into `run_dir` and write the run's summary files.
+
+    Notebooks are independent, so up to `jobs` run at once (worker processes, each with its own
+    kernel). If a notebook errors, no further notebook is started, the partially executed
+    notebook and FAILED.txt are kept, and NotebookFailed names the first failure in reading order.
+    """
+    if jobs < 1:
+        raise StudyInputError(f"jobs must be at least 1, got {jobs}")
     (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
     (run_dir / "html").mkdir(exist_ok=True)
     resolved = {nb: dict(v) for nb, v in plan.parameters.items()}
@@ -410,32 +429,40 @@ def run_study(
     (run_dir / "provenance.json").write_text(
         json.dumps(provenance(plan), indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
+    log = run_dir / "kernel.log"
+    log.touch()
     seconds: dict[str, float] = {}
-    for nb in plan.notebooks:
-        if on_start:
-            on_start(nb.name)
-        out_nb = run_dir / "notebooks" / nb.path.name
-        t0 = time.perf_counter()
-        try:
-            with _kernel_stderr_to(run_dir / "kernel.log"):
-                pm.execute_notebook(
-                    str(nb.path),
-                    str(out_nb),
-                    parameters={**plan.parameters[nb.name], "run_dir": str(run_dir.resolve())},
-                    kernel_name=KERNEL,
-                    cwd=str(config.NOTEBOOKS_DIR),
-                    progress_bar=False,
-                    log_output=False,
-                )
-        except PapermillExecutionError as exc:
-            failure = NotebookFailed(nb.name, exc.cell_index, f"{exc.ename}: {exc.evalue}", out_nb)
-            (run_dir / "FAILED.txt").write_text(str(failure) + "\n", encoding="utf-8")
-            raise failure from None
-        seconds[nb.name] = time.perf_counter() - t0
-        _export_html(out_nb, run_dir / "html" / f"{nb.name}.html")
-        if on_done:
-            on_done(nb.name, seconds[nb.name])
+    failures: dict[str, NotebookFailed] = {}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_quiet_worker, initargs=(str(log),)
+    ) as pool:
+        futures = {}
+        for nb in plan.notebooks:
+            out_nb = run_dir / "notebooks" / nb.path.name
+            params = {**plan.parameters[nb.name], "run_dir": str(run_dir.resolve())}
+            html = run_dir / "html" / f"{nb.name}.html"
+            futures[pool.submit(_execute, str(nb.path), str(out_nb), params, str(html))] = nb
+        for future in as_completed(futures):
+            nb = futures[future]
+            outcome = future.result()
+            if "error" in outcome:
+                kept = run_dir / "notebooks" / nb.path.name
+                failures[nb.name] = NotebookFailed(nb.name, outcome["cell"], outcome["error"], kept)
+                for other in futures:
+                    other.cancel()
+                continue
+            seconds[nb.name] = outcome["seconds"]
+            if on_done:
+                on_done(nb.name, outcome["seconds"])
+    if failures:
+        first = failures[min(failures)]
+        (run_dir / "FAILED.txt").write_text(
+            "".join(f"{f}\n" for _, f in sorted(failures.items())), encoding="utf-8"
+        )
+        raise first
     estimates = gather_estimates(run_dir)
     estimates.to_csv(run_dir / "estimates.csv", index=False)
     _write_run_readme(run_dir, plan, estimates)
-    return RunResult(run_dir, [nb.name for nb in plan.notebooks], len(estimates), seconds)
+    ordered = {nb.name: seconds[nb.name] for nb in plan.notebooks}
+    return RunResult(run_dir, [nb.name for nb in plan.notebooks], len(estimates), ordered)

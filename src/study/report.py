@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib
 import pandas as pd
 
 from study.errors import StudyInputError
@@ -52,7 +53,7 @@ class Recorder:
         return out
 
     def figure(self, fig, name: str) -> None:
-        """Save a matplotlib figure as PNG and SVG (no timestamps in the files)."""
+        """Save a matplotlib figure as PNG and SVG, byte-identical from run to run."""
         if self._root is None:
             return
         folder = self._root / "figures"
@@ -61,7 +62,8 @@ class Recorder:
         fig.savefig(
             stem.with_suffix(".png"), dpi=120, bbox_inches="tight", metadata={"Software": None}
         )
-        fig.savefig(stem.with_suffix(".svg"), bbox_inches="tight", metadata={"Date": None})
+        with matplotlib.rc_context({"svg.hashsalt": self.notebook}):  # stable SVG ids
+            fig.savefig(stem.with_suffix(".svg"), bbox_inches="tight", metadata={"Date": None})
 
 
 def gather_estimates(run_dir: Path) -> pd.DataFrame:
