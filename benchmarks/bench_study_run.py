@@ -1,4 +1,4 @@
-"""Wall time of the whole study (`study run` on params/default.yaml, 2 jobs), per notebook and total.
+"""Wall time of the whole study (`study run`, default parameters, 2 jobs): per notebook, total.
 
 Runs the pipeline into a temporary folder (nothing is written to reports/) and prints a
 Markdown table. Run: `.venv/bin/python benchmarks/bench_study_run.py`.
@@ -28,7 +28,7 @@ def main() -> None:
     print("| step | seconds |\n| --- | --- |")
     print(f"| plan + preflight (parameters, published data, data files) | {t_plan:.1f} |")
     for name, seconds in result.seconds.items():
-        print(f"| {name} (papermill incl. kernel start and HTML; 2 notebooks at a time) | {seconds:.1f} |")
+        print(f"| {name} (papermill, kernel start, HTML; 2 at a time) | {seconds:.1f} |")
     print(f"| **total** ({result.n_estimates} estimates) | **{total:.1f}** |")
 
 
