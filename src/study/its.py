@@ -426,6 +426,9 @@ def _hac_text(lags: int, n: int, given: bool) -> str:
     return f"Newey-West HAC SE (Bartlett, lag {lags} = {rule}; n/(n-p) correction), t CI"
 
 
+NB_ALPHA_SHOWN_MIN = 1e-4  # smaller NB2 alphas are reported as "< 1e-4" (Poisson limit)
+
+
 def _nb_profile_alpha(y, X, offset) -> float:
     """NB2 dispersion alpha by maximum profile likelihood (bounded Brent on log alpha)."""
     start = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit().params
@@ -489,8 +492,10 @@ def _fit_core(
         nb_alpha = _nb_profile_alpha(y, X, offset)
         fam = sm.families.NegativeBinomial(alpha=nb_alpha)
         res = sm.GLM(y, X, family=fam, offset=offset).fit()
+        # a profile maximum on the flat Poisson boundary is not reproducible digit for digit
+        shown = f"{nb_alpha:.3g}" if nb_alpha >= NB_ALPHA_SHOWN_MIN else f"< {NB_ALPHA_SHOWN_MIN:g}"
         method = (
-            f"Negative binomial NB2 GLM, log link, alpha = {nb_alpha:.4g} by maximum profile "
+            f"Negative binomial NB2 GLM, log link, alpha = {shown} by maximum profile "
             "likelihood, Wald z CI"
         )
         resid = np.asarray(res.resid_pearson)
