@@ -46,3 +46,20 @@ def test_list_shows_every_notebook():
     assert result.exit_code == 0
     for nb in sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
         assert nb.stem[:20] in result.output
+
+
+def test_check_published_reports_the_discrepancy_and_exits_0():
+    result = runner.invoke(app, ["check-published"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0
+    assert "discrepancy" in result.output
+    assert "1 discrepancy(ies)" in result.output.splitlines()[-1]
+
+
+def test_validate_broken_file_exits_2_with_a_problem_table(tmp_path):
+    bad = tmp_path / "weekly.csv"
+    bad.write_text("week_start,site,series,count\n2020-01-06,harrow,new_long_term_starts,-3\n")
+    before = bad.read_bytes()
+    result = runner.invoke(app, ["validate", str(bad)], env={"COLUMNS": "250"})
+    assert result.exit_code == 2
+    assert "count" in result.output and "1 problem" in result.output
+    assert bad.read_bytes() == before

@@ -139,3 +139,7 @@ def check_published() -> None:
         style = "red" if row.status != "ok" else None
         table.add_row(*(str(v) for v in row), style=style)
     out.print(table)
+    bad = int((checks["status"] != "ok").sum())
+    out.print(
+        f"{len(checks)} checks: {len(checks) - bad} ok, {bad} discrepancy(ies)", highlight=False
+    )
