@@ -63,3 +63,18 @@ def test_validate_broken_file_exits_2_with_a_problem_table(tmp_path):
     assert result.exit_code == 2
     assert "count" in result.output and "1 problem" in result.output
     assert bad.read_bytes() == before
+
+
+def test_broken_published_file_stops_the_run_before_anything_is_written(tmp_path, monkeypatch):
+    import shutil
+
+    published = tmp_path / "published"
+    shutil.copytree(config.PUBLISHED_DIR, published)
+    lines = (published / "figures.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = lines[2].replace(",70,=,", ",seventy,=,")
+    (published / "figures.csv").write_text("".join(lines), encoding="utf-8")
+    monkeypatch.setattr(config, "PUBLISHED_DIR", published)
+    result = runner.invoke(app, ["run", "--out", str(tmp_path / "run")], env={"COLUMNS": "250"})
+    assert result.exit_code == 2
+    assert "figures.csv line 3, column 'value'" in result.output
+    assert not (tmp_path / "run").exists()
