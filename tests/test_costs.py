@@ -524,3 +524,166 @@ def test_cost_is_linear_in_the_unit_cost_and_the_effect(weekly_cost, scale, rule
     assert costs.point_cost_avoidance(av, weekly_cost * scale, rule) == pytest.approx(base * scale)
     big = costs.avoided_starts_from_draws(av.point * scale, FY_2019)
     assert costs.point_cost_avoidance(big, weekly_cost, rule) == pytest.approx(base * scale)
+
+
+# ------------------------------------------------------------------------ notebook 04 scenarios
+
+HARROW_STEP = 1.7 * 946  # 1.7 fewer a week from FY week 10 (3 June 2019), counted 43 + ... + 1
+
+
+def _harrow_kwargs(cost: float = 500.0) -> dict:
+    return dict(
+        unit_cost=costs.UnitCost(cost, 0.0, "fixed"),
+        fy_start="2019-04-01",
+        effect_start="2019-06-03",
+        full_effect=None,
+        exposure_weeks_before=52.0,
+        exposure_weeks_after=13.0,
+        n_draws=1000,
+        alpha=0.05,
+        seed=3,
+    )
+
+
+def test_published_path_anchors_share_out_the_drop():
+    from study import cost_scenarios as scen
+
+    path = scen.published_path_anchors(7.2, 6.1, 5.5, effect_start="2019-06-03")
+    assert path == {"2019-06-03": 0.0, "2019-09-30": pytest.approx(1.1 / 1.7), "2020-03-30": 1.0}
+    with pytest.raises(StudyInputError, match="no drop"):
+        scen.published_path_anchors(5.0, 5.0, 5.0, effect_start="2019-06-03")
+
+
+def test_harrow_rates_costings_by_hand():
+    from study import cost_scenarios as scen
+
+    res = scen.harrow_rates_costings(7.2, 5.5, **_harrow_kwargs())
+    assert res["part_year"].point_gbp == pytest.approx(HARROW_STEP * 500)
+    assert res["full_year"].point_gbp == pytest.approx(1.7 * 43 * 52 * 500)
+    assert res["whole_fy"].point_gbp == pytest.approx(1.7 * sum(range(1, 53)) * 500)
+    table = scen.costings_table(res.values())
+    assert list(table.columns[:7]) == ESTIMATE_COLUMNS
+    assert table["quantity"].str.startswith("Harrow").all() and len(table) == 9
+    assert "Harrow, a whole financial year at the new rate" in table["quantity"].iloc[-1]
+
+
+def test_published_comparison_implied_cost_is_gbp_over_person_weeks():
+    from study import cost_scenarios as scen
+
+    res = scen.harrow_rates_costings(7.2, 5.5, **_harrow_kwargs())
+    table = scen.published_comparison([("£696k", 696_000.0, res["part_year"])])
+    row = table.iloc[0]
+    assert row["implied_weekly_cost_gbp"] == pytest.approx(696_000 / HARROW_STEP)
+    assert row["estimate_gbp"] == pytest.approx(HARROW_STEP * 500)
+    low, high = res["part_year"].interval
+    assert (row["ci_low_gbp"], row["ci_high_gbp"]) == (low, high)
+    assert row["inside_interval"] == (low <= 696_000 <= high)
+
+
+def test_harrow_sensitivity_with_a_fixed_unit_cost_by_hand():
+    from study import cost_scenarios as scen
+
+    units = pd.DataFrame(
+        {"measure": ["community_weekly_during", "res_nursing_total_2021_22"], "value": [300, 1000]}
+    )
+    kw = _harrow_kwargs()
+    sens = scen.harrow_rates_sensitivity(
+        7.2, 6.1, 5.5, unit_costs=units, published_gbp=696_000.0, site2_start="2019-09-09", **kw
+    )
+    assert sens.base_gbp == pytest.approx(HARROW_STEP * 500)
+    s = sens.scenarios
+    # a fixed unit cost has a zero-width interval: both ends are the mean
+    assert s["unit cost (ASC-FR mix interval)"] == {"£500/wk": pytest.approx(HARROW_STEP * 500)}
+    extremes = s["unit cost (other sources, extreme mixes)"]
+    assert extremes[f"implied by £696k: £{696_000 / HARROW_STEP:,.0f}/wk"] == pytest.approx(696_000)
+    assert extremes["all community, T34 denominator: £300/wk"] == pytest.approx(HARROW_STEP * 300)
+    assert s["counting rule"]["full year (52 weeks)"] == pytest.approx(1.7 * 43 * 52 * 500)
+    assert s["effect start"]["1 Apr 2019"] == pytest.approx(1.7 * 1378 * 500)
+    assert s["effect start"]["3 Jun 2019"] == sens.base_gbp
+    # site 2 from 9 September 2019 = FY week 24: counted 29 + ... + 1 weeks
+    assert s["effect start"]["site 2 (2019-09-09)"] == pytest.approx(1.7 * 435 * 500)
+    transition = s[scen.TRANSITION]
+    assert transition["step in June 2019"] == sens.base_gbp
+    assert sens.base_gbp > transition["published path 7.2 -> 6.1 -> 5.5"]
+    assert transition["published path 7.2 -> 6.1 -> 5.5"] > transition["linear to 30 Mar 2020"]
+    tornado = sens.tornado()
+    assert tornado.loc[0, "assumption"] == "unit cost (other sources, extreme mixes)"
+    assert tornado.loc[0, "high_gbp"] == pytest.approx(HARROW_STEP * 1000)
+    assert len(sens.table()) == sum(len(v) for v in s.values())
+    text = scen.harrow_summary(
+        scen.harrow_rates_costings(7.2, 5.5, **kw),
+        sens,
+        rate_before=7.2,
+        rate_midyear=6.1,
+        rate_after=5.5,
+        published_part_gbp=696_000.0,
+        published_full_gbp=1_000_000.0,
+        effect_start="2019-06-03",
+        exposure_weeks=(52.0, 13.0),
+        unit_cost_cv=0.2,
+    )
+    assert f"implies £{696_000 / HARROW_STEP:,.0f} a week" in text
+    assert (
+        f"'up to £1m' (a whole financial year at the new rate) £{1e6 / (1.7 * 1378):,.0f}" in text
+    )
+    assert "Assumed: avoided starts: a step of 1.7 fewer a week from 2019-06-03" in text
+
+
+def test_reduction_costings_grid_and_summary_by_hand():
+    from study import cost_scenarios as scen
+
+    fixed = costs.UnitCost(400.0, 0.0, "fixed")
+    window = dict(unit_cost=fixed, first_week="2018-04-02", n_weeks=26)
+    res = scen.reduction_costings(10.0, 0.36, **window, n_draws=1000, alpha=0.05, seed=1)
+    # 10 x 36% = 3.6 fewer a week for 26 weeks; weeks 1..26 of the FY count 52..27 weeks
+    assert res["full_year"].point_gbp == pytest.approx(3.6 * 26 * 52 * 400)
+    assert res["part_year"].point_gbp == pytest.approx(3.6 * sum(range(27, 53)) * 400)
+    assert res["part_year"].label == "Birmingham six months, part-year"
+    grid = scen.reduction_grid([5.0, 10.0], 0.36, **window, alpha=0.05, seed=1)
+    assert len(grid) == 2 * 2 * 3  # baselines x rules x (low, mean, high) cost
+    wide = scen.grid_thousands(grid)
+    assert list(wide.columns) == [400.0]  # a fixed cost: low = mean = high
+    assert wide.loc[("full_year", 5.0), 400.0] == pytest.approx(1.8 * 26 * 52 * 400 / 1000)
+    text = scen.reduction_summary(
+        res, grid, relative_reduction=0.36, baseline_per_week=10.0, n_weeks=26
+    )
+    assert text.startswith("Birmingham (published 36%, assumed baseline 10.0 starts a week")
+    assert f"£{1.8 * sum(range(27, 53)) * 400 / 1000:,.0f}k to" in text
+
+
+def test_its_sensitivity_base_and_one_change_at_a_time():
+    from study import cost_scenarios as scen
+    from study import its
+
+    data = its.simulate_its_counts(
+        156,
+        first_week="2017-04-03",
+        baseline_per_week=7.2,
+        periods={"site": "2019-06-03"},
+        level_log={"site": math.log(5.5 / 7.2)},
+        seed=4,
+    )
+    model = dict(
+        window_start="2019-04-01",
+        window_end="2020-03-30",
+        family="poisson",
+        harmonics=0,
+        transition_weeks=0,
+        alpha=0.05,
+        seed=2,
+    )
+    sens = scen.its_sensitivity(
+        data, {"site": "2019-06-03"}, unit_cost_gbp=450.0, families=("poisson", "ols_hac"), **model
+    )
+    direct = costs.its_cost_avoidance(
+        data, {"site": "2019-06-03"}, unit_cost=scen.fixed_cost(450.0), n_draws=1000, **model
+    )
+    assert sens.base_gbp == pytest.approx(direct.point_gbp)
+    assert sens.scenarios["ITS model family (synthetic)"]["poisson"] == sens.base_gbp
+    assert sens.scenarios["ITS seasonality (synthetic)"]["0 harmonics"] == sens.base_gbp
+    assert set(sens.scenarios["ITS transition weeks (synthetic)"]) == {
+        "0 weeks",
+        "2 weeks",
+        "4 weeks",
+    }
+    assert 0.5 * 1.7 * 946 * 450 < sens.base_gbp < 1.5 * 1.7 * 946 * 450

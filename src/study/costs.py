@@ -1378,12 +1378,12 @@ def review_cost_change_bootstrap(
     seq = np.random.SeedSequence(seed)
     seeds = iter(seq.generate_state(64))
 
-    def add(qty: str, res, scale: float, n: int, note: str) -> None:
+    def add(qty: str, res, n: int, note: str, scale: float = 1.0) -> None:
         for method in ("percentile", "BCa"):
             low, high = res.intervals[method]
             rows.append(
                 {
-                    "quantity": qty,
+                    "quantity": f"{stratum}: {qty}",
                     "estimate": res.estimate * scale,
                     "ci_low": low * scale,
                     "ci_high": high * scale,
@@ -1394,6 +1394,24 @@ def review_cost_change_bootstrap(
                 }
             )
 
+    def boot(samples: list[np.ndarray], statistic: Callable):
+        return bootstrap_ci(
+            samples, statistic, n_resamples=n_resamples, alpha=alpha, seed=int(next(seeds))
+        )
+
+    two_sample = (
+        (
+            "difference in mean weekly change (GBP), innovation site - old team",
+            difference_in_means,
+            "two-sample stratified bootstrap",
+        ),
+        (
+            "full-year saving (GBP), old team impact - innovation site impact",
+            _budget_saving,
+            "52 x (sum of old-team changes - sum of innovation-site changes); counts fixed; "
+            "two-sample stratified bootstrap",
+        ),
+    )
     for stratum in strata:
         if stratum not in ("all", "covid", "non_covid"):
             raise StudyInputError(f"strata must be among all/covid/non_covid, got {stratum!r}")
@@ -1408,52 +1426,24 @@ def review_cost_change_bootstrap(
                     f"records: team {code!r} ({stratum}) has {x.size} completed reviews; need >= 2"
                 )
             groups[code] = x
-            res = bootstrap_ci(
-                [x], mean_statistic, n_resamples=n_resamples, alpha=alpha, seed=int(next(seeds))
-            )
+            res = boot([x], mean_statistic)
             add(
-                f"{stratum}: mean weekly change per completed review (GBP), {name}",
+                f"mean weekly change per completed review (GBP), {name}",
                 res,
-                1.0,
                 x.size,
                 "weekly_cost_after_gbp - weekly_cost_before_gbp",
             )
             add(
-                f"{stratum}: full-year budget impact (GBP), {name}",
+                f"full-year budget impact (GBP), {name}",
                 res,
-                float(x.size * WEEKS_PER_YEAR),
                 x.size,
                 f"{x.size} completed x mean change x 52; count taken as fixed",
+                scale=float(x.size * WEEKS_PER_YEAR),
             )
-        res = bootstrap_ci(
-            [groups["innovation_site_3"], groups["old_locality_team"]],
-            difference_in_means,
-            n_resamples=n_resamples,
-            alpha=alpha,
-            seed=int(next(seeds)),
-        )
-        add(
-            f"{stratum}: difference in mean weekly change (GBP), innovation site - old team",
-            res,
-            1.0,
-            sum(len(g) for g in groups.values()),
-            "two-sample stratified bootstrap",
-        )
-        res = bootstrap_ci(
-            [groups["innovation_site_3"], groups["old_locality_team"]],
-            _budget_saving,
-            n_resamples=n_resamples,
-            alpha=alpha,
-            seed=int(next(seeds)),
-        )
-        add(
-            f"{stratum}: full-year saving (GBP), old team impact - innovation site impact",
-            res,
-            1.0,
-            sum(len(g) for g in groups.values()),
-            "52 x (sum of old-team changes - sum of innovation-site changes); counts fixed; "
-            "two-sample stratified bootstrap",
-        )
+        pair = [groups["innovation_site_3"], groups["old_locality_team"]]
+        n_pair = sum(len(g) for g in groups.values())
+        for qty, statistic, note in two_sample:
+            add(qty, boot(pair, statistic), n_pair, note)
     return estimate_table(rows)
 
 
