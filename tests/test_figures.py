@@ -1,0 +1,68 @@
+"""study.figures returns matplotlib Figures with the expected structure."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from study import figures, outcomes  # noqa: E402
+from study.errors import StudyInputError  # noqa: E402
+from study.proportions import multinomial_ci  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_split_plot_has_one_whisker_set_per_method():
+    table = multinomial_ci({"C1": 1048, "C2": 150, "C3": 299})
+    fig = figures.split_plot(table, "Toy split", level=0.9)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert ax.get_title() == "Toy split"
+    assert len(ax.containers) == 1 + table["method"].nunique()  # bars + one errorbar each
+    assert ax.get_legend().get_title().get_text() == "90% interval"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(
+        dict.fromkeys(table["method"])
+    )
+
+
+def test_difference_sensitivity_plot_ticks_are_the_denominators():
+    res = outcomes.harrow_c3_published(1000, [100, 500, 2000])
+    fig = figures.difference_sensitivity_plot(res.sensitivity, title="T", xlabel="n")
+    ax = fig.axes[0]
+    assert isinstance(fig, Figure)
+    assert list(ax.get_xticks()) == [100, 500, 2000]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["100", "500", "2,000"]
+    assert ax.get_xscale() == "log"
+
+
+def test_forest_plot_has_one_row_per_ratio():
+    forest = outcomes.ratio_rows(
+        [
+            (outcomes.harrow_lt_published(13).table, "published (assumed exposure)"),
+            (outcomes.harrow_repeat_published(1000, 1000, [1000]).comparison, "published"),
+        ]
+    )
+    assert len(forest) == 6  # five Harrow rate ratios and one risk ratio
+    fig = figures.forest_plot(forest, level=0.95, title="Forest")
+    ax = fig.axes[0]
+    assert isinstance(fig, Figure)
+    rows = sorted((t.get_position()[1], t.get_text()) for t in ax.get_yticklabels())
+    assert [text for _, text in rows] == forest["label"].tolist()[::-1]  # first row at the top
+    assert len(ax.collections[0].get_segments()) == len(forest)  # one interval line per ratio
+    assert ax.get_xlabel() == "ratio after / before (95% CI, log scale)"
+
+
+def test_figures_name_missing_columns():
+    with pytest.raises(StudyInputError, match="forest table"):
+        figures.forest_plot(pd.DataFrame({"label": ["a"]}))
+    with pytest.raises(StudyInputError, match="split table"):
+        figures.split_plot(pd.DataFrame(), "empty")
