@@ -8,14 +8,22 @@ Three noise scenarios:
 - ``poisson``: Poisson counts around the mean (the count models are correct);
 - ``ar1``: Poisson counts around mean x exp(u_t), u a stationary AR(1) on the log scale
   (rho = 0.4, marginal sd = 0.15): extra-Poisson variation that is autocorrelated;
-- ``nb``: negative binomial counts (NB2, alpha = 0.1), independent over weeks.
+- ``nb``: negative binomial counts (NB2, alpha = 0.1), independent over weeks;
+- ``harrow_nb``: the full Harrow-like design of notebook 03 with NB2 noise (alpha = 0.1): 156
+  weeks from 2018-04-02, mean about 7 a week, the same trend and cycle, and the notebook's
+  periods, fitted as in the notebook (`HARROW_PERIODS`): the early intervention team (context,
+  level + slope; true change 0), innovation site 1 (level + slope; true level change log(0.8),
+  slope 0), innovation site 2 (level only; true change 0), Covid-19 wave 1 (context, level +
+  slope; true level log(0.7), slope +0.006 a week) and wave 2 (context, level + slope; true level
+  log(1.15)). The avoided starts are summed over the notebook's `pre_covid_innovation` window
+  (2019-06-03 to 2020-03-22, 42 weeks), where the truth is the site 1 level change alone.
 
-Every family in `study.its.FAMILIES` is fitted with one harmonic and a level + slope term; we
-record whether the 95% interval covers the truth for (a) the level change (log rate ratio;
-count families only: OLS estimates an additive change) and (b) the total avoided starts over the
-52 weeks from the intervention (counterfactual interval from 500 coefficient draws; truth =
-expected counterfactual minus expected actual starts, including the noise's mean factor
-exp(sd^2/2) in the AR(1) scenario).
+Every family in `study.its.FAMILIES` is fitted with one harmonic and a level + slope term (in
+``harrow_nb``, the notebook's periods); we record whether the 95% interval covers the truth for
+(a) the level change (log rate ratio; count families only: OLS estimates an additive change) and
+(b) the total avoided starts over the 52 weeks from the intervention (``harrow_nb``: the 42-week
+pre-Covid window), from 500 coefficient draws per fit; truth = expected counterfactual minus
+expected actual starts, including the noise's mean factor exp(sd^2/2) in the AR(1) scenario.
 
 Run: `.venv/bin/python benchmarks/its_coverage.py [--reps 500] [--workers 2]`; prints the table
 and rewrites the ITS coverage block of benchmarks/README.md.
@@ -41,10 +49,38 @@ START = "2019-06-03"
 LEVEL = math.log(0.8)
 PERIODS = {"innovation": START}
 WINDOW = ("2019-06-03", "2020-05-25")  # 52 weeks from the intervention
-SCENARIOS = {
-    "poisson": {},
-    "ar1": {"ar1_rho": 0.4, "ar1_sd": 0.15},
-    "nb": {"nb_alpha": 0.1},
+SINGLE = {
+    "first_week": "2017-09-04",
+    "periods": PERIODS,
+    "level_log": {"innovation": LEVEL},
+    "slope_log": {},
+    "term": "level_innovation",
+    "window": WINDOW,
+}
+HARROW_PERIODS = {  # the `periods` parameter of notebooks/03_interrupted_time_series.ipynb
+    "early_intervention_team": {"start": "2018-09-03", "kind": "context"},
+    "innovation_site_1": {"start": "2019-06-03", "kind": "intervention"},
+    "innovation_site_2": {"start": "2019-09-09", "kind": "intervention", "slope": False},
+    "covid_wave_1": {"start": "2020-03-23", "kind": "context"},
+    "covid_wave_2": {"start": "2020-11-05", "kind": "context"},
+}
+HARROW = {
+    "first_week": "2018-04-02",
+    "periods": HARROW_PERIODS,
+    "level_log": {
+        "innovation_site_1": LEVEL,
+        "covid_wave_1": math.log(0.7),
+        "covid_wave_2": math.log(1.15),
+    },
+    "slope_log": {"covid_wave_1": 0.006},
+    "term": "level_innovation_site_1",
+    "window": ("2019-06-03", "2020-03-22"),  # the notebook's pre_covid_innovation window
+}
+SCENARIOS = {  # name -> (design, noise)
+    "poisson": (SINGLE, {}),
+    "ar1": (SINGLE, {"ar1_rho": 0.4, "ar1_sd": 0.15}),
+    "nb": (SINGLE, {"nb_alpha": 0.1}),
+    "harrow_nb": (HARROW, {"nb_alpha": 0.1}),
 }
 N_DRAWS = 500
 README = Path(__file__).with_name("README.md")
@@ -53,32 +89,34 @@ BEGIN, END = "<!-- its-coverage:begin -->", "<!-- its-coverage:end -->"
 
 def one_replicate(args: tuple[str, int]) -> list[dict]:
     scenario, rep = args
-    noise = SCENARIOS[scenario]
+    design, noise = SCENARIOS[scenario]
+    periods, window = design["periods"], design["window"]
     data = its.simulate_its_counts(
         N_WEEKS,
-        first_week="2017-09-04",
+        first_week=design["first_week"],
         baseline_per_week=7.0,
         trend_log_per_week=-0.0015,
-        periods=PERIODS,
-        level_log={"innovation": LEVEL},
+        periods=periods,
+        level_log=design["level_log"],
+        slope_log=design["slope_log"],
         season_amplitude_log=0.1,
         seed=1_000_003 * (list(SCENARIOS).index(scenario) + 1) + rep,
         **noise,
     )
     weeks = data["week_start"]
-    in_w = ((weeks >= WINDOW[0]) & (weeks <= WINDOW[1])).to_numpy()
+    in_w = ((weeks >= window[0]) & (weeks <= window[1])).to_numpy()
     noise_mean = math.exp(noise.get("ar1_sd", 0.0) ** 2 / 2)
     true_avoided = float(data["mean"][in_w].sum() * (math.exp(-LEVEL) - 1) * noise_mean)
     rows = []
     for family in its.FAMILIES:
-        fit = its.fit_its(data, PERIODS, family=family, harmonics=1)
+        fit = its.fit_its(data, periods, family=family, harmonics=1)
         row = {"scenario": scenario, "rep": rep, "family": family}
-        level = fit.table[fit.table["quantity"] == "coef level_innovation"].iloc[0]
+        level = fit.table[fit.table["quantity"] == f"coef {design['term']}"].iloc[0]
         if family in its.COUNT_FAMILIES:
             row["level_est"] = level["estimate"]
             row["level_cover"] = level["ci_low"] <= LEVEL <= level["ci_high"]
             row["level_width"] = level["ci_high"] - level["ci_low"]
-        cf = its.counterfactual_effect(fit, {"w": WINDOW}, n_draws=N_DRAWS, seed=rep)
+        cf = its.counterfactual_effect(fit, {"w": window}, n_draws=N_DRAWS, seed=rep)
         av = cf.table[cf.table["quantity"] == "avoided w"].iloc[0]
         row["avoided_err"] = av["estimate"] - true_avoided
         row["avoided_cover"] = av["ci_low"] <= true_avoided <= av["ci_high"]
@@ -121,8 +159,10 @@ def to_markdown(table: pd.DataFrame, reps: int, seconds: float) -> str:
         )
     head = (
         f"{reps} series per scenario (nominal 95%; Monte Carlo SE of a coverage near 95% = "
-        f"{mcse:.1f} points). Level: log rate ratio, truth log(0.8) = {LEVEL:.3f}. Avoided: "
-        f"starts over 52 weeks, {N_DRAWS} coefficient draws per fit. Run time {seconds:.0f} s "
+        f"{mcse:.1f} points). Level: log rate ratio, truth log(0.8) = {LEVEL:.3f} (harrow_nb: "
+        "innovation site 1 in the notebook's five-period design). Avoided: starts over 52 "
+        "weeks (harrow_nb: the 42-week pre_covid_innovation window), "
+        f"{N_DRAWS} coefficient draws per fit. Run time {seconds:.0f} s "
         f"({platform.system()} {platform.machine()}, Python {platform.python_version()}, "
         f"numpy {np.__version__})."
     )
@@ -134,7 +174,7 @@ def write_readme(block: str) -> None:
         "## ITS interval coverage (`its_coverage.py`)\n\n"
         "Simulated Harrow-like weekly series with a known level change (see the script's "
         "docstring for the design). Run: `.venv/bin/python benchmarks/its_coverage.py` "
-        "(about 2 minutes of CPU per core on 2 cores; longer on a busy machine).\n\n"
+        "(about 3 minutes of CPU per core on 2 cores; longer on a busy machine).\n\n"
         "**Default family: `quasi_poisson`** (`notebooks/03_interrupted_time_series.ipynb`). "
         "Its intervals are near nominal when the counts are Poisson and when they are "
         "overdispersed (NB scenario), where the plain Poisson intervals are too narrow; it needs "
@@ -144,6 +184,16 @@ def write_readme(block: str) -> None:
         "HAC variances, and do not repair the AR(1) scenario either, in which every family "
         "under-covers by a few points: read the notebook's Ljung-Box/Breusch-Godfrey tests and "
         "treat the intervals as somewhat optimistic when they flag autocorrelation.\n\n"
+        "The `harrow_nb` rows fit the notebook's full design (restructure, two innovation "
+        "sites, two Covid waves; 16 coefficients) to overdispersed series with a known site 1 "
+        "level change and known Covid shocks: quasi-Poisson and NB2 stay near nominal for the "
+        "level change and the avoided starts even with Covid in the series, with level "
+        "intervals about twice and avoided-start intervals almost four times as wide as for a "
+        "single interruption, while Poisson and the Newey-West "
+        "variants under-cover by 7 to 13 points; the positive mean avoided bias of the count "
+        "families comes from a right-skewed estimator (the counterfactual exponentiates a "
+        "pre-trend estimated from 39 weeks; the median error is near zero), not from shifted "
+        "intervals.\n\n"
     )
     section = f"{BEGIN}\n{intro}{block}\n{END}"
     text = README.read_text(encoding="utf-8") if README.exists() else ""

@@ -41,7 +41,7 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,9 @@ from statsmodels.tsa.stattools import acf
 from study.checks import check_alpha, check_count, check_positive
 from study.errors import StudyInputError
 from study.tidy import estimate_table
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FOURIER_PERIOD_WEEKS = 52.18
 MIN_SEGMENT_WEEKS = 8
@@ -1033,7 +1036,9 @@ class ControlledITSFit:
 
     Terms: the single-series design (shared seasonality) plus `treated`, `treated_trend` and
     `treated_<level|slope>_<period>` interactions; `differences` holds the difference-in-level
-    and difference-in-slope rows (treated minus comparison) of every period.
+    and difference-in-slope rows (treated minus comparison) of every period. Rows of `X` and
+    `frame` are the comparison weeks, then the treated weeks; `design` is the comparison
+    group's single-series design (periods and their first exposed weeks).
     """
 
     X: pd.DataFrame
@@ -1050,6 +1055,35 @@ class ControlledITSFit:
     n: int
     label: str = ""
     result: Any = field(default=None, repr=False, compare=False)
+    design: ITSDesign | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def treated_intervention_terms(self) -> tuple[str, ...]:
+        """`treated_level_<p>` / `treated_slope_<p>` columns of the intervention periods p."""
+        kinds = self.table.set_index("term")["kind"]
+        return tuple(
+            c
+            for c in self.X.columns
+            if c.startswith(("treated_level_", "treated_slope_")) and kinds[c] == "intervention"
+        )
+
+    def predict(self, *, interventions: bool = True) -> np.ndarray:
+        """Expected weekly counts of every row of `frame` at the estimated coefficients.
+
+        With `interventions=False` the treated-specific intervention terms
+        (`treated_intervention_terms`) are set to zero: the treated group then follows the
+        comparison group's changes at the intervention periods, keeping its own baseline
+        (treated, treated_trend) and its own context-period differences.
+        """
+        X = self.X.to_numpy(copy=True)
+        if not interventions:
+            idx = [self.X.columns.get_loc(c) for c in self.treated_intervention_terms]
+            X[:, idx] = 0.0
+        eta = X @ self.params.to_numpy()
+        exposure = self.frame["exposure"].to_numpy() if "exposure" in self.frame else None
+        if self.family in COUNT_FAMILIES:
+            return np.exp(eta if exposure is None else eta + np.log(exposure))
+        return eta if exposure is None else eta * exposure / exposure.mean()
 
 
 def fit_controlled_its(
@@ -1207,6 +1241,7 @@ def fit_controlled_its(
         n=core.n,
         label=label,
         result=core.result,
+        design=base,
     )
 
 
@@ -1488,6 +1523,78 @@ def plot_counterfactual(
     return fig
 
 
+def plot_controlled_its(
+    cfit: ControlledITSFit,
+    *,
+    title: str = "",
+    synthetic: bool = False,
+    ylabel: str = "count per week",
+) -> Figure:
+    """Controlled ITS: observed and fitted weekly counts of both groups, treated counterfactual.
+
+    The counterfactual (dashed) is `cfit.predict(interventions=False)` on the treated rows: the
+    treated-specific intervention terms `treated_level_<p>` and `treated_slope_<p>` of every
+    intervention period p are set to zero, so at the intervention periods the treated series
+    follows the comparison group's changes (level_<p>, slope_<p> kept); the baseline
+    differences (treated, treated_trend) and all context-period terms, treated-specific or not,
+    are kept. It equals the treated fitted line before the first intervention. Point
+    predictions at the estimates (no bands). Segments between period starts are shaded (blue:
+    intervention, grey: context). `synthetic=True` adds "synthetic data" to the title. Returns
+    a matplotlib Figure not registered with pyplot.
+    """
+    import seaborn as sns
+    from matplotlib.figure import Figure
+
+    if cfit.design is None:
+        raise StudyInputError("cfit: no design stored; refit with fit_controlled_its")
+    pal = sns.color_palette("colorblind")
+    fitted = cfit.predict()
+    counterfactual = cfit.predict(interventions=False)
+    group = cfit.frame["group"].to_numpy()
+    fig = Figure(figsize=(10, 4.8), layout="constrained")
+    ax = fig.subplots()
+    for p, lo, hi in _period_spans(cfit.design):
+        colour = pal[0] if p.kind == "intervention" else "0.5"
+        ax.axvspan(lo.to_datetime64(), hi.to_datetime64(), color=colour, alpha=0.08, lw=0)
+        ax.axvline(lo.to_datetime64(), color=colour, lw=0.8, ls=":")
+        ax.annotate(
+            p.name,
+            (lo.to_datetime64(), 1.0),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            va="top",
+            ha="right",
+            fontsize=7,
+            color="0.3",
+        )
+    top = 1.0
+    for g, colour in ((cfit.comparison, pal[2]), (cfit.treated, pal[0])):
+        sel = group == g
+        x = cfit.frame[DATE].to_numpy()[sel]
+        observed = cfit.frame["count"].to_numpy()[sel]
+        ax.scatter(x, observed, s=8, color=colour, alpha=0.5, label=f"{g} observed", zorder=3)
+        ax.plot(x, fitted[sel], color=colour, lw=1.8, label=f"{g} fitted")
+        top = max(top, float(observed.max()), float(fitted[sel].max()))
+    sel = group == cfit.treated
+    ax.plot(
+        cfit.frame[DATE].to_numpy()[sel],
+        counterfactual[sel],
+        color=pal[1],
+        lw=1.8,
+        ls="--",
+        label=f"{cfit.treated} counterfactual (follows {cfit.comparison})",
+    )
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("week")
+    top = max(top, float(counterfactual[sel].max()))
+    ax.set_ylim(0, 1.15 * top)
+    fig.legend(loc="outside lower center", fontsize=8, frameon=False, ncols=3)
+    heading = title or f"Controlled ITS: {cfit.treated} vs {cfit.comparison}"
+    ax.set_title(f"{heading} (synthetic data)" if synthetic else heading)
+    sns.despine(ax=ax)
+    return fig
+
+
 def plot_residual_acf(diag: ResidualDiagnostics, *, title: str = ""):
     """Residual autocorrelation by lag with the +/- z/sqrt(n) bounds. Returns a Figure."""
     import seaborn as sns
@@ -1530,6 +1637,7 @@ __all__ = [
     "make_periods",
     "newey_west_lags",
     "placebo_tests",
+    "plot_controlled_its",
     "plot_counterfactual",
     "plot_residual_acf",
     "residual_diagnostics",
