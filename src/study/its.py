@@ -1466,6 +1466,25 @@ def _period_spans(design: ITSDesign) -> list[tuple[PeriodSpec, pd.Timestamp, pd.
     return spans
 
 
+def _shade_periods(ax, design: ITSDesign, intervention_colour) -> None:
+    """Shade each period's segment (intervention: `intervention_colour`, context: grey), mark
+    its start and write its name at the top of the axes."""
+    for p, lo, hi in _period_spans(design):
+        colour = intervention_colour if p.kind == "intervention" else "0.5"
+        ax.axvspan(lo.to_datetime64(), hi.to_datetime64(), color=colour, alpha=0.08, lw=0)
+        ax.axvline(lo.to_datetime64(), color=colour, lw=0.8, ls=":")
+        ax.annotate(
+            p.name,
+            (lo.to_datetime64(), 1.0),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            va="top",
+            ha="right",
+            fontsize=7,
+            color="0.3",
+        )
+
+
 def plot_counterfactual(
     fit: ITSFit, cf: CounterfactualResult, *, title: str = "", ylabel: str = "count per week"
 ):
@@ -1484,20 +1503,7 @@ def plot_counterfactual(
     x = w[DATE].to_numpy()
     fig = Figure(figsize=(10, 4.8), layout="constrained")
     ax = fig.subplots()
-    for p, lo, hi in _period_spans(fit.design):
-        colour = pal[0] if p.kind == "intervention" else "0.5"
-        ax.axvspan(lo.to_datetime64(), hi.to_datetime64(), color=colour, alpha=0.08, lw=0)
-        ax.axvline(lo.to_datetime64(), color=colour, lw=0.8, ls=":")
-        ax.annotate(
-            p.name,
-            (lo.to_datetime64(), 1.0),
-            xycoords=("data", "axes fraction"),
-            rotation=90,
-            va="top",
-            ha="right",
-            fontsize=7,
-            color="0.3",
-        )
+    _shade_periods(ax, fit.design, pal[0])
     ax.scatter(x, w["observed"], s=8, color="0.35", label="observed", zorder=3)
     ax.fill_between(x, w["fitted_low"], w["fitted_high"], color=pal[0], alpha=0.25, lw=0)
     ax.plot(x, w["fitted"], color=pal[0], lw=1.8, label="fitted")
@@ -1553,20 +1559,7 @@ def plot_controlled_its(
     group = cfit.frame["group"].to_numpy()
     fig = Figure(figsize=(10, 4.8), layout="constrained")
     ax = fig.subplots()
-    for p, lo, hi in _period_spans(cfit.design):
-        colour = pal[0] if p.kind == "intervention" else "0.5"
-        ax.axvspan(lo.to_datetime64(), hi.to_datetime64(), color=colour, alpha=0.08, lw=0)
-        ax.axvline(lo.to_datetime64(), color=colour, lw=0.8, ls=":")
-        ax.annotate(
-            p.name,
-            (lo.to_datetime64(), 1.0),
-            xycoords=("data", "axes fraction"),
-            rotation=90,
-            va="top",
-            ha="right",
-            fontsize=7,
-            color="0.3",
-        )
+    _shade_periods(ax, cfit.design, pal[0])
     top = 1.0
     for g, colour in ((cfit.comparison, pal[2]), (cfit.treated, pal[0])):
         sel = group == g
