@@ -14,10 +14,9 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
 
 import numpy as np
+from timing import min_and_median
 
 from study.bootstrap import bootstrap_ci, difference_in_means
 from study.costs import review_cost_change_bootstrap
@@ -32,16 +31,6 @@ def _reviews(n: int, rng: np.random.Generator):
     change[kind == 1] = rng.gamma(1.2, 60.0, (kind == 1).sum())
     change[kind == 2] = -rng.gamma(1.2, 40.0, (kind == 2).sum())
     return change
-
-
-def _time(fn, repeats: int) -> tuple[float, float]:
-    fn()  # warm-up (first-touch memory, imports)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), statistics.median(times)
 
 
 def main() -> None:
@@ -87,7 +76,7 @@ def main() -> None:
     print("| case | min (s) | median (s) | target |")
     print("| --- | --- | --- | --- |")
     for name, fn in cases:
-        lo, med = _time(fn, args.repeats)
+        lo, med = min_and_median(fn, args.repeats)
         target = f"< {TARGET_SECONDS:g} s" if name.startswith("mean of 1,000") else ""
         ok = "" if not target else (" (met)" if med < TARGET_SECONDS else " (NOT met)")
         print(f"| {name} | {lo:.3f} | {med:.3f} | {target}{ok} |")

@@ -13,11 +13,10 @@ from __future__ import annotations
 import argparse
 import platform
 import re
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
+from timing import min_and_median
 
 from study import its
 
@@ -37,16 +36,6 @@ README = Path(__file__).with_name("README.md")
 BEGIN, END = "<!-- its-fit-time:begin -->", "<!-- its-fit-time:end -->"
 
 
-def timed(fn, repeats: int) -> tuple[float, float]:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
@@ -64,14 +53,16 @@ def main() -> None:
     )
     rows = []
     for family in its.FAMILIES:
-        lo, med = timed(lambda f=family: its.fit_its(data, PERIODS, family=f), args.repeats)
+        lo, med = min_and_median(
+            lambda f=family: its.fit_its(data, PERIODS, family=f), args.repeats
+        )
         rows.append((f"`fit_its`, {family}", lo, med))
     fit = its.fit_its(data, PERIODS, family="quasi_poisson")
-    lo, med = timed(
+    lo, med = min_and_median(
         lambda: its.counterfactual_effect(fit, WINDOWS, n_draws=2000, seed=1), args.repeats
     )
     rows.append(("`counterfactual_effect`, 2,000 draws, 3 windows", lo, med))
-    lo, med = timed(lambda: its.placebo_tests(data, PERIODS), max(3, args.repeats // 4))
+    lo, med = min_and_median(lambda: its.placebo_tests(data, PERIODS), max(3, args.repeats // 4))
     rows.append(("`placebo_tests`, quasi_poisson, 10 placebo dates", lo, med))
     lines = [
         f"187 weeks, 5 periods (10 period terms), 1 harmonic; {args.repeats} repeats after a "
