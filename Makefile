@@ -20,6 +20,8 @@ $(STAMP): requirements/lock.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/lock.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@# build matplotlib's font cache now, so its one-off notice never lands in a notebook's output
+	$(BIN)/python -c "import matplotlib.pyplot"
 	@touch $(STAMP)
 
 venv: $(STAMP) ## Create or refresh .venv from requirements/lock.txt
