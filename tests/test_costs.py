@@ -462,10 +462,12 @@ def test_its_adapter_keeps_draws_and_point():
         costs.avoided_starts_from_its(SimpleNamespace(week_start=weeks, estimate=[1, 2, 3]))
 
 
-def test_its_cost_avoidance_recovers_a_simulated_step():
+@pytest.fixture(scope="module")
+def step_series() -> pd.DataFrame:
+    """Weekly Poisson series, 156 weeks, stepping from 7.2 to 5.5 a week on 2019-06-03."""
     from study import its
 
-    data = its.simulate_its_counts(
+    return its.simulate_its_counts(
         156,
         first_week="2017-04-03",
         baseline_per_week=7.2,
@@ -473,6 +475,10 @@ def test_its_cost_avoidance_recovers_a_simulated_step():
         level_log={"site": math.log(5.5 / 7.2)},
         seed=4,
     )
+
+
+def test_its_cost_avoidance_recovers_a_simulated_step(step_series):
+    data = step_series
     av = costs.its_avoided_starts(
         data,
         {"site": "2019-06-03"},
@@ -651,18 +657,10 @@ def test_reduction_costings_grid_and_summary_by_hand():
     assert f"£{1.8 * sum(range(27, 53)) * 400 / 1000:,.0f}k to" in text
 
 
-def test_its_sensitivity_base_and_one_change_at_a_time():
+def test_its_sensitivity_base_and_one_change_at_a_time(step_series):
     from study import cost_scenarios as scen
-    from study import its
 
-    data = its.simulate_its_counts(
-        156,
-        first_week="2017-04-03",
-        baseline_per_week=7.2,
-        periods={"site": "2019-06-03"},
-        level_log={"site": math.log(5.5 / 7.2)},
-        seed=4,
-    )
+    data = step_series
     model = dict(
         window_start="2019-04-01",
         window_end="2020-03-30",
