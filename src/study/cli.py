@@ -88,6 +88,41 @@ def list_notebooks() -> None:
                 out.print(f"      {p.help}", highlight=False)
 
 
+@app.command("new-params")
+def new_params(
+    source: Annotated[
+        str, typer.Option("--from", help="Parameter set to copy (name in params/ or a path).")
+    ],
+    name: Annotated[str, typer.Option(help="Name of the new parameter set (its run name).")],
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default params/NAME.yaml).")
+    ] = None,
+) -> None:
+    """Write a commented parameters file for your own run, copied from an existing set."""
+    from study.params import check_run_name, find_params_file, new_params_text
+    from study.pipeline import discover_notebooks, load_params_file
+
+    try:
+        check_run_name(name)
+        src = find_params_file(source)
+        raw = load_params_file(src)
+        target = out_file or config.PARAMS_DIR / f"{name}.yaml"
+        if target.exists():
+            raise StudyInputError(f"{target} exists; choose another --name or --out")
+        helps: dict[str, tuple[str, list[str]]] = {}
+        for nb in discover_notebooks():
+            for p in nb.parameters.values():
+                text, numbers = helps.get(p.name, (p.help, []))
+                helps[p.name] = (text, [*numbers, nb.number])
+        text = new_params_text(raw, name=name, source=src.name, helps=helps)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        load_params_file(target)
+    except StudyInputError as exc:
+        _fail(str(exc))
+    out.print(f"wrote {target}; edit it, then: study run --params {target}", highlight=False)
+
+
 @app.command()
 def validate(
     path: Annotated[Path, typer.Argument(help="CSV, Parquet or Excel file of records.")],

@@ -15,6 +15,7 @@ import pandas as pd
 from study import aggregate, proportions, published, rates, records
 from study.config import data_kind, resolve_path
 from study.errors import StudyInputError
+from study.tidy import ESTIMATE_COLUMNS
 
 SYNTHETIC_LABEL = "synthetic data calibrated to the published figures — not a finding"
 USER_LABEL = "user-supplied records"
@@ -44,6 +45,8 @@ FOREST_METHODS = (rates.WALD_GLM, rates.QUASI_POISSON, rates.NEG_BINOMIAL, propo
 def display_view(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """Rounded view of `columns` for display (4 decimals); p_* columns as two significant digits."""
     columns = list(columns)
+    if table.empty:
+        return table.reindex(columns=columns)
     out = table[columns].round(4)
     for col in [c for c in columns if c.startswith("p_")]:
         out[col] = table[col].map(lambda p: f"{p:.2g}")
@@ -68,6 +71,11 @@ def pick(table: pd.DataFrame, what: str, method: str = rates.WALD_GLM) -> pd.Ser
     return hit.iloc[0]
 
 
+def empty_estimates() -> pd.DataFrame:
+    """An estimate table with no rows (a site the extract does not hold)."""
+    return pd.DataFrame(columns=[*ESTIMATE_COLUMNS, "note"])
+
+
 # --- record-level input ---------------------------------------------------------------------
 
 
@@ -85,10 +93,20 @@ class EpisodeData:
         return SYNTHETIC_LABEL if self.kind == "synthetic" else USER_LABEL
 
     @property
+    def sites(self) -> list[str]:
+        """Sites with at least one episode in the extract (sorted)."""
+        return sorted(self.episodes["site"].astype(str).unique())
+
+    def has(self, site: str) -> bool:
+        """True if the extract holds episodes for `site` (a council's own extract may not)."""
+        return site in self.sites
+
+    @property
     def description(self) -> str:
-        """Markdown line naming the file, its kind and the number of episodes."""
+        """Markdown line naming the file, its kind, the number of episodes and the sites."""
         return (
-            f"**Data:** `{self.path}` ({self.kind}: {self.label}); {len(self.episodes):,} episodes."
+            f"**Data:** `{self.path}` ({self.kind}: {self.label}); {len(self.episodes):,} "
+            f"episodes; sites: {', '.join(self.sites) or 'none'}."
         )
 
 
@@ -265,9 +283,10 @@ def harrow_c3_by_period(episodes: pd.DataFrame, *, kind: str, alpha: float = 0.0
         "pre-Covid": (site1_start, covid_start - pd.Timedelta(days=1)),
         "Covid year": (covid_start, covid_end),
     }
-    split = aggregate.conversation_split(
-        episodes[episodes["site"] == "harrow"], periods=periods, by=("site",)
-    )
+    harrow = episodes[episodes["site"] == "harrow"]
+    if harrow.empty:
+        return empty_estimates()
+    split = aggregate.conversation_split(harrow, periods=periods, by=("site",))
     c3 = split[split["conversation"] == 3].set_index("period")
     return proportions.compare_proportions(
         int(c3.loc["Covid year", "count"]),
@@ -289,21 +308,30 @@ def records_split_sentence(
     alpha: float = 0.05,
 ) -> str:
     """Interpretation of the record-level split against the published Birmingham split and of
-    Harrow's record-level C3 comparison."""
-    b = records_split[
-        (records_split["site"] == "birmingham") & (records_split["method"] == proportions.GOODMAN)
-    ]
-    covid, pre, rd = harrow_c3.iloc[0], harrow_c3.iloc[1], harrow_c3.iloc[2]
-    return (
-        f"From the {data.kind} records ({data.label}), Birmingham's split is "
-        + " / ".join(pct(v) for v in b["estimate"])
-        + f" of {int(b['n'].iloc[0]):,} completed episodes, against the published "
-        + " / ".join(pct(v) for v in published_counts["share"])
-        + f". Harrow's Conversation 3 share moves from {pct(pre['estimate'])} "
-        f"({pre['note']}) to {pct(covid['estimate'])} ({covid['note']}), a difference of "
-        f"{100 * rd['estimate']:.1f} points ({1 - alpha:.0%} CI {100 * rd['ci_low']:.1f} to "
-        f"{100 * rd['ci_high']:.1f})."
-    )
+    Harrow's record-level C3 comparison (each part only if the extract holds that site)."""
+    parts = []
+    if data.has("birmingham"):
+        b = records_split[
+            (records_split["site"] == "birmingham")
+            & (records_split["method"] == proportions.GOODMAN)
+        ]
+        parts.append(
+            "Birmingham's split is "
+            + " / ".join(pct(v) for v in b["estimate"])
+            + f" of {int(b['n'].iloc[0]):,} completed episodes, against the published "
+            + " / ".join(pct(v) for v in published_counts["share"])
+        )
+    if data.has("harrow"):
+        covid, pre, rd = harrow_c3.iloc[0], harrow_c3.iloc[1], harrow_c3.iloc[2]
+        parts.append(
+            f"Harrow's Conversation 3 share moves from {pct(pre['estimate'])} "
+            f"({pre['note']}) to {pct(covid['estimate'])} ({covid['note']}), a difference of "
+            f"{100 * rd['estimate']:.1f} points ({1 - alpha:.0%} CI {100 * rd['ci_low']:.1f} to "
+            f"{100 * rd['ci_high']:.1f})"
+        )
+    missing = [s.title() for s in ("birmingham", "harrow") if not data.has(s)]
+    note = f" The extract has no {' or '.join(missing)} episodes." if missing else ""
+    return f"From the {data.kind} records ({data.label}): " + "; ".join(parts) + "." + note
 
 
 # --- 02: long-term reduction ----------------------------------------------------------------
@@ -317,7 +345,9 @@ class RateComparisons:
 
     @property
     def table(self) -> pd.DataFrame:
-        """All comparisons stacked, in the order computed."""
+        """All comparisons stacked, in the order computed (no rows if there are none)."""
+        if not self.by:
+            return empty_estimates()
         return pd.concat(self.by.values(), ignore_index=True)
 
 
@@ -491,10 +521,11 @@ def harrow_lt_records(
     """Record-level rate ratios of Harrow's weekly new long-term starts for the last two
     HARROW_LT_COMPARISONS, in the `weeks_per_rate` whole weeks ending at each published month
     end (`rates.before_after_weeks`, `rates.weekly_rate_ratio`)."""
+    harrow = episodes[episodes["site"] == "harrow"]
+    if harrow.empty:
+        return RateComparisons({})
     lt = harrow_lt_figures()
-    weekly = aggregate.weekly_series(
-        episodes[episodes["site"] == "harrow"], series=["new_long_term_starts"]
-    )
+    weekly = aggregate.weekly_series(harrow, series=["new_long_term_starts"])
     by = {}
     for before, after, _ in HARROW_LT_COMPARISONS[3:]:
         window = rates.before_after_weeks(
@@ -515,6 +546,8 @@ def birmingham_lt_records(
     """Record-level Birmingham rate ratio: people going on to long-term support in the two key
     areas during the evaluation against usual care, equal months each (`poisson_rate_ratio`)."""
     bham = episodes[episodes["site"] == "birmingham"]
+    if bham.empty:
+        return empty_estimates()
     long_term = bham["outcome"] == "long_term_support"
     months = published.figure_value("bham_evaluation_months")
     return rates.poisson_rate_ratio(
@@ -534,6 +567,8 @@ def harrow_repeat_records(
     """Record-level Harrow repeat-request share, innovation year (dated as the published
     'after' figure) against the year before, by request date (`compare_proportions`)."""
     harrow = episodes[episodes["site"] == "harrow"]
+    if harrow.empty:
+        return empty_estimates()
     period = published.figure_table(["harrow_repeat_share_after"]).iloc[0]
     after_start, after_end = period["period_start"], period["period_end"]
     before_start = after_start - pd.DateOffset(years=1)
@@ -560,18 +595,31 @@ def records_lt_sentence(
     data: EpisodeData,
     alpha: float = 0.05,
 ) -> str:
-    """Interpretation of the record-level long-term and repeat-request comparisons."""
-    h = harrow.by[("Mar 2019", "Mar 2020")]
-    h_disp, h_red = h.iloc[0], h.iloc[2]
-    b_red = pick(bham, REDUCTION)
-    return (
-        f"In the {data.kind} records ({data.label}) Harrow's weekly starts fell by "
-        f"{pct(h_red['estimate'])} ({1 - alpha:.0%} CI {ci_text(h_red)}; {h_red['method']}, "
-        f"dispersion X²/df = {h_disp['estimate']:.2f}, p = {h_disp['p_value']:.2g}), "
-        f"Birmingham's key areas by {pct(b_red['estimate'])} ({ci_text(b_red)}), and repeat "
-        f"requests moved from {pct(repeat.iloc[1]['estimate'])} to "
-        f"{pct(repeat.iloc[0]['estimate'])}."
-    )
+    """Interpretation of the record-level long-term and repeat-request comparisons (each part
+    only if the extract holds that site)."""
+    parts = []
+    if data.has("harrow"):
+        h = harrow.by[("Mar 2019", "Mar 2020")]
+        h_disp, h_red = h.iloc[0], h.iloc[2]
+        parts.append(
+            f"Harrow's weekly starts fell by {pct(h_red['estimate'])} ({1 - alpha:.0%} CI "
+            f"{ci_text(h_red)}; {h_red['method']}, dispersion X²/df = "
+            f"{h_disp['estimate']:.2f}, p = {h_disp['p_value']:.2g})"
+        )
+    if data.has("birmingham"):
+        b_red = pick(bham, REDUCTION)
+        parts.append(
+            f"Birmingham's key areas saw {pct(b_red['estimate'])} fewer long-term starts "
+            f"({1 - alpha:.0%} CI {ci_text(b_red)})"
+        )
+    if data.has("harrow"):
+        parts.append(
+            f"Harrow's repeat requests moved from {pct(repeat.iloc[1]['estimate'])} to "
+            f"{pct(repeat.iloc[0]['estimate'])}"
+        )
+    missing = [s.title() for s in ("birmingham", "harrow") if not data.has(s)]
+    note = f" The extract has no {' or '.join(missing)} episodes." if missing else ""
+    return f"In the {data.kind} records ({data.label}): " + "; ".join(parts) + "." + note
 
 
 def ratio_rows(

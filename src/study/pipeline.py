@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import yaml
@@ -124,8 +124,24 @@ def select_notebooks(notebooks: list[NotebookSpec], only: Sequence[str]) -> list
     return sorted(chosen, key=lambda nb: nb.name)
 
 
+def _dates_as_text(value: object) -> object:
+    """YAML reads an unquoted 2019-06-03 as a date; the notebooks take 'YYYY-MM-DD' text."""
+    if isinstance(value, dict):
+        return {k: _dates_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dates_as_text(v) for v in value]
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
 def load_params_file(path: Path) -> dict:
-    """Read a parameters YAML: `run_name`, `parameters` (shared) and `notebooks` (overrides)."""
+    """Read and validate a parameters YAML (`study.params`): `run_name`, `description`, `only`,
+    `parameters` (shared) and `notebooks` (per-notebook values)."""
+    from study.params import validate_params
+
     if not path.is_file():
         raise StudyInputError(f"{path}: parameters file does not exist")
     try:
@@ -136,16 +152,8 @@ def load_params_file(path: Path) -> dict:
         raise StudyInputError(f"{path}{where}: not valid YAML ({exc.__class__.__name__})") from None
     if not isinstance(raw, dict):
         raise StudyInputError(f"{path}: expected a mapping at the top level")
-    unknown = set(raw) - {"run_name", "description", "parameters", "notebooks"}
-    if unknown:
-        raise StudyInputError(
-            f"{path}: unknown top-level key(s) {sorted(unknown)}; "
-            "expected run_name, description, parameters, notebooks"
-        )
-    for key in ("parameters", "notebooks"):
-        if not isinstance(raw.get(key) or {}, dict):
-            raise StudyInputError(f"{path}: '{key}' must be a mapping")
-    return raw
+    validate_params(raw, path)
+    return _dates_as_text(raw)
 
 
 def _check_type(value: object, p: NotebookParameter, where: str) -> None:
@@ -175,7 +183,7 @@ def plan_run(
     params_file = Path(params_file)
     raw = load_params_file(params_file)
     all_notebooks = notebooks if notebooks is not None else discover_notebooks()
-    chosen = select_notebooks(all_notebooks, only)
+    chosen = select_notebooks(all_notebooks, only or raw.get("only") or ())
     shared: dict = raw.get("parameters") or {}
     overrides: dict = raw.get("notebooks") or {}
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +51,17 @@ SYNTHETIC_NOTE = "SYNTHETIC — calibrated to published aggregates, not real rec
 CONVERSATIONS_FILE = "conversations_synthetic.csv"
 REVIEWS_FILE = "reviews_synthetic.csv"
 WEEKLY_FILE = "harrow_weekly_synthetic.csv"
+# Birmingham-only extracts of the 6- and 12-month evaluations (params/birmingham-*.yaml)
+BIRMINGHAM_FILES = {
+    6: "birmingham_6m_conversations_synthetic.csv",
+    12: "birmingham_12m_conversations_synthetic.csv",
+}
+KINDS = {
+    CONVERSATIONS_FILE: "conversations",
+    REVIEWS_FILE: "reviews",
+    WEEKLY_FILE: "weekly",
+    **dict.fromkeys(BIRMINGHAM_FILES.values(), "conversations"),
+}
 
 # ---- assumptions (no published source; documented in data/synthetic/README.md) -------------
 HARROW_FIRST_WEEK = pd.Timestamp("2018-04-02")  # first Monday of financial year 2018-19
@@ -525,18 +536,8 @@ def _finish(rng: np.random.Generator, frame: pd.DataFrame, prefix: str) -> pd.Da
     return frame
 
 
-def synthetic_conversations(seed: int = DEFAULT_SEED, harrow_scale: float = 1.0) -> pd.DataFrame:
-    """Synthetic conversation episodes for Birmingham and Harrow (conversations schema).
-
-    `harrow_scale` multiplies Harrow's volumes (1.0 = calibrated; the benchmark uses ~60 to
-    reach a million rows). Deterministic for a given seed.
-    """
-    rng_b, rng_h, rng_link = np.random.default_rng(seed).spawn(3)
-    cal = load_calibration()
-    bham = _finish(rng_link, _birmingham(rng_b, cal), "B")
-    harrow = _finish(rng_link, _harrow(rng_h, cal, harrow_scale), "H")
-    out = pd.concat([bham, harrow], ignore_index=True)
-    out = out.astype(
+def _typed_conversations(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.astype(
         {
             "request_date": "datetime64[us]",
             "start_date": "datetime64[us]",
@@ -549,6 +550,49 @@ def synthetic_conversations(seed: int = DEFAULT_SEED, harrow_scale: float = 1.0)
         }
     )
     return out[list(SCHEMAS["conversations"].columns)]
+
+
+def birmingham_calibration(cal: Calibration, months: int) -> Calibration:
+    """Calibration of a Birmingham evaluation of `months` months, starting with the 6-month one.
+
+    Assumption (nothing is published beyond six months): conversations continue at the
+    six-month rate ([bham_conversations_6m] per 6 months) with the same 70/10/20 split, and the
+    usual-care baseline covers the same number of months before the window.
+    """
+    if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 36:
+        raise StudyInputError(f"months must be a whole number from 1 to 36, got {months!r}")
+    w0, w1 = cal.bham_window
+    base_months = round((w1 + pd.Timedelta(days=1) - w0).days / 30.4375)
+    end = w0 + pd.DateOffset(months=months) - pd.Timedelta(days=1)
+    return replace(
+        cal,
+        bham_conversations=round(cal.bham_conversations * months / base_months),
+        bham_window=(w0, end),
+        bham_baseline_start=w0 - pd.DateOffset(months=months),
+    )
+
+
+def synthetic_birmingham(seed: int = DEFAULT_SEED, months: int = 6) -> pd.DataFrame:
+    """Birmingham-only synthetic episodes of a `months`-month evaluation (conversations schema).
+
+    With months = 6 these are exactly the Birmingham rows of `synthetic_conversations(seed)`.
+    """
+    rng_b, _, rng_link = np.random.default_rng(seed).spawn(3)
+    cal = birmingham_calibration(load_calibration(), months)
+    return _typed_conversations(_finish(rng_link, _birmingham(rng_b, cal), "B"))
+
+
+def synthetic_conversations(seed: int = DEFAULT_SEED, harrow_scale: float = 1.0) -> pd.DataFrame:
+    """Synthetic conversation episodes for Birmingham and Harrow (conversations schema).
+
+    `harrow_scale` multiplies Harrow's volumes (1.0 = calibrated; the benchmark uses ~60 to
+    reach a million rows). Deterministic for a given seed.
+    """
+    rng_b, rng_h, rng_link = np.random.default_rng(seed).spawn(3)
+    cal = load_calibration()
+    bham = _finish(rng_link, _birmingham(rng_b, cal), "B")
+    harrow = _finish(rng_link, _harrow(rng_h, cal, harrow_scale), "H")
+    return _typed_conversations(pd.concat([bham, harrow], ignore_index=True))
 
 
 # --------------------------------------------------------------------------------------------
@@ -781,7 +825,6 @@ def _day(x: pd.Timestamp) -> str:
 def synthetic_readme(seed: int, rows: dict[str, int], cal: Calibration | None = None) -> str:
     """Text of the README written beside the synthetic files (figures from the calibration)."""
     cal = cal or load_calibration()
-    kinds = {CONVERSATIONS_FILE: "conversations", REVIEWS_FILE: "reviews", WEEKLY_FILE: "weekly"}
     levels = ", ".join(
         f"{v:g} ({d:%b %Y})" for d, v in zip(cal.lt_anchor_dates, cal.lt_anchor_levels, strict=True)
     )
@@ -798,7 +841,7 @@ def synthetic_readme(seed: int, rows: dict[str, int], cal: Calibration | None = 
         "",
         "| file | kind | rows |",
         "| --- | --- | --- |",
-        *[f"| `{f}` | {kinds[f]} | {n} |" for f, n in rows.items()],
+        *[f"| `{f}` | {KINDS[f]} | {n} |" for f, n in rows.items()],
         "",
         "## Calibrated to (read from `data/published/`)",
         "",
@@ -807,6 +850,14 @@ def synthetic_readme(seed: int, rows: dict[str, int], cal: Calibration | None = 
         f"counts); {_pct(cal.bham_lt_reduction)} fewer long-term support outcomes in the two key "
         "areas (`innovation_site_1`, `innovation_site_2`) than among the usual-care episodes of "
         "the six months before (Birmingham `usual_care` rows are that baseline).",
+        "- Birmingham-only extracts: `"
+        + BIRMINGHAM_FILES[6]
+        + "` is exactly the Birmingham rows above; `"
+        + BIRMINGHAM_FILES[12]
+        + "` continues the same process for twelve months "
+        f"({_day(w0)} – {_day(birmingham_calibration(cal, 12).bham_window[1])}) with a "
+        "twelve-month usual-care baseline before it (no twelve-month figure is published: "
+        "conversations are assumed to continue at the six-month rate and split).",
         f"- Harrow: weekly new long-term starts with mean {levels} per week, joined linearly "
         f"(flat before the first), Poisson noise, ±{_pct(SEASONAL_AMPLITUDE)} winter "
         f"seasonality; requests +{_pct(cal.requests_increase)} in {c0:%b %Y}–{c1:%b %Y} over "
@@ -853,6 +904,7 @@ def synthetic_data(seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
         CONVERSATIONS_FILE: conv,
         REVIEWS_FILE: synthetic_reviews(seed),
         WEEKLY_FILE: synthetic_weekly(seed, conv),
+        **{name: synthetic_birmingham(seed, m) for m, name in BIRMINGHAM_FILES.items()},
     }
 
 
@@ -871,12 +923,11 @@ def write_synthetic(seed: int, out_dir: Path | str) -> list[Path]:
     if out.exists() and not out.is_dir():
         raise StudyInputError(f"out_dir {out} is a file, not a folder")
     tables = synthetic_data(int(seed))
-    kinds = {CONVERSATIONS_FILE: "conversations", REVIEWS_FILE: "reviews", WEEKLY_FILE: "weekly"}
     payload: dict[str, bytes] = {}
     for name, frame in tables.items():
         data = _csv_bytes(frame)
         payload[name] = data
-        meta = _meta(name, int(seed), frame, data, kinds[name])
+        meta = _meta(name, int(seed), frame, data, KINDS[name])
         payload[name.removesuffix(".csv") + ".meta.json"] = (
             json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         ).encode("utf-8")
