@@ -324,3 +324,28 @@ def test_ratio_rows_keeps_ratio_rows_of_the_named_methods():
     out = outcomes.ratio_rows([(t, "published"), (t.iloc[:1], "synthetic")])
     assert out["label"].tolist() == ["A", "B", "A"]
     assert out["data"].tolist() == ["published", "published", "synthetic"]
+
+
+def test_a_birmingham_only_extract_runs_every_record_step_and_says_what_is_missing():
+    from study import aggregate
+
+    data = outcomes.read_episodes("data/synthetic/birmingham_6m_conversations_synthetic.csv")
+    assert data.sites == ["birmingham"] and not data.has("harrow")
+    split = aggregate.conversation_split(data.episodes, by=("site",))
+    rs = outcomes.records_split_by_site(split, kind=data.kind)
+    c3 = outcomes.harrow_c3_by_period(data.episodes, kind=data.kind)
+    assert c3.empty and list(c3.columns)[:3] == ["quantity", "estimate", "ci_low"]
+    counts = outcomes.birmingham_published_split().counts
+    text = outcomes.records_split_sentence(rs, c3, counts, data=data)
+    assert "Birmingham's split is" in text and "has no Harrow episodes" in text
+    harrow = outcomes.harrow_lt_records(data.episodes, weeks_per_rate=13, kind=data.kind)
+    assert harrow.by == {} and harrow.table.empty
+    bham = outcomes.birmingham_lt_records(data.episodes, kind=data.kind)
+    repeat = outcomes.harrow_repeat_records(data.episodes, kind=data.kind)
+    assert repeat.empty and not bham.empty
+    text = outcomes.records_lt_sentence(harrow, bham, repeat, data=data)
+    assert "Birmingham's key areas saw" in text and "Harrow's" not in text
+    assert outcomes.display_view(repeat, ["quantity", "p_value"]).empty
+    # the same rows as the full extract's Birmingham estimates
+    full = outcomes.read_episodes(SYNTHETIC)
+    assert_same_table(bham, outcomes.birmingham_lt_records(full.episodes, kind=full.kind))

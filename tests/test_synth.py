@@ -15,19 +15,21 @@ from study.config import PUBLISHED_DIR, SYNTHETIC_DIR
 from study.errors import StudyInputError
 from study.records import read_records, validate_file
 from study.synth import (
+    BIRMINGHAM_FILES,
     CONVERSATIONS_FILE,
     DEFAULT_SEED,
+    KINDS,
     REVIEWS_FILE,
     SYNTHETIC_NOTE,
     WEEKLY_FILE,
     apportion,
+    birmingham_calibration,
     load_calibration,
     lt_mean_per_week,
+    synthetic_birmingham,
     synthetic_conversations,
     write_synthetic,
 )
-
-KINDS = {CONVERSATIONS_FILE: "conversations", REVIEWS_FILE: "reviews", WEEKLY_FILE: "weekly"}
 
 
 def _pct(figure_id: str) -> float:
@@ -296,3 +298,32 @@ def test_harrow_scale_multiplies_volume():
     assert 2.7 < nh / nb < 3.3
     assert (big["site"] == "birmingham").sum() == (base["site"] == "birmingham").sum()
     assert big["episode_id"].is_unique
+
+
+def test_birmingham_six_month_extract_is_the_birmingham_rows_of_the_full_file():
+    full = synthetic_conversations(7)
+    six = synthetic_birmingham(7, months=6)
+    pd.testing.assert_frame_equal(six, full[full["site"] == "birmingham"].reset_index(drop=True))
+
+
+def test_birmingham_twelve_month_extract_doubles_the_window_and_keeps_the_split():
+    cal = load_calibration()
+    twelve = birmingham_calibration(cal, 12)
+    assert twelve.bham_conversations == 2 * cal.bham_conversations  # 2,994 (assumed rate)
+    assert twelve.bham_window[0] == cal.bham_window[0]
+    assert twelve.bham_window[1] == pd.Timestamp("2019-04-01")
+    assert twelve.bham_baseline_start == pd.Timestamp("2017-04-02")
+    frame = synthetic_birmingham(DEFAULT_SEED, months=12)
+    pilot = frame[frame["team"] != "usual_care"]
+    assert len(pilot) == 2 * cal.bham_conversations
+    shares = pilot["conversation"].value_counts(normalize=True).sort_index()
+    np.testing.assert_allclose(shares.to_numpy(), cal.bham_shares, atol=0.001)
+    assert (frame["site"] == "birmingham").all()
+    committed = read_records(SYNTHETIC_DIR / BIRMINGHAM_FILES[12], "conversations")
+    assert len(committed) == len(frame)
+
+
+@pytest.mark.parametrize("months", [0, 37, 6.5, True])
+def test_birmingham_months_out_of_range(months):
+    with pytest.raises(StudyInputError, match="months must be a whole number"):
+        birmingham_calibration(load_calibration(), months)
