@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
-from study import costs
+from study import costs, national
 from study.errors import StudyInputError
 from study.tidy import ESTIMATE_COLUMNS
 
@@ -203,14 +203,13 @@ def test_summary_sentence_is_computed():
     assert "\n" not in text
 
 
-# ----------------------------------------------------------------------------- ASC-FR workbook
+# ----------------------------------------------------------------------------- ASC-FR unit costs
 
 
 @pytest.fixture(scope="module")
 def harrow_figures():
-    if not costs.ASCFR_WORKBOOK.exists():
-        pytest.skip("ASC-FR workbook not available in ../shared/external")
-    return costs.read_ascfr_figures("E09000015")
+    """Harrow's unit-cost inputs from the cited table data/published/national_figures.csv."""
+    return national.cost_figures("E09000015")
 
 
 def test_ascfr_harrow_unit_costs_by_sheet_and_row(harrow_figures):
@@ -220,26 +219,49 @@ def test_ascfr_harrow_unit_costs_by_sheet_and_row(harrow_figures):
     assert f.loc["res_nursing_total_2020_21", "value"] == pytest.approx(1001.009, abs=0.001)
     assert f.loc["res_nursing_65_over_2020_21", "value"] == pytest.approx(798.201, abs=0.001)
     assert (f.loc["res_nursing_total_2020_21", ["sheet", "excel_row"]] == ["T52", 131]).all()
+    assert f.loc["res_nursing_total_2020_21", "cell"] == "T52!T131"
     u = costs.ascfr_unit_costs(harrow_figures).set_index("measure")
     # T10 + T11: (10 + 15 + 65 + 50) residential/nursing of 850 long-term outcomes
     assert u.loc["residential_share_new_lt", "value"] == pytest.approx(140 / 850)
     # (22,729.328 + 19,050.753) £k community spend / 2,260 clients at 31 March / 52
     assert u.loc["community_weekly_end", "value"] == pytest.approx(41_780_080.33 / 2260 / 52)
+    assert "T52!T131" in u.loc["res_nursing_total_2020_21", "source"]
+    assert "T38 row 129, T43 row 128, T44 row 128" in u.loc["community_weekly_end", "source"]
     mix = costs.care_mix_from_ascfr(costs.ascfr_unit_costs(harrow_figures))
     assert mix.residential.mean_gbp == pytest.approx(1001.009, abs=0.001)
 
 
 def test_ascfr_reads_region_rows():
-    if not costs.ASCFR_WORKBOOK.exists():
-        pytest.skip("ASC-FR workbook not available")
-    f = costs.read_ascfr_figures("E12000007").set_index("measure")
+    f = national.cost_figures("E12000007").set_index("measure")
     assert f.loc["res_nursing_total_2020_21", "value"] == pytest.approx(1001.944, abs=0.001)
     assert f.loc["res_nursing_total_2020_21", "geography"] == "London"
 
 
-def test_ascfr_unknown_geography_names_it(harrow_figures):
+def test_birmingham_suppressed_clients_count_as_zero():
+    """Birmingham's 'Community CASSR Commissioned Support Only' clients are [c] in T38."""
+    f = national.cost_figures("E08000025")
+    clients = f[f["measure"].str.startswith("clients_end_")]
+    assert clients["value"].isna().sum() == 2
+    u = costs.ascfr_unit_costs(f).set_index("measure")
+    spend = f.loc[f["measure"].str.startswith("spend_"), "value"].sum() * 1000
+    expected = spend / clients["value"].sum() / 52
+    assert u.loc["community_weekly_end", "value"] == pytest.approx(expected)
+
+
+@pytest.mark.skipif(
+    not (national.external_dir() / national.ASCFR_FILE).exists(),
+    reason="official ASC-FR/SALT workbook not in the external folder (../shared/external)",
+)
+def test_ascfr_workbook_route_equals_the_cited_table(harrow_figures):
+    from_workbook = national.cost_figures(
+        "E09000015", workbook=national.external_dir() / national.ASCFR_FILE
+    )
+    pd.testing.assert_frame_equal(from_workbook, harrow_figures, check_dtype=False)
+
+
+def test_ascfr_unknown_geography_names_it():
     with pytest.raises(StudyInputError, match="E99999999"):
-        costs.read_ascfr_figures("E99999999")
+        national.cost_figures("E99999999")
 
 
 # ----------------------------------------------------------------------------- reviews

@@ -64,20 +64,18 @@ def test_every_problem_is_reported_once_with_its_key(default_raw):
     p["harrow_fy_start"] = "2019-13-01"
     p["windows"] = {"a": ["2020-01-01", "2019-01-01"]}
     p["periods"]["innovation_site_1"]["kind"] = "treatment"
-    p["familly"] = "poisson"
     p["family"] = "gaussian"
     p["harrow_geography_code"] = "Harrow"
     p["repeat_denominators"] = [0, 100]
     raw["notebooks"]["03_interrupted_time_series"]["seed"] = -1
     lines = problems_of(raw)
-    assert len(lines) == 9
+    assert len(lines) == 8
     text = "\n".join(lines)
     for key in (
         "parameters.alpha:",
         "parameters.harrow_fy_start: not a date",
         "parameters.windows: window 'a' ends (2019-01-01) before it starts (2020-01-01)",
         "parameters.periods.innovation_site_1.kind:",
-        "parameters.familly: unknown parameter",
         "parameters.family:",
         "parameters.harrow_geography_code:",
         "parameters.repeat_denominators.0:",

@@ -121,6 +121,7 @@ def test_csv_headers_follow_datapackage():
         "figures",
         "events",
         "harrow_reviews_tables",
+        "national_figures",
     }
     for res in package["resources"]:
         with (PUB / res["path"]).open(encoding="utf-8", newline="") as fh:

@@ -1,4 +1,5 @@
-"""Command line: `study run | list | validate | synth | check-published` (also `python -m study`).
+"""Command line: `study run | list | diff | index | validate | synth | check-published`
+(also `python -m study`).
 
 Bad input prints one line naming the file or parameter and exits with status 2; a failing
 notebook prints which notebook and cell failed and exits with status 1.
@@ -86,6 +87,91 @@ def list_notebooks() -> None:
             out.print(f"  {p.name}: {p.type_name} = {p.default}", highlight=False, soft_wrap=True)
             if p.help:
                 out.print(f"      {p.help}", highlight=False)
+
+
+def _number_text(value: float, fmt: str) -> str:
+    return "" if pd.isna(value) else format(value, fmt)
+
+
+@app.command()
+def diff(
+    run_a: Annotated[Path, typer.Argument(help="Run folder A (the reference).")],
+    run_b: Annotated[Path, typer.Argument(help="Run folder B, compared with A.")],
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="CSV to write (default reports/diffs/<A>__vs__<B>.csv)."),
+    ] = None,
+) -> None:
+    """Compare two run folders: every estimate side by side (printed and written as CSV), and
+    the parameters, input checksums and package versions that differ. Run folders are only read."""
+    from study.compare import (
+        check_diff_path,
+        compare_runs,
+        default_diff_path,
+        load_run,
+        write_csv_atomic,
+    )
+
+    try:
+        a, b = load_run(run_a), load_run(run_b)
+        target = out_file or default_diff_path(run_a, run_b)
+        check_diff_path(target, (run_a, run_b))
+        comparison = compare_runs(a, b)
+        write_csv_atomic(comparison.estimates, target)
+    except StudyInputError as exc:
+        _fail(str(exc))
+    styles = {"changed": "yellow", "only in A": "red", "only in B": "green"}
+    table = Table(
+        "notebook", "site", "quantity", "method", "#", "A", "B", "B - A", "relative",
+        "CIs overlap", "status", title=f"estimates: A = {run_a}, B = {run_b}",
+    )  # fmt: skip
+    for row in comparison.estimates.itertuples(index=False):
+        overlap = "" if pd.isna(row.ci_overlap) else ("yes" if row.ci_overlap else "no")
+        table.add_row(
+            row.notebook, row.site, row.quantity, row.method, str(row.occurrence),
+            _number_text(row.a_estimate, ".6g"), _number_text(row.b_estimate, ".6g"),
+            _number_text(row.change, "+.3g"), _number_text(row.relative_change, "+.2%"),
+            overlap, row.status, style=styles.get(row.status),
+        )  # fmt: skip
+    out.print(table)
+    sections = [
+        ("parameters", comparison.parameters),
+        ("input checksums", comparison.inputs),
+        ("package versions", comparison.packages),
+        ("provenance", comparison.provenance),
+    ]
+    for title, frame in sections:
+        if frame.empty:
+            out.print(f"{title}: no differences", highlight=False)
+            continue
+        settings = Table("key", "A", "B", "status", title=f"{title} that differ")
+        for row in frame.itertuples(index=False):
+            settings.add_row(row.key, row.a, row.b, row.status)
+        out.print(settings)
+    counts = comparison.status_counts()
+    out.print(
+        f"{len(comparison.estimates)} estimates: "
+        + ", ".join(f"{n} {status}" for status, n in counts.items())
+        + f"; {len(comparison.parameters)} parameter, {len(comparison.inputs)} input checksum, "
+        f"{len(comparison.packages)} package difference(s); wrote {target}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("index")
+def index_page(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder written by 'study run'.")],
+) -> None:
+    """Write (or rewrite) a run folder's index.html: key estimates next to the published
+    figures, links to the notebooks, every figure, the parameters and the provenance."""
+    from study.report_index import write_index
+
+    try:
+        path = write_index(run_dir)
+    except StudyInputError as exc:
+        _fail(str(exc))
+    out.print(f"wrote {path}", highlight=False)
 
 
 @app.command("new-params")

@@ -15,8 +15,9 @@ draw of the unit cost; percentile interval (alpha/2, 1 - alpha/2) of the product
 contribution of each source is reported by re-running with one source held at its point value
 (interval widths and variance shares).
 
-Unit costs come from the NHS Digital ASC-FR/SALT 2021-22 workbook, read at run time
-(`read_ascfr_figures`, `ascfr_unit_costs`, `care_mix_from_ascfr`).
+Unit costs come from the NHS Digital ASC-FR/SALT 2021-22 tables: `study.national.cost_figures`
+reads the cited cells (data/published/national_figures.csv, or the workbook itself), then
+`ascfr_unit_costs` and `care_mix_from_ascfr` turn them into weekly costs and the care mix.
 
 Reviews of existing care (Harrow innovation site 3): the published arithmetic (budget impact =
 completed x average weekly change x 52, the £550k / £100k / £450k bounds, rows vs totals) is
@@ -44,14 +45,12 @@ from study.bootstrap import (
     mean_statistic,
 )
 from study.checks import check_alpha, check_count, check_positive, check_proportion
-from study.config import EXTERNAL_DIR
 from study.errors import StudyInputError
 from study.tidy import estimate_table
 
 WEEKS_PER_YEAR = 52
 RULES = ("part_year", "full_year")
 DISTRIBUTIONS = ("fixed", "normal", "gamma", "lognormal", "uniform")
-ASCFR_WORKBOOK = EXTERNAL_DIR / "ASCFR and SALT Data Tables 2021-22.xlsx"
 MC_PERCENTILE = "Monte Carlo percentile"
 
 
@@ -251,168 +250,35 @@ def unit_cost_interval(cost: CostModel, alpha: float = 0.05, seed: int = 0) -> t
     return float(low), float(high)
 
 
-# --------------------------------------------------------------------------- ASC-FR workbook
-
-# (sheet, column label in the workbook's header rows, short name, unit)
-_ASCFR_ITEMS: list[tuple[str, str, str, str]] = [
-    ("T51", "2020-21 | External", "home_care_external_2020_21", "GBP/hour"),
-    ("T51", "2021-22 | External", "home_care_external_2021_22", "GBP/hour"),
-]
-for _yr in ("2020-21", "2021-22"):
-    for _age, _tag in (("18 to 64", "18_64"), ("65 and Over", "65_over"), ("Total", "total")):
-        _ASCFR_ITEMS.append(
-            (
-                "T52",
-                f"Residential and Nursing | {_yr} | {_age}",
-                f"res_nursing_{_tag}_{_yr.replace('-', '_')}",
-                "GBP/week",
-            )
-        )
-_COMMUNITY_SPEND = (
-    "Supported Accommodation",
-    "Community: Direct Payments",
-    "Community: Home Care",
-    "Community: Supported Living",
-    "Community: Other Long Term Care",
-)
-for _sheet, _tag in (("T43", "18_64"), ("T44", "65_over")):
-    for _col in _COMMUNITY_SPEND:
-        _ASCFR_ITEMS.append((_sheet, _col, f"spend_{_tag}: {_col}", "GBP thousand"))
-_COMMUNITY_CLIENTS = (
-    "Community Direct Payment Only",
-    "Community Part Direct Payment",
-    "Community CASSR Managed Personal Budget",
-    "Community CASSR Commissioned Support Only",
-)
-for _sheet, _when in (("T38", "end"), ("T34", "during")):
-    for _age, _tag in (("18 to 64", "18_64"), ("65 and over", "65_over")):
-        for _col in _COMMUNITY_CLIENTS:
-            _ASCFR_ITEMS.append(
-                (_sheet, f"{_age} | {_col}", f"clients_{_when}_{_tag}: {_col}", "clients")
-            )
-for _sheet, _tag in (("T10", "18_64"), ("T11", "65_over")):
-    for _col in ("Nursing", "Residential", "Community"):
-        _ASCFR_ITEMS.append(
-            (_sheet, f"Long Term Care: {_col}", f"new_lt_{_tag}: {_col}", "requests")
-        )
-
-
-def _header_labels(rows: list[tuple], geo_row: int) -> list[str]:
-    """Column labels from the header rows (forward-filled across merged cells, joined by ' | ')."""
-    header = [rows[geo_row]]
-    r = geo_row + 1
-    while r < len(rows) and not str(rows[r][3] or "").strip() and not str(rows[r][0] or "").strip():
-        header.append(rows[r])
-        r += 1
-    width = max(len(h) for h in header)
-    parts: list[list[str]] = [[] for _ in range(width)]
-    for h in header:
-        last = ""
-        for c in range(width):
-            v = h[c] if c < len(h) else None
-            text = " ".join(str(v).split()) if v not in (None, "") else ""
-            if c >= 5:
-                if text:
-                    last = text
-                elif last:
-                    text = last
-            if text:
-                parts[c].append(text)
-    return [" | ".join(p) for p in parts]
-
-
-def read_ascfr_figures(
-    geography_code: str = "E09000015", path: str | Path | None = None
-) -> pd.DataFrame:
-    """The unit-cost inputs for one LA or region from the NHS Digital ASC-FR/SALT 2021-22 tables.
-
-    Reads, at run time, T51 (home care £/hour), T52 (residential and nursing £/week by age),
-    T43/T44 (community long-term spend, £k), T38/T34 (community clients at 31 March / during the
-    year) and T10/T11 (new-client requests ending in long-term nursing/residential/community
-    care). LAs are found by ONS code in column A, regions/England by code in column D.
-    Returns one row per figure: measure, value, unit, sheet, excel_row, column, geography.
-    Suppressed cells ('[c]', '[x]') become NaN.
-    """
-    import openpyxl
-
-    p = Path(path) if path is not None else ASCFR_WORKBOOK
-    if not p.exists():
-        raise StudyInputError(f"ASC-FR workbook not found: {p}")
-    code = str(geography_code).strip()
-    wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
-    try:
-        out = []
-        sheets = dict.fromkeys(item[0] for item in _ASCFR_ITEMS)
-        for sheet in sheets:
-            if sheet not in wb.sheetnames:
-                raise StudyInputError(f"{p.name}: sheet {sheet} missing")
-            ws = wb[sheet]
-            rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
-            first = ws.min_row
-            geo = next(
-                (i for i, r in enumerate(rows) if str(r[0] or "").strip() == "Geography code"),
-                None,
-            )
-            if geo is None:
-                raise StudyInputError(f"{p.name}: sheet {sheet} has no 'Geography code' header")
-            labels = _header_labels(rows, geo)
-            hit = None
-            for i in range(geo + 1, len(rows)):
-                r = rows[i]
-                c0 = str(r[0] or "").strip()
-                if c0 == code or (not c0 and str(r[3] or "").strip() == code):
-                    hit = i
-                    break
-            if hit is None:
-                raise StudyInputError(f"{p.name}: sheet {sheet} has no row for {code}")
-            row = rows[hit]
-            name = str(row[2] or "").strip() or str(row[4] or "").strip()
-            for s, label, measure, unit in _ASCFR_ITEMS:
-                if s != sheet:
-                    continue
-                if label not in labels:
-                    raise StudyInputError(f"{p.name}: sheet {sheet} has no column {label!r}")
-                col = labels.index(label)
-                raw = row[col]
-                value = float(raw) if isinstance(raw, int | float) else float("nan")
-                out.append(
-                    {
-                        "measure": measure,
-                        "value": value,
-                        "unit": unit,
-                        "sheet": sheet,
-                        "excel_row": hit + first,
-                        "column": label,
-                        "geography_code": code,
-                        "geography": name,
-                    }
-                )
-    finally:
-        wb.close()
-    return pd.DataFrame(out)
+# --------------------------------------------------------------------------- ASC-FR unit costs
 
 
 def ascfr_unit_costs(figures: pd.DataFrame) -> pd.DataFrame:
     """Weekly unit costs and the care mix of new long-term clients derived from ASC-FR figures.
 
+    `figures` is `study.national.cost_figures` output (one geography):
     - residential/nursing £/week: T52 "Residential and Nursing" (per year and age band);
     - community £/week: T43 + T44 community spend (supported accommodation, direct payments,
-      home care, supported living, other; 2021-22) / community clients / 52, with clients at
+      home care, supported living, other) / community clients / 52, with clients at
       31 March (T38; the point value) or during the year (T34; a lower value, since people
       who left during the year count as whole clients);
     - residential share of new long-term clients: (nursing + residential) / all long-term
-      outcomes of new-client requests (T10 + T11, 2021-22; counts rounded to 5), with its
-      binomial SD.
-    Returns columns measure, value, unit, source.
+      outcomes of new-client requests (T10 + T11; counts rounded to 5), with its binomial SD.
+    Suppressed cells ([c], fewer than 5) count as 0. Returns columns measure, value, unit,
+    source (file, sheet and row of every input).
     """
     f = figures.set_index("measure")
+    edition = Path(str(figures["source"].iloc[0])).stem
 
     def cite(measures: Sequence[str]) -> str:
         sub = f.loc[list(measures)]
         parts = sorted(
             {f"{s} row {r}" for s, r in zip(sub["sheet"], sub["excel_row"], strict=True)}
         )
-        return "ASC-FR/SALT 2021-22 " + ", ".join(parts)
+        return f"{edition} " + ", ".join(parts)
+
+    def year_of(measures: Sequence[str]) -> str:
+        return "/".join(sorted(set(f.loc[list(measures), "year"])))
 
     geo = str(figures["geography"].iloc[0])
     rows = []
@@ -423,7 +289,8 @@ def ascfr_unit_costs(figures: pd.DataFrame) -> pd.DataFrame:
                     "measure": m,
                     "value": float(f.loc[m, "value"]),
                     "unit": f.loc[m, "unit"],
-                    "source": f"{cite([m])}, column '{f.loc[m, 'column']}' ({geo})",
+                    "source": f"{edition} {f.loc[m, 'cell']}, {f.loc[m, 'label']}, "
+                    f"{f.loc[m, 'year']} ({geo})",
                 }
             )
     spend = [m for m in f.index if m.startswith("spend_")]
@@ -439,7 +306,7 @@ def ascfr_unit_costs(figures: pd.DataFrame) -> pd.DataFrame:
                 "measure": f"community_weekly_{when}",
                 "value": total_spend / n_clients / WEEKS_PER_YEAR,
                 "unit": "GBP/week",
-                "source": f"community spend 2021-22 / {label} / 52: "
+                "source": f"community spend {year_of(spend)} / {label} / 52: "
                 f"{cite(spend + clients)} ({geo})",
             }
         )
@@ -453,7 +320,7 @@ def ascfr_unit_costs(figures: pd.DataFrame) -> pd.DataFrame:
             "value": share,
             "unit": "share",
             "source": f"new-client requests to long-term nursing+residential / all long-term, "
-            f"2021-22, n={n_new:.0f}: {cite(new)} ({geo})",
+            f"{year_of(new)}, n={n_new:.0f}: {cite(new)} ({geo})",
         }
     )
     rows.append(

@@ -176,7 +176,8 @@ def validate_params(raw: Mapping, source: str | Path) -> None:
 
     Checks the top-level keys, `only`, every value in `parameters` and in each
     `notebooks.<name>` mapping against `StudyParameters` (types, ranges, dates and their order,
-    allowed choices). Which notebook declares which name is checked later by the pipeline.
+    allowed choices). Names the model does not know are left to the pipeline, which checks
+    them against the notebooks' `parameters` cells (unknown names, declared types).
     """
     problems: list[str] = []
     unknown = sorted(set(raw) - set(TOP_LEVEL_KEYS))
@@ -200,7 +201,9 @@ def validate_params(raw: Mapping, source: str | Path) -> None:
             problems.append(f"{where}: must be a mapping of name -> value")
             continue
         try:
-            StudyParameters.model_validate({k: v for k, v in values.items() if k != "run_dir"})
+            StudyParameters.model_validate(
+                {k: v for k, v in values.items() if k in PARAMETER_NAMES}
+            )
         except ValidationError as exc:
             problems.extend(_problem_lines(exc, where))
     if problems:

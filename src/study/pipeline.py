@@ -28,6 +28,7 @@ import yaml
 from study import __version__, config
 from study.errors import StudyInputError
 from study.report import gather_estimates
+from study.report_index import write_index
 
 KERNEL = "python3"
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -365,7 +366,8 @@ def _write_run_readme(run_dir: Path, plan: RunPlan, estimates) -> None:
         ]
     lines += [
         "",
-        "Contents: `notebooks/` (executed), `html/`, `figures/` (PNG, SVG), `estimates.csv`, "
+        "Contents: `index.html` (start here), `notebooks/` (executed), `html/`, `figures/` "
+        "(PNG, SVG), `estimates.csv`, "
         "`params.yaml`, `provenance.json`, `kernel.log` (what the kernels printed).",
         "",
     ]
@@ -472,5 +474,6 @@ def run_study(
     estimates = gather_estimates(run_dir)
     estimates.to_csv(run_dir / "estimates.csv", index=False)
     _write_run_readme(run_dir, plan, estimates)
+    write_index(run_dir)
     ordered = {nb.name: seconds[nb.name] for nb in plan.notebooks}
     return RunResult(run_dir, [nb.name for nb in plan.notebooks], len(estimates), ordered)

@@ -1,0 +1,96 @@
+"""Benchmark: panel estimators (study.panel) on a simulated council panel, 150 councils x 8 years.
+
+Target: the full synthetic-control placebo-in-space run (every donor as pseudo-treated) in a
+few seconds at most on 2 cores, unpenalised (ADH 2010, NNLS) and penalised (Abadie & L'Hour
+2021, active-set QP; lambda 0.01 needs the most active-set steps, lambda 10 the fewest), and
+the hold-out choice of lambda over the default grid. Run from the project root:
+
+    .venv/bin/python benchmarks/bench_panel.py
+
+Prints one Markdown table row per case (min and median wall time of `--repeats` runs after a
+warm-up). A script, not a timed test: timings depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+
+import numpy as np
+import pandas as pd
+from timing import min_and_median
+
+from study import panel
+
+TARGET_SECONDS = 3.0
+
+
+def simulated_panel(n_units: int, n_years: int, n_pre: int, seed: int) -> pd.DataFrame:
+    """Unit levels + unit trends + common year shocks + noise; unit 0 gets +5 after n_pre."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_years)
+    Y = (
+        rng.normal(50, 10, (n_units, 1))
+        + rng.normal(0, 0.5, (n_units, 1)) * t
+        + rng.normal(0, 2, (1, n_years))
+        + rng.normal(0, 1.5, (n_units, n_years))
+    )
+    Y[0, n_pre:] += 5.0
+    years = [f"{2015 + k}-{(16 + k) % 100:02d}" for k in t]
+    return pd.DataFrame(
+        {
+            "geography_code": np.repeat([f"E{i:08d}" for i in range(n_units)], n_years),
+            "year": np.tile(years, n_units),
+            "value": Y.ravel(),
+        }
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    cases = []
+    for n_units, n_years, n_pre in ((150, 8, 4), (150, 20, 12)):
+        data = simulated_panel(n_units, n_years, n_pre, seed=2019)
+        kw = {"treated": "E00000000", "treatment_start": data["year"].iloc[n_pre]}
+        size = f"{n_units} x {n_years} ({n_units - 1} donors, {n_pre} pre-periods)"
+        cases += [
+            (f"`synthetic_control`, {size}", lambda d=data, k=kw: panel.synthetic_control(d, **k)),
+            (
+                f"`synthetic_control_placebo`, {size}",
+                lambda d=data, k=kw: panel.synthetic_control_placebo(d, **k),
+            ),
+            *(
+                (
+                    f"`synthetic_control_placebo`, penalty = {lam:g}, {size}",
+                    lambda d=data, k=kw, lam=lam: panel.synthetic_control_placebo(
+                        d, **k, penalty=lam
+                    ),
+                )
+                for lam in (0.01, 1.0, 10.0)
+            ),
+            (
+                f"`choose_penalty` ({len(panel.DEFAULT_PENALTY_GRID)} values), {size}",
+                lambda d=data, k=kw: panel.choose_penalty(d, **k),
+            ),
+            (
+                f"`event_study_did` (OLS + {n_units - 1} placebos), {size}",
+                lambda d=data, k=kw: panel.event_study_did(d, **k),
+            ),
+        ]
+    print(
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}"
+    )
+    print("| case | min (s) | median (s) |")
+    print("| --- | --- | --- |")
+    for name, fn in cases:
+        best, median = min_and_median(fn, args.repeats)
+        print(f"| {name} | {best:.3f} | {median:.3f} |")
+    print(f"Target for the 150 x 8 placebo runs (penalised or not): < {TARGET_SECONDS:.0f} s.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,291 @@
+"""Compare two run folders: every estimate side by side, and what else differs between the runs.
+
+Estimates are matched on (notebook, site, quantity, method) and, where a key repeats, on the
+occurrence order within the key. The study is deterministic, so "same" means exactly equal:
+numbers are read with round-trip float parsing and compared with `==`, never with a tolerance
+(a missing value equals a missing value). Parameters (`params.yaml`, flattened to dotted keys),
+input checksums and package versions (`provenance.json`) are compared key by key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from study import config
+from study.errors import StudyInputError
+from study.report import REPORT_COLUMNS
+
+KEY_COLUMNS = ["notebook", "site", "quantity", "method"]
+NUMBER_COLUMNS = ["estimate", "ci_low", "ci_high", "level", "n"]
+TEXT_COLUMNS = [c for c in REPORT_COLUMNS if c not in NUMBER_COLUMNS]
+COMPARED_COLUMNS = ["estimate", "ci_low", "ci_high", "level", "n", "data_kind", "note"]
+RUN_FILES = ("estimates.csv", "params.yaml", "provenance.json")
+STATUSES = ("same", "changed", "only in A", "only in B")
+DIFF_COLUMNS = [
+    *KEY_COLUMNS,
+    "occurrence",
+    "status",
+    "a_estimate",
+    "b_estimate",
+    "change",
+    "relative_change",
+    "a_ci_low",
+    "a_ci_high",
+    "b_ci_low",
+    "b_ci_high",
+    "ci_overlap",
+    "a_data_kind",
+    "b_data_kind",
+    "changed_fields",
+]
+SETTING_COLUMNS = ["key", "a", "b", "status"]
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """What a comparison reads from a run folder."""
+
+    path: Path
+    estimates: pd.DataFrame
+    params: dict
+    provenance: dict
+
+
+@dataclass(frozen=True)
+class RunComparison:
+    """Run A against run B: estimates (DIFF_COLUMNS) and settings that differ (SETTING_COLUMNS)."""
+
+    estimates: pd.DataFrame
+    parameters: pd.DataFrame
+    inputs: pd.DataFrame
+    packages: pd.DataFrame
+    provenance: pd.DataFrame
+
+    def status_counts(self) -> dict[str, int]:
+        """Number of estimate rows in each status (STATUSES order)."""
+        return {s: int((self.estimates["status"] == s).sum()) for s in STATUSES}
+
+
+def _number(text: str) -> float:
+    return float(text) if text else float("nan")
+
+
+def read_estimates(path: Path) -> pd.DataFrame:
+    """Read a run's `estimates.csv` exactly: numbers parsed by `float` (exact round trip of the
+    written text), empty numbers missing, empty text kept as ""."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise StudyInputError(
+            f"{path}: not a readable estimates table ({exc.__class__.__name__})"
+        ) from None
+    missing = [c for c in REPORT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise StudyInputError(f"{path}: missing column(s) {missing}")
+    for column in NUMBER_COLUMNS:
+        values = []
+        for row, text in enumerate(frame[column], start=1):
+            try:
+                values.append(_number(text))
+            except ValueError:
+                raise StudyInputError(
+                    f"{path} data row {row}, column '{column}': {text!r} is not a number"
+                ) from None
+        frame[column] = pd.Series(values, index=frame.index, dtype=float)
+    return frame
+
+
+def load_run(path: Path) -> RunFolder:
+    """Read a run folder written by `study run` (StudyInputError if it is not one)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise StudyInputError(f"{path}: not a run folder (no such folder)")
+    missing = [name for name in RUN_FILES if not (path / name).is_file()]
+    if missing:
+        raise StudyInputError(f"{path}: not a run folder (missing {', '.join(missing)})")
+    try:
+        params = yaml.safe_load((path / "params.yaml").read_text(encoding="utf-8")) or {}
+        provenance = json.loads((path / "provenance.json").read_text(encoding="utf-8"))
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        where = exc.__class__.__name__
+        raise StudyInputError(
+            f"{path}: unreadable params.yaml or provenance.json ({where})"
+        ) from None
+    if not isinstance(params, dict) or not isinstance(provenance, dict):
+        raise StudyInputError(f"{path}: params.yaml and provenance.json must be mappings")
+    return RunFolder(path, read_estimates(path / "estimates.csv"), params, provenance)
+
+
+def ci_overlap(a_low, a_high, b_low, b_high) -> pd.Series:
+    """Whether closed intervals [a_low, a_high] and [b_low, b_high] share a point (touching
+    counts); missing where any bound is missing."""
+    bounds = [np.asarray(x, dtype=float) for x in (a_low, a_high, b_low, b_high)]
+    with np.errstate(invalid="ignore"):
+        overlap = np.maximum(bounds[0], bounds[2]) <= np.minimum(bounds[1], bounds[3])
+    missing = np.isnan(bounds).any(axis=0)
+    return pd.Series(overlap, dtype="boolean").mask(missing)
+
+
+def _equal(a: pd.Series, b: pd.Series) -> pd.Series:
+    """Exact equality, with missing == missing."""
+    return (a == b) | (a.isna() & b.isna())
+
+
+def _with_occurrence(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame[KEY_COLUMNS + COMPARED_COLUMNS].copy()
+    out["occurrence"] = out.groupby(KEY_COLUMNS, sort=False).cumcount() + 1
+    out["order"] = np.arange(len(out))
+    return out
+
+
+def compare_estimates(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Every estimate of runs A and B side by side (DIFF_COLUMNS): A's rows in A's order, then
+    the rows only in B in B's order.
+
+    `change` = B - A, `relative_change` = (B - A) / |A| (0 when both are 0, missing when only A
+    is 0); `changed_fields` names the compared columns that are not exactly equal.
+    """
+    keys = [*KEY_COLUMNS, "occurrence"]
+    merged = pd.merge(
+        _with_occurrence(a).add_prefix("a_").rename(columns={f"a_{k}": k for k in keys}),
+        _with_occurrence(b).add_prefix("b_").rename(columns={f"b_{k}": k for k in keys}),
+        on=keys,
+        how="outer",
+        indicator=True,
+    )
+    merged = merged.sort_values(["b_order"]).sort_values(["a_order"], kind="stable")
+    merged = merged.reset_index(drop=True)
+    in_both = merged["_merge"] == "both"
+    differs = {c: in_both & ~_equal(merged[f"a_{c}"], merged[f"b_{c}"]) for c in COMPARED_COLUMNS}
+    changed_fields = [
+        ";".join(c for c in COMPARED_COLUMNS if differs[c].iloc[i]) for i in range(len(merged))
+    ]
+    status = np.select(
+        [merged["_merge"] == "left_only", merged["_merge"] == "right_only"],
+        ["only in A", "only in B"],
+        default="same",
+    )
+    status = np.where(in_both & (pd.Series(changed_fields) != ""), "changed", status)
+    a_est, b_est = merged["a_estimate"].astype(float), merged["b_estimate"].astype(float)
+    change = b_est - a_est
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.where(a_est != 0, change / a_est.abs(), np.where(change == 0, 0.0, np.nan))
+    out = merged.assign(
+        status=status,
+        change=change,
+        relative_change=relative,
+        ci_overlap=ci_overlap(
+            merged["a_ci_low"], merged["a_ci_high"], merged["b_ci_low"], merged["b_ci_high"]
+        ),
+        changed_fields=changed_fields,
+    )
+    out["occurrence"] = out["occurrence"].astype(int)
+    return out[DIFF_COLUMNS]
+
+
+def flatten(mapping: Mapping, prefix: str = "") -> dict[str, object]:
+    """Nested mappings as dotted keys (`notebooks.01_x.alpha`); lists, scalars and empty
+    mappings are leaves."""
+    flat: dict[str, object] = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def setting_text(value: object) -> str:
+    """A setting as shown: text as it is, anything else as JSON."""
+    return value if isinstance(value, str) else _canonical(value)
+
+
+def compare_mappings(a: Mapping[str, object], b: Mapping[str, object]) -> pd.DataFrame:
+    """Keys whose values differ (SETTING_COLUMNS), sorted by key; status added (only in B),
+    removed (only in A) or changed. Values are compared as canonical JSON, so 1 and 1.0 and "1"
+    all differ."""
+    rows = []
+    for key in sorted(set(a) | set(b)):
+        a_text = setting_text(a[key]) if key in a else ""
+        b_text = setting_text(b[key]) if key in b else ""
+        if key not in b:
+            rows.append((key, a_text, b_text, "removed"))
+        elif key not in a:
+            rows.append((key, a_text, b_text, "added"))
+        elif _canonical(a[key]) != _canonical(b[key]):
+            rows.append((key, a_text, b_text, "changed"))
+    return pd.DataFrame(rows, columns=SETTING_COLUMNS)
+
+
+def compare_runs(a: RunFolder, b: RunFolder) -> RunComparison:
+    """Compare run A with run B: estimates, parameters, input checksums, packages, provenance.
+
+    `params.yaml`'s `params_file` (the path as typed on the command line) is left out of the
+    parameters; the provenance compares it normalised to the project root.
+    """
+    listed = {"inputs_sha256", "packages"}
+    return RunComparison(
+        estimates=compare_estimates(a.estimates, b.estimates),
+        parameters=compare_mappings(*(_parameters(run.params) for run in (a, b))),
+        inputs=compare_mappings(
+            a.provenance.get("inputs_sha256", {}), b.provenance.get("inputs_sha256", {})
+        ),
+        packages=compare_mappings(
+            a.provenance.get("packages", {}), b.provenance.get("packages", {})
+        ),
+        provenance=compare_mappings(
+            *({k: v for k, v in run.provenance.items() if k not in listed} for run in (a, b))
+        ),
+    )
+
+
+def _parameters(params: dict) -> dict[str, object]:
+    return flatten({k: v for k, v in params.items() if k != "params_file"})
+
+
+def default_diff_path(a: Path, b: Path, reports: Path | None = None) -> Path:
+    """`reports/diffs/<A>__vs__<B>.csv` (default `config.REPORTS_DIR`), outside both runs."""
+    folder = (config.REPORTS_DIR if reports is None else reports) / "diffs"
+    return folder / f"{Path(a).resolve().name}__vs__{Path(b).resolve().name}.csv"
+
+
+def check_diff_path(path: Path, runs: tuple[Path, ...]) -> None:
+    """The diff file must not be a folder nor lie inside a run folder (runs are never modified)."""
+    target = Path(path).resolve()
+    for run in runs:
+        if target.is_relative_to(Path(run).resolve()):
+            raise StudyInputError(f"--out {path}: inside run folder {run}; run folders are kept")
+    if target.is_dir():
+        raise StudyInputError(f"--out {path}: is a folder; give a .csv file name")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a text file via a temporary file in the same folder and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("x", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
+    """Write a DataFrame as CSV (no index) atomically."""
+    write_text_atomic(path, frame.to_csv(index=False))
