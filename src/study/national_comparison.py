@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 from study import proportions, rates
 from study.errors import StudyInputError
@@ -195,3 +196,105 @@ def donor_pool(oflog: pd.DataFrame, treated: str, pool: str) -> list[str] | None
         raise StudyInputError(f"oflog: no rows for {treated}")
     same = oflog.loc[oflog["la_type"] == la_type.iloc[0], "geography_code"].unique()
     return sorted(c for c in same if c != treated)
+
+
+def oflog_from_figures(figures: pd.DataFrame) -> pd.DataFrame:
+    """The cited Oflog rows of `national_figures.csv` in the shape of `read_oflog_measures`
+    (councils' values with the all-council median of the same measure and year)."""
+    _need(figures, ["table", "year", "geography_code", "name", "value"], "figures")
+    rows = figures[figures["table"].str.fullmatch(r"ASC\d+")]
+    medians = rows[rows["geography_code"] == "median"].set_index(["table", "year"])["value"]
+    councils = rows[rows["geography_code"] != "median"].copy()
+    if councils.empty or medians.empty:
+        raise StudyInputError("figures: no cited Oflog (ASCn) rows with their median")
+    keys = zip(councils["table"], councils["year"], strict=True)
+    councils["median"] = [medians.get(key) for key in keys]
+    councils["measure"] = councils["table"]
+    return councils[["year", "geography_code", "name", "measure", "value", "median"]]
+
+
+def plot_long_term_shares(shares: pd.DataFrame, *, level: float, title: str) -> Figure:
+    """Long-term sequel shares with their intervals, one panel row per area, by age band."""
+    fig = Figure(figsize=(8, 0.5 + 0.45 * shares["label"].nunique() * 3))
+    ax = fig.subplots()
+    labels = list(dict.fromkeys(shares["label"]))
+    bands = list(dict.fromkeys(shares["age_band"]))
+    for k, band in enumerate(bands):
+        sub = shares[shares["age_band"] == band].set_index("label").loc[labels]
+        y = [i * (len(bands) + 1) + k for i in range(len(labels))]
+        ax.errorbar(
+            100 * sub["estimate"],
+            y,
+            xerr=[
+                100 * (sub["estimate"] - sub["ci_low"]),
+                100 * (sub["ci_high"] - sub["estimate"]),
+            ],
+            fmt="o",
+            capsize=3,
+            label=band,
+        )
+    ax.set_yticks([i * (len(bands) + 1) + 1 for i in range(len(labels))], labels)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"% of requests from new clients ending in long-term support ({level:.0%} CI)")
+    ax.set_title(title)
+    ax.legend(title="age band", loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def _ci(row: pd.Series, digits: int = 1) -> str:
+    return (
+        f"{row['estimate']:.{digits}f} ({row['ci_low']:.{digits}f} to {row['ci_high']:.{digits}f})"
+    )
+
+
+def national_summary(
+    shares: pd.DataFrame,
+    comparisons: pd.DataFrame,
+    events: pd.DataFrame | None,
+    synthetic: pd.DataFrame | None,
+    *,
+    alpha: float = 0.05,
+) -> str:
+    """The notebook's findings in words, computed from its tables (real data)."""
+    all_ages = shares[shares["age_band"] == ALL_AGES].set_index("label")
+    h = all_ages.loc["Harrow"]
+    lines = [
+        f"**Findings (real public data, {1 - alpha:.0%} intervals).** In 2021-22, "
+        f"{100 * h['estimate']:.1f}% of Harrow's requests from new clients ended in long-term "
+        f"support ({100 * h['ci_low']:.1f}–{100 * h['ci_high']:.1f}%), against "
+        + ", ".join(
+            f"{100 * all_ages.loc[g, 'estimate']:.1f}% in {g}"
+            for g in ("London without Harrow", "England without Harrow")
+            if g in all_ages.index
+        )
+        + "."
+    ]
+    diff = comparisons[
+        comparisons["quantity"].str.contains("difference") & comparisons["age_band"].eq(ALL_AGES)
+    ]
+    for r in diff.itertuples(index=False):
+        lines.append(
+            f"Difference from {r.comparator}: {100 * r.estimate:+.1f} points "
+            f"({100 * r.ci_low:+.1f} to {100 * r.ci_high:+.1f})."
+        )
+    if events is None or synthetic is None:
+        lines.append(
+            "The panel analysis was not run: it needs the full Oflog file with every council."
+        )
+        return " ".join(lines)
+    avg = events[
+        events["quantity"].str.contains("average")
+        & events["method"].str.startswith("placebo")
+        & events["pool"].eq("all")
+    ]
+    for r in avg.itertuples(index=False):
+        sc = synthetic[(synthetic["council"] == r.council) & (synthetic["measure"] == r.measure)]
+        s = sc.iloc[0]
+        lines.append(
+            f"{r.council} {r.measure}: average post-treatment change against all other councils "
+            f"{_ci(pd.Series(r._asdict()))} (event study, placebo-in-space interval, "
+            f"p = {r.p_value:.2f}); penalised synthetic control gap {s['mean_post_gap']:.1f}, "
+            f"ranked {s['rank']} of {s['of']} placebos (p = {s['p_value']:.2f})."
+        )
+    return " ".join(lines)

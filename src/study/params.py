@@ -127,11 +127,17 @@ class StudyParameters(BaseModel):
     # 05 reviews
     n_resamples: Annotated[int, Field(ge=1000, le=1_000_000)] | None = None
     # 06 national comparison
-    treated_councils: dict[GeographyCode, str] | None = None
+    treated_councils: (
+        Annotated[
+            dict[GeographyCode, Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")]],
+            Field(min_length=1),
+        ]
+        | None
+    ) = None
     panel_measures: (
         Annotated[list[Annotated[str, Field(pattern=r"^ASC\d+$")]], Field(min_length=1)] | None
     ) = None
-    placebo_pre_rmspe_cutoff: Annotated[float, Field(gt=0)] | None = None
+    panel_first_year: Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")] | None = None
 
     @field_validator("windows")
     @classmethod
