@@ -180,7 +180,7 @@ def test_read_episodes_labels_synthetic_data(data):
     assert data.kind == "synthetic"
     assert "not a finding" in data.label
     assert data.description.startswith(f"**Data:** `{SYNTHETIC}` (synthetic: ")
-    assert f"{len(data.episodes):,} episodes." in data.description
+    assert f"{len(data.episodes):,} episodes; sites: birmingham, harrow." in data.description
 
 
 def test_records_split_sentence_names_kind_and_published_split(data):
