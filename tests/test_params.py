@@ -142,7 +142,7 @@ def test_new_params_writes_a_commented_copy_that_plans_the_same_run(tmp_path, no
     assert result.exit_code == 0, result.output
     text = target.read_text(encoding="utf-8")
     assert "run_name: my-council" in text
-    assert "# [03] last week (a Monday)" in text  # help text from the notebook
+    assert "# [03, 04] last week (a Monday)" in text  # help text from the notebook
     source = plan_run(config.PARAMS_DIR / "harrow-2019-20.yaml", notebooks=notebooks)
     copy_plan = plan_run(target, notebooks=notebooks)
     assert copy_plan.run_name == "my-council"
