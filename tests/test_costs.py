@@ -666,7 +666,7 @@ def test_reduction_costings_grid_and_summary_by_hand():
     # 10 x 36% = 3.6 fewer a week for 26 weeks; weeks 1..26 of the FY count 52..27 weeks
     assert res["full_year"].point_gbp == pytest.approx(3.6 * 26 * 52 * 400)
     assert res["part_year"].point_gbp == pytest.approx(3.6 * sum(range(27, 53)) * 400)
-    assert res["part_year"].label == "Birmingham six months, part-year"
+    assert res["part_year"].label == "Birmingham evaluation window, part-year"
     grid = scen.reduction_grid([5.0, 10.0], 0.36, **window, alpha=0.05, seed=1)
     assert len(grid) == 2 * 2 * 3  # baselines x rules x (low, mean, high) cost
     wide = scen.grid_thousands(grid)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 import nbformat
+import papermill as pm
 import pytest
 import yaml
 
@@ -47,9 +48,13 @@ def test_notebook_structure(path):
 def test_parameters_cell_holds_only_typed_literals(path):
     nb = nbformat.read(path, as_version=4)
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    names = []
     for node in ast.parse(cell.source).body:
         assert isinstance(node, ast.AnnAssign), f"untyped or derived line in {path.name}"
         ast.literal_eval(node.value)
+        names.append(node.target.id)
+    # papermill must read every line (it cannot parse some comments, e.g. one holding '=')
+    assert list(pm.inspect_notebook(str(path))) == names
 
 
 def test_default_params_equal_the_notebook_defaults():

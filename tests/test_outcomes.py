@@ -261,6 +261,7 @@ def test_birmingham_lt_records_counts_key_areas_against_usual_care():
             "site": "birmingham",
             "team": teams + ["innovation_site_1"],
             "outcome": "long_term_support",
+            "start_date": ["2018-04-02", "2018-09-30"] + ["2018-06-01"] * 6 + ["2018-10-01"],
         }
     )
     eps.loc[len(eps) - 1, "outcome"] = "short_term_support"  # not long-term: ignored
@@ -274,6 +275,25 @@ def test_birmingham_lt_records_counts_key_areas_against_usual_care():
         label="Birmingham long-term services, two key areas (synthetic)",
     )
     assert_same_table(out, ref)
+    # a twelve-month extract: rates per month over 12 months each, same ratio
+    twelve = outcomes.birmingham_lt_records(eps, kind="synthetic", months=12)
+    assert twelve["estimate"].iloc[:2].tolist() == pytest.approx([5 / 12, 3 / 12])
+    assert twelve["estimate"].iloc[2] == pytest.approx(out["estimate"].iloc[2])
+
+
+def test_birmingham_lt_records_refuses_an_extract_longer_than_its_months():
+    data = outcomes.read_episodes("data/synthetic/birmingham_12m_conversations_synthetic.csv")
+    with pytest.raises(
+        StudyInputError,
+        match=r"3Cs episodes start over 12\.0 months .*"
+        r"bham_extract_months = 6",
+    ):
+        outcomes.birmingham_lt_records(data.episodes, kind=data.kind)
+    with pytest.raises(StudyInputError, match="whole number"):
+        outcomes.birmingham_lt_records(data.episodes, kind=data.kind, months=0)
+    out = outcomes.birmingham_lt_records(data.episodes, kind=data.kind, months=12)
+    before = data.episodes.query("team == 'usual_care' and outcome == 'long_term_support'")
+    assert out["estimate"].iloc[0] == pytest.approx(len(before) / 12)
 
 
 def test_harrow_repeat_records_by_financial_year():

@@ -193,7 +193,7 @@ def reduction_costings(
     n_draws: int,
     alpha: float,
     seed: int,
-    label: str = "Birmingham six months,",
+    label: str = "Birmingham evaluation window,",
 ) -> dict[str, CostAvoidance]:
     """A relative reduction of a baseline rate over `n_weeks`, both counting rules.
 

@@ -540,16 +540,45 @@ def harrow_lt_records(
     return RateComparisons(by)
 
 
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def _check_months_spanned(bham: pd.DataFrame, months: int) -> None:
+    """Raise if the 3Cs or the usual-care episodes start over a span longer than `months`
+    (half a month's slack), so rates per month are not computed on the wrong exposure."""
+    for name, rows in (
+        ("3Cs", bham[bham["team"] != "usual_care"]),
+        ("usual-care", bham[bham["team"] == "usual_care"]),
+    ):
+        start = pd.to_datetime(rows["start_date"])
+        if start.empty:
+            continue
+        spanned = (start.max() - start.min()).days / DAYS_PER_MONTH
+        if spanned > months + 0.5:
+            raise StudyInputError(
+                f"the Birmingham {name} episodes start over {spanned:.1f} months "
+                f"({start.min():%Y-%m-%d} to {start.max():%Y-%m-%d}), longer than "
+                f"bham_extract_months = {months}; set bham_extract_months to the months the "
+                "extract covers"
+            )
+
+
 def birmingham_lt_records(
-    episodes: pd.DataFrame, *, kind: str, alpha: float = 0.05
+    episodes: pd.DataFrame, *, kind: str, months: int | None = None, alpha: float = 0.05
 ) -> pd.DataFrame:
     """Record-level Birmingham rate ratio: people going on to long-term support in the two key
-    areas during the evaluation against usual care, equal months each (`poisson_rate_ratio`)."""
+    areas during the `months`-month evaluation against usual care in the same number of months
+    before (`poisson_rate_ratio`; default: the published six months). Raises StudyInputError
+    when the extract's episodes span more months than that."""
     bham = episodes[episodes["site"] == "birmingham"]
     if bham.empty:
         return empty_estimates()
+    if months is None:
+        months = int(published.figure_value("bham_evaluation_months"))
+    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
+        raise StudyInputError(f"bham_extract_months must be a whole number >= 1, got {months!r}")
+    _check_months_spanned(bham, months)
     long_term = bham["outcome"] == "long_term_support"
-    months = published.figure_value("bham_evaluation_months")
     return rates.poisson_rate_ratio(
         int((long_term & bham["team"].isin(BHAM_KEY_AREAS)).sum()),
         months,

@@ -93,6 +93,7 @@ class StudyParameters(BaseModel):
     weeks_sensitivity: (
         Annotated[list[Annotated[int, Field(ge=1, le=260)]], Field(min_length=1)] | None
     ) = None
+    bham_extract_months: Annotated[int, Field(ge=1, le=36)] | None = None
     bham_baseline_long_term: Count | None = None
     bham_baseline_sensitivity: Annotated[list[Count], Field(min_length=1)] | None = None
     repeat_requests_before: Count | None = None
