@@ -36,7 +36,7 @@ def toy_notebooks(tmp_path: Path) -> Path:
         "rec = Recorder(run_dir=run_dir, notebook='01_toy')\n"
         "t = estimate_table([dict(quantity=label, estimate=1 - alpha, ci_low=0.0, ci_high=1.0,"
         " level=1 - alpha, method='toy', n=10)])\n"
-        "rec.estimates(t, site='harrow', data_kind='published')",
+        "rec.estimates(t, site='harrow', data_kind='published', source='toy')",
     )
     make_notebook(
         folder / "02_fails.ipynb",

@@ -46,6 +46,7 @@ def est(quantity: str, estimate: float, lo: float = 0.0, hi: float = 1.0, **extr
         method="Wilson score",
         n=100.0,
         data_kind="published",
+        source="data/a.csv",
         note="",
     )
     return {**row, **extra}
@@ -333,3 +334,10 @@ def test_a_rerun_with_the_same_inputs_and_seed_shows_no_difference(tmp_path):
     assert (pd.read_csv(out)["status"] == "same").all()
     # the index pages of the two runs (same folder name) are byte-identical, too
     assert (runs[0] / "index.html").read_bytes() == (runs[1] / "index.html").read_bytes()
+
+
+def test_runs_written_before_the_source_column_still_compare(tmp_path):
+    run = make_run(tmp_path / "A", [est("p", 0.5)])
+    frame = pd.read_csv(run / "estimates.csv").drop(columns=["source"])
+    frame.to_csv(run / "estimates.csv", index=False)
+    assert load_run(run).estimates["source"].tolist() == [""]

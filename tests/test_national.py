@@ -530,3 +530,17 @@ def test_loader_rejects_a_value_with_a_flag_and_a_missing_column(tmp_path):
     path.write_text("".join(bad_flag), encoding="utf-8")
     with pytest.raises(StudyInputError, match=r"line 2, column 'flag': 'z' is not one of"):
         national.load_national_figures(path)
+
+
+def test_cited_source_names_each_file_with_its_tables_in_order(cited):
+    t = cited[cited["table"].isin(["T11", "T10", "T2", "ASC6"])]
+    assert national.cited_source(t, via="data/published/national_figures.csv") == (
+        "ASCFR and SALT Data Tables 2021-22.xlsx T2, T10, T11; ASC_data.csv ASC6 "
+        "(via data/published/national_figures.csv)"
+    )
+    costs = national.cost_figures("E09000015")
+    assert national.cited_source(costs) == (
+        "ASCFR and SALT Data Tables 2021-22.xlsx T10, T11, T34, T38, T43, T44, T51, T52"
+    )
+    with pytest.raises(StudyInputError, match="source file and a table"):
+        national.cited_source(cited.iloc[:0])

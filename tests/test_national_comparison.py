@@ -136,6 +136,13 @@ def test_against_median_and_donor_pools():
         nc.donor_pool(oflog, "A", "region")
     with pytest.raises(StudyInputError, match="no ASC5 rows"):
         nc.against_median(oflog, ["A"], "ASC5")
+    rows = nc.median_estimates(m, "ASC6")
+    assert rows["quantity"].tolist() == [
+        "ASC6 a minus median of councils, 2018-19",
+        "ASC6 a minus median of councils, 2019-20",
+    ]
+    assert rows["estimate"].tolist() == [-2.0, -5.0]
+    assert rows["ci_low"].isna().all() and rows["note"].tolist()[1] == "a 8, median 13"
 
 
 def test_missing_tables_are_named(figures):

@@ -414,3 +414,19 @@ def test_any_non_number_in_value_is_located(tmp_path_factory, text, data):
     with pytest.raises(StudyInputError) as exc:
         published.load_figures(path)
     assert f"line {line}, column 'value'" in str(exc.value)
+
+
+def test_sources_name_the_figures_and_their_documents():
+    text = published.figures_source(["bham_share_c1", "harrow_repeat_share_after"])
+    doc_b = published.figure_table(["bham_share_c1"])["source_file"].iloc[0]
+    doc_h = published.figure_table(["harrow_repeat_share_after"])["source_file"].iloc[0]
+    assert text == (
+        "data/published/figures.csv: bham_share_c1, harrow_repeat_share_after "
+        f"(quoted from {', '.join(sorted({doc_b, doc_h}))})"
+    )
+    with pytest.raises(StudyInputError, match="unknown figure_id"):
+        published.figures_source(["no_such_figure"])
+    tables = published.load_review_tables()
+    assert published.review_tables_source(tables).startswith(
+        "data/published/harrow_reviews_tables.csv: Tables 1a, 1b (from 004_"
+    )

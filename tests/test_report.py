@@ -21,22 +21,31 @@ def table(value: float) -> pd.DataFrame:
 
 def test_estimates_are_labelled_appended_and_gathered(tmp_path):
     rec = Recorder(run_dir=str(tmp_path), notebook="01_x")
-    out = rec.estimates(table(0.5), site="harrow", data_kind="synthetic")
+    out = rec.estimates(table(0.5), site="harrow", data_kind="synthetic", source="a.csv")
     assert list(out.columns) == REPORT_COLUMNS
     Recorder(run_dir=str(tmp_path), notebook="00_a").estimates(
-        table(0.1), site="birmingham", data_kind="published"
+        table(0.1), site="birmingham", data_kind="published", source="figures.csv: x"
     )
-    rec.estimates(table(0.7), site="harrow", data_kind="user")
+    rec.estimates(table(0.7), site="harrow", data_kind="user", source="mine.csv")
     gathered = gather_estimates(tmp_path)
     assert gathered["notebook"].tolist() == ["00_a", "01_x", "01_x"]
     assert gathered["estimate"].tolist() == [0.1, 0.5, 0.7]
     assert gathered["data_kind"].tolist() == ["published", "synthetic", "user"]
+    assert gathered["source"].tolist() == ["figures.csv: x", "a.csv", "mine.csv"]
+
+
+@pytest.mark.parametrize("source", ["", "  ", None])
+def test_estimates_without_a_source_are_refused(tmp_path, source):
+    with pytest.raises(StudyInputError, match="source must name the data"):
+        Recorder(str(tmp_path), "01_x").estimates(
+            table(0.5), site="harrow", data_kind="published", source=source
+        )
 
 
 def test_interactive_recorder_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     rec = Recorder(run_dir="", notebook="01_x")
-    rec.estimates(table(0.5), site="harrow", data_kind="published")
+    rec.estimates(table(0.5), site="harrow", data_kind="published", source="figures.csv: x")
     fig, ax = plt.subplots()
     rec.figure(fig, "f")
     plt.close(fig)
@@ -45,7 +54,9 @@ def test_interactive_recorder_writes_nothing(tmp_path, monkeypatch):
 
 def test_unknown_data_kind_is_refused(tmp_path):
     with pytest.raises(StudyInputError, match="data_kind must be one of"):
-        Recorder(str(tmp_path), "01_x").estimates(table(0.5), site="harrow", data_kind="real")
+        Recorder(str(tmp_path), "01_x").estimates(
+            table(0.5), site="harrow", data_kind="real", source="x"
+        )
 
 
 def test_figure_files_are_byte_identical_between_runs(tmp_path):

@@ -26,7 +26,8 @@ from study.report import REPORT_COLUMNS
 KEY_COLUMNS = ["notebook", "site", "quantity", "method"]
 NUMBER_COLUMNS = ["estimate", "ci_low", "ci_high", "level", "n"]
 TEXT_COLUMNS = [c for c in REPORT_COLUMNS if c not in NUMBER_COLUMNS]
-COMPARED_COLUMNS = ["estimate", "ci_low", "ci_high", "level", "n", "data_kind", "note"]
+COMPARED_COLUMNS = ["estimate", "ci_low", "ci_high", "level", "n", "data_kind", "source", "note"]
+OPTIONAL_COLUMNS = ("source",)  # absent from runs written before it existed: read as ""
 RUN_FILES = ("estimates.csv", "params.yaml", "provenance.json")
 STATUSES = ("same", "changed", "only in A", "only in B")
 DIFF_COLUMNS = [
@@ -87,6 +88,9 @@ def read_estimates(path: Path) -> pd.DataFrame:
         raise StudyInputError(
             f"{path}: not a readable estimates table ({exc.__class__.__name__})"
         ) from None
+    for column in OPTIONAL_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = ""
     missing = [c for c in REPORT_COLUMNS if c not in frame.columns]
     if missing:
         raise StudyInputError(f"{path}: missing column(s) {missing}")

@@ -717,6 +717,31 @@ def _cost_items() -> list[tuple[str, str, str, str]]:
 COST_TABLES = tuple(dict.fromkeys(item[0] for item in _cost_items()))
 
 
+def cited_source(rows: pd.DataFrame, *, via: str | Path | None = None) -> str:
+    """The `source` of estimates built from national figures (estimates.csv): each official
+    file with its tables or measures, e.g. 'ASCFR and SALT Data Tables 2021-22.xlsx T10, T11',
+    and ' (via <via>)' when they were read from the cited table rather than the file.
+
+    Takes rows with `source_file` (or `source`) and `table` (or `sheet`) columns, as
+    `load_national_figures`, `cost_figures` and `read_oflog_measures` (+ source_file) return.
+    """
+    file_col = "source_file" if "source_file" in rows else "source"
+    table_col = "table" if "table" in rows else "sheet"
+    if rows.empty or file_col not in rows or table_col not in rows:
+        raise StudyInputError("cited_source needs rows with a source file and a table column")
+
+    def order(name: str) -> tuple[str, int]:
+        digits = re.sub(r"\D", "", name)
+        return (re.sub(r"\d", "", name), int(digits) if digits else 0)
+
+    parts = [
+        f"{file} {', '.join(sorted(group[table_col].astype(str).unique(), key=order))}"
+        for file, group in rows.groupby(file_col, sort=True)
+    ]
+    text = "; ".join(parts)
+    return f"{text} (via {Path(via).as_posix()})" if via else text
+
+
 def cost_figures(
     geography_code: str,
     *,

@@ -184,6 +184,26 @@ def against_median(oflog: pd.DataFrame, codes: Sequence[str], measure: str) -> p
     return out.sort_values(["name", "year"]).reset_index(drop=True)
 
 
+def median_estimates(medians: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """`against_median` rows as estimates: each council's difference from the median of all
+    councils per year (descriptive: no interval; the value and median are in the note)."""
+    _need(medians, ["year", "name", "value", "median", "difference"], "medians")
+    rows = [
+        {
+            "quantity": f"{measure} {r.name} minus median of councils, {r.year}",
+            "estimate": r.difference,
+            "ci_low": float("nan"),
+            "ci_high": float("nan"),
+            "level": float("nan"),
+            "method": "difference from the median of all councils (descriptive, no interval)",
+            "n": float("nan"),
+            "note": f"{r.name} {r.value:g}, median {r.median:g}",
+        }
+        for r in medians.itertuples(index=False)
+    ]
+    return estimate_table(rows)
+
+
 def donor_pool(oflog: pd.DataFrame, treated: str, pool: str) -> list[str] | None:
     """Donor councils for `treated`: 'all' (every other council: None) or 'same type'
     (councils of the treated council's Oflog type, e.g. London Boroughs)."""

@@ -21,6 +21,15 @@ SYNTHETIC_LABEL = "synthetic data calibrated to the published figures — not a 
 USER_LABEL = "user-supplied records"
 REDUCTION = "reduction 1 - RR"
 RATE_RATIO = "rate ratio after / before"
+# published figures (data/published/figures.csv) behind each analysis: the `source` of its rows
+BHAM_SPLIT_FIGURES = ("bham_conversations_6m", "bham_share_c1", "bham_share_c2", "bham_share_c3")
+HARROW_C3_FIGURES = (
+    "harrow_c3_share_pre_covid",
+    "harrow_c3_share_covid",
+    "harrow_requests_increase_2020_21",
+)
+BHAM_REDUCTION_FIGURES = ("bham_long_term_reduction",)
+HARROW_REPEAT_FIGURES = ("harrow_repeat_share_before", "harrow_repeat_share_after")
 HARROW_LT_FIGURES = {
     "Sep 2018": "harrow_lt_starts_2018_09",
     "Mar 2019": "harrow_lt_starts_2019_03",
@@ -150,8 +159,9 @@ def birmingham_published_split(
     *, rounding_unit: float = 0.01, alpha: float = 0.05
 ) -> PublishedSplit:
     """Birmingham's published 70 / 10 / 20 split of 1,497 conversations (seed 000)."""
-    total = int(published.figure_value("bham_conversations_6m"))
-    shares = {f"C{i}": published.figure_value(f"bham_share_c{i}") / 100 for i in (1, 2, 3)}
+    total_id, *share_ids = BHAM_SPLIT_FIGURES
+    total = int(published.figure_value(total_id))
+    shares = {f"C{i}": published.figure_value(fid) / 100 for i, fid in enumerate(share_ids, 1)}
     return published_split(
         shares,
         total,
@@ -204,9 +214,8 @@ def harrow_c3_published(
     Assumed denominators: `n_pre_covid` before, grown by the published rise in requests in the
     Covid year (rounded); the sensitivity table repeats this for each of `denominators`.
     """
-    c3_pre = published.figure_value("harrow_c3_share_pre_covid") / 100
-    c3_covid = published.figure_value("harrow_c3_share_covid") / 100
-    growth = 1 + published.figure_value("harrow_requests_increase_2020_21") / 100
+    c3_pre, c3_covid, increase = (published.figure_value(f) / 100 for f in HARROW_C3_FIGURES)
+    growth = 1 + increase
     n_covid = round(n_pre_covid * growth)
     comparison = proportions.compare_published_shares(
         c3_covid,
@@ -440,7 +449,7 @@ def birmingham_reduction_published(
 ) -> PublishedReduction:
     """Birmingham's published 36% reduction in long-term services (seed 000) under an assumed
     baseline count, and across `baselines` (`rates.published_reduction[_sensitivity]`)."""
-    reduction = published.figure_value("bham_long_term_reduction") / 100
+    reduction = published.figure_value(BHAM_REDUCTION_FIGURES[0]) / 100
     label = "Birmingham long-term services (two key areas)"
     table = rates.published_reduction(
         reduction, baseline, alpha=alpha, period="comparison periods", label=label
@@ -474,8 +483,7 @@ def harrow_repeat_published(
 ) -> ShareComparison:
     """Harrow's repeat-request share, innovation year (25%) against before (33%) (seed 004),
     under assumed denominators, and across equal denominators `denominators`."""
-    before = published.figure_value("harrow_repeat_share_before") / 100
-    after = published.figure_value("harrow_repeat_share_after") / 100
+    before, after = (published.figure_value(f) / 100 for f in HARROW_REPEAT_FIGURES)
     label = "Harrow repeat requests"
     comparison = proportions.compare_published_shares(
         after,

@@ -438,6 +438,24 @@ def figure_table(ids: Iterable[str], figures: pd.DataFrame | None = None) -> pd.
     return indexed.loc[ids].reset_index(drop=True)
 
 
+def figures_source(ids: Iterable[str], figures: pd.DataFrame | None = None) -> str:
+    """The `source` of estimates built from published figures (estimates.csv): 'data/published/
+    figures.csv: <ids> (quoted from <source documents>)'; unknown ids raise."""
+    rows = figure_table(ids, figures)
+    documents = ", ".join(sorted(rows["source_file"].unique()))
+    return (
+        f"data/published/{FIGURES_FILE}: {', '.join(rows['figure_id'])} (quoted from {documents})"
+    )
+
+
+def review_tables_source(tables: pd.DataFrame) -> str:
+    """The `source` of estimates built from the review tables: 'data/published/
+    harrow_reviews_tables.csv: Tables 1a, 1b (from <source documents>)'."""
+    names = ", ".join(sorted(tables["table"].astype(str).unique()))
+    documents = ", ".join(sorted(tables["source_file"].unique()))
+    return f"data/published/{REVIEW_TABLES_FILE}: Tables {names} (from {documents})"
+
+
 def event_dates(
     event_id: str, events: pd.DataFrame | None = None
 ) -> tuple[pd.Timestamp, pd.Timestamp]:

@@ -17,7 +17,7 @@ import pandas as pd
 from study.errors import StudyInputError
 from study.tidy import ESTIMATE_COLUMNS
 
-REPORT_COLUMNS = ["site", "notebook", *ESTIMATE_COLUMNS, "data_kind", "note"]
+REPORT_COLUMNS = ["site", "notebook", *ESTIMATE_COLUMNS, "data_kind", "source", "note"]
 DATA_KINDS = ("published", "synthetic", "user")
 
 
@@ -32,17 +32,25 @@ class Recorder:
     def _root(self) -> Path | None:
         return Path(self.run_dir) if self.run_dir else None
 
-    def estimates(self, table: pd.DataFrame, *, site: str, data_kind: str) -> pd.DataFrame:
-        """Label a tidy estimate table with site, notebook and data kind; append it to the run.
+    def estimates(
+        self, table: pd.DataFrame, *, site: str, data_kind: str, source: str
+    ) -> pd.DataFrame:
+        """Label a tidy estimate table with site, notebook, data kind and source; append it to
+        the run.
 
-        Returns the labelled table (columns REPORT_COLUMNS) so the notebook can display it.
+        `source` says where the numbers come from: the data file, or the cited figures
+        (`published.figures_source`, `national.cited_source`). Returns the labelled table
+        (columns REPORT_COLUMNS) so the notebook can display it.
         """
         if data_kind not in DATA_KINDS:
             raise StudyInputError(f"data_kind must be one of {DATA_KINDS}, got {data_kind!r}")
+        if not isinstance(source, str) or not source.strip():
+            raise StudyInputError("source must name the data behind the estimates")
         out = table.copy()
         out["site"] = site
         out["notebook"] = self.notebook
         out["data_kind"] = data_kind
+        out["source"] = source
         if "note" not in out:
             out["note"] = ""
         out = out[REPORT_COLUMNS]
