@@ -304,6 +304,18 @@ def test_diff_command_writes_the_default_csv_and_never_touches_the_runs(tmp_path
     assert "pandas" in result.output and "9.9" in result.output
 
 
+def test_diff_changed_prints_only_the_estimates_that_differ(tmp_path):
+    a = make_run(tmp_path / "A", [est("kept", 0.5), est("moved", 0.5)])
+    b = make_run(tmp_path / "B", [est("kept", 0.5), est("moved", 0.6)])
+    out = tmp_path / "d.csv"
+    result = runner.invoke(
+        app, ["diff", str(a), str(b), "--out", str(out), "--changed"], env={"COLUMNS": "250"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "moved" in result.output and "kept" not in result.output
+    assert pd.read_csv(out)["quantity"].tolist() == ["kept", "moved"]  # the CSV has them all
+
+
 def test_diff_command_refuses_to_write_inside_a_run_folder(tmp_path):
     a = make_run(tmp_path / "A", [est("p", 0.5)])
     b = make_run(tmp_path / "B", [est("p", 0.5)])

@@ -679,6 +679,19 @@ def test_reduction_costings_grid_and_summary_by_hand():
     assert f"£{1.8 * sum(range(27, 53)) * 400 / 1000:,.0f}k to" in text
 
 
+def test_a_longer_window_from_the_same_six_month_rates_keeps_their_uncertainty():
+    from study import cost_scenarios as scen
+
+    fixed = costs.UnitCost(400.0, 0.0, "fixed")
+    common = dict(unit_cost=fixed, first_week="2018-04-02", n_draws=2000, alpha=0.05, seed=3)
+    six = scen.reduction_costings(10.0, 0.36, n_weeks=26, **common)["full_year"]
+    twelve = scen.reduction_costings(10.0, 0.36, n_weeks=52, exposure_weeks=26, **common)
+    # same rate draws (26 weeks observed), twice the weeks costed: every draw exactly doubles
+    np.testing.assert_allclose(twelve["full_year"].starts_draws, 2 * six.starts_draws)
+    naive = scen.reduction_costings(10.0, 0.36, n_weeks=52, **common)["full_year"]
+    assert np.ptp(naive.starts_draws) < np.ptp(twelve["full_year"].starts_draws)
+
+
 def test_its_sensitivity_base_and_one_change_at_a_time(step_series):
     from study import cost_scenarios as scen
 

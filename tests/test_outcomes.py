@@ -254,18 +254,29 @@ def test_harrow_repeat_published_and_sentence():
     assert "With 1,000 and 1,000 requests" in text
 
 
-def test_birmingham_lt_records_counts_key_areas_against_usual_care():
-    teams = ["innovation_site_1"] * 2 + ["innovation_site_2"] + ["usual_care"] * 5
+def _bham_toy(months: int) -> pd.DataFrame:
+    """3 key-area and 5 usual-care long-term starts (+ one short-term), spread over `months`
+    months of 3Cs from 2018-04-02 and the same months of usual care before."""
+    start = pd.Timestamp("2018-04-02")
+    after = pd.date_range(start, start + pd.DateOffset(months=months) - pd.Timedelta(days=2), 4)
+    before = pd.date_range(start - pd.DateOffset(months=months), start - pd.Timedelta(days=1), 5)
     eps = pd.DataFrame(
         {
             "site": "birmingham",
-            "team": teams + ["innovation_site_1"],
+            "team": ["innovation_site_1"] * 2
+            + ["innovation_site_2"]
+            + ["usual_care"] * 5
+            + ["innovation_site_1"],
             "outcome": "long_term_support",
-            "start_date": ["2018-04-02", "2018-09-30"] + ["2018-06-01"] * 6 + ["2018-10-01"],
+            "start_date": list(after[:3]) + list(before) + [after[3]],
         }
     )
     eps.loc[len(eps) - 1, "outcome"] = "short_term_support"  # not long-term: ignored
-    out = outcomes.birmingham_lt_records(eps, kind="synthetic")
+    return eps
+
+
+def test_birmingham_lt_records_counts_key_areas_against_usual_care():
+    out = outcomes.birmingham_lt_records(_bham_toy(6), kind="synthetic")
     ref = rates.poisson_rate_ratio(
         3,
         6,
@@ -276,7 +287,7 @@ def test_birmingham_lt_records_counts_key_areas_against_usual_care():
     )
     assert_same_table(out, ref)
     # a twelve-month extract: rates per month over 12 months each, same ratio
-    twelve = outcomes.birmingham_lt_records(eps, kind="synthetic", months=12)
+    twelve = outcomes.birmingham_lt_records(_bham_toy(12), kind="synthetic", months=12)
     assert twelve["estimate"].iloc[:2].tolist() == pytest.approx([5 / 12, 3 / 12])
     assert twelve["estimate"].iloc[2] == pytest.approx(out["estimate"].iloc[2])
 
@@ -289,6 +300,8 @@ def test_birmingham_lt_records_refuses_an_extract_longer_than_its_months():
         r"bham_extract_months = 6",
     ):
         outcomes.birmingham_lt_records(data.episodes, kind=data.kind)
+    with pytest.raises(StudyInputError, match=r"over 12\.0 months .*shorter than .* = 24"):
+        outcomes.birmingham_lt_records(data.episodes, kind=data.kind, months=24)
     with pytest.raises(StudyInputError, match="whole number"):
         outcomes.birmingham_lt_records(data.episodes, kind=data.kind, months=0)
     out = outcomes.birmingham_lt_records(data.episodes, kind=data.kind, months=12)

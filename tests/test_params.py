@@ -143,6 +143,9 @@ def test_new_params_writes_a_commented_copy_that_plans_the_same_run(tmp_path, no
     text = target.read_text(encoding="utf-8")
     assert "run_name: my-council" in text
     assert "# [03, 04] last week (a Monday)" in text  # help text from the notebook
+    assert "  alpha: 0.05  # [02, 03, 04] " in text  # only the notebooks this set runs
+    described = yaml.safe_load(text)["description"]
+    assert described.startswith("my-council: describe this evaluation here (copied from harrow")
     source = plan_run(config.PARAMS_DIR / "harrow-2019-20.yaml", notebooks=notebooks)
     copy_plan = plan_run(target, notebooks=notebooks)
     assert copy_plan.run_name == "my-council"

@@ -31,7 +31,7 @@ from study.report_index import (
 
 runner = CliRunner()
 SHARE_C1 = KEY_ESTIMATES[0]
-C3_SYNTHETIC = next(k for k in KEY_ESTIMATES if "(synthetic)" in k.quantity)
+C3_RECORDS = next(k for k in KEY_ESTIMATES if k.record_level and "Harrow C3" in k.quantity)
 PNG_1X1 = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
     "0000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
@@ -46,7 +46,7 @@ def row_for(key: KeyEstimate, estimate: float, lo: float, hi: float, kind: str) 
     return dict(
         site="harrow",
         notebook=key.notebook,
-        quantity=key.quantity,
+        quantity=key.quantity.format(kind=kind),
         estimate=estimate,
         ci_low=lo,
         ci_high=hi,
@@ -54,6 +54,7 @@ def row_for(key: KeyEstimate, estimate: float, lo: float, hi: float, kind: str) 
         method=key.method,
         n=1497.0,
         data_kind=kind,
+        source="data/a.csv",
         note="",
     )
 
@@ -88,9 +89,7 @@ def make_run(folder: Path, rows: list[dict], provenance: dict | None = None) -> 
 def run(tmp_path) -> Path:
     rows = [
         row_for(SHARE_C1, 0.700066800267201, 0.6709950995595064, 0.727612465254932, "published"),
-        row_for(
-            C3_SYNTHETIC, 0.0701014759909052, 0.056905437964984, 0.083018076933187, "synthetic"
-        ),
+        row_for(C3_RECORDS, 0.0701014759909052, 0.056905437964984, 0.083018076933187, "synthetic"),
     ]
     return make_run(tmp_path / "demo-20260101-000000", rows)
 
@@ -165,7 +164,9 @@ def test_key_rows_found_missing_and_skipped():
         [row_for(SHARE_C1, 0.7, 0.67, 0.73, "published")], columns=REPORT_COLUMNS
     )
     rows = key_estimate_rows(estimates, load_figures(), ["01_conversation_split"])
-    assert len(rows) == sum(k.notebook == "01_conversation_split" for k in KEY_ESTIMATES)
+    published_keys = [k for k in KEY_ESTIMATES if not k.record_level]
+    # record-level keys the run lacks are left out; published ones are shown as missing
+    assert len(rows) == sum(k.notebook == "01_conversation_split" for k in published_keys)
     first = rows.iloc[0]
     assert (first["published"], first["estimate"]) == ("70%", "70.0%")
     assert first["ci"] == "67.0% to 73.0% (95%)"
@@ -179,6 +180,21 @@ def test_key_rows_found_missing_and_skipped():
         .str.contains("Birmingham: reduction")
         .any()
     )
+
+
+def test_record_level_keys_prefer_the_users_rows_to_synthetic_ones():
+    key = C3_RECORDS
+    both = pd.DataFrame(
+        [row_for(key, 0.05, 0.01, 0.09, "synthetic"), row_for(key, 0.08, 0.02, 0.14, "user")],
+        columns=REPORT_COLUMNS,
+    )
+    rows = key_estimate_rows(both, load_figures(), ["01_conversation_split"])
+    row = rows[rows["label"] == key.label].iloc[0]
+    assert (row["estimate"], row["data_kind"]) == ("+8.0 points", "user")
+    only_synthetic = both.iloc[:1]
+    rows = key_estimate_rows(only_synthetic, load_figures(), ["01_conversation_split"])
+    row = rows[rows["label"] == key.label].iloc[0]
+    assert (row["estimate"], row["data_kind"]) == ("+5.0 points", "synthetic")
 
 
 # ---- the page -------------------------------------------------------------------------------

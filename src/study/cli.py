@@ -1,4 +1,4 @@
-"""Command line: `study run | list | diff | index | validate | synth | check-published`
+"""Command line: `study run | list | new-params | diff | index | validate | synth | check-published`
 (also `python -m study`).
 
 Bad input prints one line naming the file or parameter and exits with status 2; a failing
@@ -101,6 +101,10 @@ def diff(
         Path | None,
         typer.Option("--out", help="CSV to write (default reports/diffs/<A>__vs__<B>.csv)."),
     ] = None,
+    changed_only: Annotated[
+        bool,
+        typer.Option("--changed", help="Print only estimates that differ (the CSV has them all)."),
+    ] = False,
 ) -> None:
     """Compare two run folders: every estimate side by side (printed and written as CSV), and
     the parameters, input checksums and package versions that differ. Run folders are only read."""
@@ -125,7 +129,10 @@ def diff(
         "notebook", "site", "quantity", "method", "#", "A", "B", "B - A", "relative",
         "CIs overlap", "status", title=f"estimates: A = {run_a}, B = {run_b}",
     )  # fmt: skip
-    for row in comparison.estimates.itertuples(index=False):
+    shown = comparison.estimates
+    if changed_only:
+        shown = shown[shown["status"] != "same"]
+    for row in shown.itertuples(index=False):
         overlap = "" if pd.isna(row.ci_overlap) else ("yes" if row.ci_overlap else "no")
         table.add_row(
             row.notebook, row.site, row.quantity, row.method, str(row.occurrence),

@@ -193,19 +193,23 @@ def reduction_costings(
     n_draws: int,
     alpha: float,
     seed: int,
+    exposure_weeks: float | None = None,
     label: str = "Birmingham evaluation window,",
 ) -> dict[str, CostAvoidance]:
-    """A relative reduction of a baseline rate over `n_weeks`, both counting rules.
+    """A relative reduction of a baseline rate, costed over `n_weeks`, both counting rules.
 
-    Rates baseline -> baseline x (1 - reduction), each Poisson over the `n_weeks` window.
+    Rates baseline -> baseline x (1 - reduction), each Poisson over `exposure_weeks` (the weeks
+    the rates were observed over; default `n_weeks`). Costing a 12-month window from six-month
+    rates keeps `exposure_weeks` = 26, so the interval stays as wide as the data behind it.
     """
+    exposure = float(n_weeks if exposure_weeks is None else exposure_weeks)
     rates = (baseline_per_week, baseline_per_week * (1 - relative_reduction))
     args = dict(
         unit_cost=unit_cost,
         first_week=first_week,
         n_weeks=n_weeks,
-        exposure_weeks_before=float(n_weeks),
-        exposure_weeks_after=float(n_weeks),
+        exposure_weeks_before=exposure,
+        exposure_weeks_after=exposure,
         n_draws=n_draws,
         alpha=alpha,
         seed=seed,

@@ -553,7 +553,8 @@ DAYS_PER_MONTH = 365.25 / 12
 
 def _check_months_spanned(bham: pd.DataFrame, months: int) -> None:
     """Raise if the 3Cs or the usual-care episodes start over a span longer than `months`
-    (half a month's slack), so rates per month are not computed on the wrong exposure."""
+    (half a month's slack) or more than a month shorter, so rates per month are not computed
+    on the wrong exposure."""
     for name, rows in (
         ("3Cs", bham[bham["team"] != "usual_care"]),
         ("usual-care", bham[bham["team"] == "usual_care"]),
@@ -562,10 +563,11 @@ def _check_months_spanned(bham: pd.DataFrame, months: int) -> None:
         if start.empty:
             continue
         spanned = (start.max() - start.min()).days / DAYS_PER_MONTH
-        if spanned > months + 0.5:
+        if not months - 1 <= spanned <= months + 0.5:
             raise StudyInputError(
                 f"the Birmingham {name} episodes start over {spanned:.1f} months "
-                f"({start.min():%Y-%m-%d} to {start.max():%Y-%m-%d}), longer than "
+                f"({start.min():%Y-%m-%d} to {start.max():%Y-%m-%d}), "
+                f"{'longer' if spanned > months else 'shorter'} than "
                 f"bham_extract_months = {months}; set bham_extract_months to the months the "
                 "extract covers"
             )

@@ -240,20 +240,29 @@ def new_params_text(
     `study list`; each value gets that text as a trailing comment so a new user can see what
     to change. The result parses back to the same parameters.
     """
+    original = str(raw.get("description") or "").strip()
+    description = f"{name}: describe this evaluation here (copied from {source}" + (
+        f": {original})" if original else ")"
+    )
     lines = [
         f"# Parameter set '{name}', copied from {source} by 'study new-params'.",
         "# Point the *_path parameters at your own extract (check it first with",
         "# 'study validate FILE'), change the assumptions you disagree with, then run",
         f"# 'study run --params params/{name}.yaml'. Dates are 'YYYY-MM-DD'.",
+        "# Below are the values the copied set changes; every other parameter keeps its",
+        "# notebook default. 'study list' shows them all, and any of them can be added here.",
+        "# The description is printed at the top of the report: say what this run is.",
         f"run_name: {name}",
-        f"description: {_yaml_value(str(raw.get('description') or f'Copy of {source}'))}",
+        f"description: {_yaml_value(description)}",
     ]
-    if raw.get("only"):
-        lines.append(f"only: {_yaml_value(list(raw['only']))}  # notebooks this set runs")
+    only = [str(n) for n in raw.get("only") or []]
+    if only:
+        lines.append(f"only: {_yaml_value(only)}  # notebooks this set runs")
 
     def block(values: Mapping, indent: str) -> None:
         for key, value in values.items():
             text, numbers = helps.get(key, ("", []))
+            numbers = [n for n in numbers if not only or n in only]
             tag = f"[{', '.join(numbers)}] " if numbers else ""
             comment = f"  # {tag}{text}".rstrip() if (tag or text) else ""
             lines.append(f"{indent}{key}: {_yaml_value(value)}{comment}")

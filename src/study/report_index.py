@@ -69,10 +69,16 @@ details { margin: .3rem 0; } summary { cursor: pointer; font-weight: 600; }
 """
 
 
+RECORD_KINDS = ("user", "synthetic")  # data kinds of a record-level row, the user's first
+
+
 @dataclass(frozen=True)
 class KeyEstimate:
     """A row of the key-estimates table: one of our estimates and the published figures it
-    re-estimates (one figure, or two for a published change from one value to another)."""
+    re-estimates (one figure, or two for a published change from one value to another).
+
+    A `quantity` holding '{kind}' is a record-level estimate: it matches the run's row from the
+    user's extract, else from the synthetic one, and is left out when the extract lacks it."""
 
     label: str
     figure_ids: tuple[str, ...]
@@ -80,6 +86,16 @@ class KeyEstimate:
     quantity: str
     method: str
     scale: str
+
+    @property
+    def record_level(self) -> bool:
+        return "{kind}" in self.quantity
+
+    def quantities(self) -> tuple[str, ...]:
+        """The quantity names this key matches, in order of preference."""
+        if not self.record_level:
+            return (self.quantity,)
+        return tuple(self.quantity.format(kind=kind) for kind in RECORD_KINDS)
 
 
 KEY_ESTIMATES: tuple[KeyEstimate, ...] = (
@@ -102,11 +118,22 @@ KEY_ESTIMATES: tuple[KeyEstimate, ...] = (
         "Newcombe hybrid score (method 10)",
         "points",
     ),
+    *(
+        KeyEstimate(
+            f"Birmingham: conversations ending at Conversation {k} (record-level extract)",
+            (f"bham_share_c{k}",),
+            "01_conversation_split",
+            f"Birmingham conversation split ({{kind}}): share C{k}",
+            "Goodman simultaneous",
+            "percent",
+        )
+        for k in (1, 2, 3)
+    ),
     KeyEstimate(
         "Harrow: Conversation 3 share, pre-Covid to Covid year (change, record-level extract)",
         ("harrow_c3_share_pre_covid", "harrow_c3_share_covid"),
         "01_conversation_split",
-        "Harrow C3 share (synthetic): difference Covid year - pre-Covid",
+        "Harrow C3 share ({kind}): difference Covid year - pre-Covid",
         "Newcombe hybrid score (method 10)",
         "points",
     ),
@@ -115,6 +142,14 @@ KEY_ESTIMATES: tuple[KeyEstimate, ...] = (
         ("bham_long_term_reduction",),
         "02_long_term_reduction",
         "Birmingham long-term services (two key areas): reduction 1 - RR",
+        "Wald, Poisson GLM with log-exposure offset",
+        "percent",
+    ),
+    KeyEstimate(
+        "Birmingham: reduction in long-term services (two key areas, record-level extract)",
+        ("bham_long_term_reduction",),
+        "02_long_term_reduction",
+        "Birmingham long-term services, two key areas ({kind}): reduction 1 - RR",
         "Wald, Poisson GLM with log-exposure offset",
         "percent",
     ),
@@ -248,18 +283,25 @@ def key_estimate_rows(
     mapping: tuple[KeyEstimate, ...] = KEY_ESTIMATES,
 ) -> pd.DataFrame:
     """The key-estimates table for the notebooks in a run: label, published (text), source files,
-    quote, estimate, ci (text), method, data_kind (empty when the run has no such row)."""
+    quote, estimate, ci (text), method, data_kind (empty when the run has no such row; a
+    record-level key the run's extract lacks is left out)."""
     rows = []
     for key in mapping:
         if key.notebook not in notebooks:
             continue
         cited = figure_table(key.figure_ids, published)
-        hit = estimates[
-            (estimates["notebook"] == key.notebook)
-            & (estimates["quantity"] == key.quantity)
-            & (estimates["method"] == key.method)
-        ]
-        found = hit.iloc[0] if len(hit) else None
+        found = None
+        for quantity in key.quantities():
+            hit = estimates[
+                (estimates["notebook"] == key.notebook)
+                & (estimates["quantity"] == quantity)
+                & (estimates["method"] == key.method)
+            ]
+            if len(hit):
+                found = hit.iloc[0]
+                break
+        if found is None and key.record_level:
+            continue
         rows.append(
             {
                 "label": key.label,
