@@ -22,29 +22,9 @@ import pandas as pd
 from timing import min_and_median
 
 from study import panel
+from study.synth import simulated_council_panel
 
 TARGET_SECONDS = 3.0
-
-
-def simulated_panel(n_units: int, n_years: int, n_pre: int, seed: int) -> pd.DataFrame:
-    """Unit levels + unit trends + common year shocks + noise; unit 0 gets +5 after n_pre."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(n_years)
-    Y = (
-        rng.normal(50, 10, (n_units, 1))
-        + rng.normal(0, 0.5, (n_units, 1)) * t
-        + rng.normal(0, 2, (1, n_years))
-        + rng.normal(0, 1.5, (n_units, n_years))
-    )
-    Y[0, n_pre:] += 5.0
-    years = [f"{2015 + k}-{(16 + k) % 100:02d}" for k in t]
-    return pd.DataFrame(
-        {
-            "geography_code": np.repeat([f"E{i:08d}" for i in range(n_units)], n_years),
-            "year": np.tile(years, n_units),
-            "value": Y.ravel(),
-        }
-    )
 
 
 def main() -> None:
@@ -53,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     cases = []
     for n_units, n_years, n_pre in ((150, 8, 4), (150, 20, 12)):
-        data = simulated_panel(n_units, n_years, n_pre, seed=2019)
+        data = simulated_council_panel(n_units, n_years, n_pre, effect=5.0, seed=2019)
         kw = {"treated": "E00000000", "treatment_start": data["year"].iloc[n_pre]}
         size = f"{n_units} x {n_years} ({n_units - 1} donors, {n_pre} pre-periods)"
         cases += [

@@ -16,6 +16,7 @@ from scipy.optimize import linprog, minimize, nnls
 
 from study import panel, panel_figures
 from study.errors import StudyInputError
+from study.synth import simulated_council_panel
 from study.tidy import ESTIMATE_COLUMNS
 
 YEARS = [f"{y}-{(y + 1) % 100:02d}" for y in range(2015, 2023)]  # 2015-16 ... 2022-23
@@ -501,19 +502,9 @@ def test_choose_penalty_keeps_an_exact_interpolation_that_predicts():
 
 
 def _council_panel(n_units: int, n_years: int, n_pre: int, effect: float, seed: int):
-    """As benchmarks/bench_panel.py: unit levels + unit trends + common year shocks + noise;
-    unit 0 treated with `effect` from period n_pre."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(n_years)
-    Y = (
-        rng.normal(50, 10, (n_units, 1))
-        + rng.normal(0, 0.5, (n_units, 1)) * t
-        + rng.normal(0, 2, (1, n_years))
-        + rng.normal(0, 1.5, (n_units, n_years))
-    )
-    Y[0, n_pre:] += effect
-    units = [f"E{i:08d}" for i in range(n_units)]
-    return long_panel(Y, units, YEARS[:n_years]), {"treated": units[0], "treatment_start": START}
+    """The benchmark's panel (`synth.simulated_council_panel`) and its treated unit/start."""
+    data = simulated_council_panel(n_units, n_years, n_pre, effect=effect, seed=seed)
+    return data, {"treated": "E00000000", "treatment_start": YEARS[n_pre]}
 
 
 def test_penalised_placebo_has_finite_ratios_and_ranks_a_5_point_effect():
