@@ -236,6 +236,16 @@ def test_synthetic_weights_match_slsqp(t0, j, seed):
     assert w.min() >= 0 and w.sum() == pytest.approx(1, abs=1e-12)
 
 
+def test_synthetic_weights_recover_where_nnls_stops_short():
+    """hypothesis found this case: nnls returns a worse point than the best donor."""
+    A = np.full((5, 7), 87.0)
+    A[0, 1], A[0, 2] = 0.0, 1.0
+    b = np.array([87.0, 488.0, 87.0, 42.0, 87.0])
+    w = panel.synthetic_weights(A, b)
+    assert np.sum((b - A @ w) ** 2) == pytest.approx(162826.0)  # donor 0 (or its equals)
+    assert w.min() >= 0 and w.sum() == pytest.approx(1, abs=1e-12)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     arrays(np.float64, (5, 7), elements=st.floats(-1e3, 1e3)),

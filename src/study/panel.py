@@ -406,11 +406,19 @@ def synthetic_weights(
     u, _ = nnls(E, f, maxiter=50 * E.shape[1])
     w = np.zeros(A.shape[1])
     w[first] = u / u.sum()
+    # scipy's nnls can also stop short without twins (e.g. A = 87 except two cells, found by
+    # hypothesis): check the simplex KKT condition (no donor's gradient below the weighted
+    # mean gradient) and, if it fails, solve exactly with the active-set QP at lambda = 0
+    Ds = D / scale
+    g = Ds.T @ (Ds @ w)
+    if g.min() < g @ w - 1e-10 * max(1.0, float(np.einsum("tj,tj->", Ds, Ds))):
+        return _penalised_simplex_qp(Ds, 0.0)
     return w
 
 
 def _penalised_simplex_qp(D: np.ndarray, lam: float) -> np.ndarray:
-    """Minimise f(w) = ||D w||^2 + lam c'w, c_j = ||D_j||^2, over the simplex (lam > 0).
+    """Minimise f(w) = ||D w||^2 + lam c'w, c_j = ||D_j||^2, over the simplex (lam >= 0; at
+    lam = 0 it is the exact fallback when nnls stops short).
 
     Primal active-set method (Nocedal & Wright 2006, Alg. 16.3, inertia-controlling for a
     singular Hessian). Start at the vertex minimising f (the nearest donor); keep a free set F
