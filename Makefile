@@ -56,9 +56,9 @@ env-file: ## Regenerate environment.yml from pyproject.toml and the lock file
 	$(PYTHON) scripts/make_environment.py
 
 data-readme: $(STAMP) ## Regenerate data/README.md from the record-level schema
-	$(BIN)/python -m study.schema
+	$(BIN)/python -m study.data.schema
 
-synth: $(STAMP) ## Regenerate the committed synthetic extract (study.synth.DEFAULT_SEED)
+synth: $(STAMP) ## Regenerate the committed synthetic extract (study.data.synthetic.DEFAULT_SEED)
 	$(BIN)/study synth --out data/synthetic
 
 bench: $(STAMP) ## Run the timing scripts (results are recorded in benchmarks/README.md)

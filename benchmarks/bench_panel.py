@@ -22,7 +22,7 @@ import pandas as pd
 from timing import min_and_median
 
 from study import panel
-from study.synth import simulated_council_panel
+from study.data.synthetic import simulated_council_panel
 
 TARGET_SECONDS = 3.0
 

@@ -3,11 +3,11 @@
 Target: generate + validate + aggregate in <= 10 s and <= 2 GiB peak memory on 2 cores.
 Stages timed separately (wall clock, time.perf_counter):
 
-1. generate — `study.synth.synthetic_conversations` with Harrow volumes scaled up, cut to
+1. generate — `study.data.synthetic.synthetic_conversations` with Harrow volumes scaled up, cut to
    exactly N rows;
-2. validate (frame) — `study.records.validate_frame` on the in-memory table (parsing,
+2. validate (frame) — `study.data.records.validate_frame` on the in-memory table (parsing,
    pandera lazy validation, cross-column rules);
-3. aggregate — `study.aggregate.weekly_series` (all series, all weeks) and
+3. aggregate — `study.data.aggregate.weekly_series` (all series, all weeks) and
    `conversation_split` (two periods by site and team);
 4. (outside the target) write a CSV and a Parquet copy, then `validate_file` on each — the
    path `study validate` takes.
@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from study.aggregate import conversation_split, weekly_series
-from study.records import validate_file, validate_frame
-from study.synth import synthetic_conversations
+from study.data.aggregate import conversation_split, weekly_series
+from study.data.records import validate_file, validate_frame
+from study.data.synthetic import synthetic_conversations
 
 TARGET_SECONDS = 10.0
 TARGET_GIB = 2.0

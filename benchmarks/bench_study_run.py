@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from study.config import DEFAULT_PARAMS
-from study.pipeline import plan_run, preflight, run_study
+from study.run.pipeline import plan_run, preflight, run_study
 
 
 def main() -> None:

@@ -1,8 +1,8 @@
 """Write data/published/national_figures.csv: the cited figures from the official files.
 
 Reads the NHS Digital "ASCFR and SALT Data Tables" workbook and the Oflog `ASC_data.csv`
-through `study.national` (default folder: $STUDY_EXTERNAL_DIR, else ../shared/external) and
-writes only the cited cells (`study.national.TABLE_SPECS`, `CITED_GEOGRAPHIES`,
+through `study.data.national` (default folder: $STUDY_EXTERNAL_DIR, else ../shared/external) and
+writes only the cited cells (`study.data.national.TABLE_SPECS`, `CITED_GEOGRAPHIES`,
 `CITED_OFLOG_MEASURES`). tests/test_national.py checks that the committed file equals a fresh run.
 
     .venv/bin/python scripts/transcribe_national.py [--ascfr PATH] [--oflog PATH] [--out PATH]
@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from study import config, national
+from study import config
+from study.data import national
 from study.errors import StudyInputError
 
 

@@ -31,7 +31,7 @@ def toy_notebooks(tmp_path: Path) -> Path:
         'alpha: float = 0.05  # 1 - confidence level\nlabel: str = "x"  # a label\n'
         'run_dir: str = ""  # run folder',
         "import pandas as pd\n"
-        "from study.report import Recorder\n"
+        "from study.run.recorder import Recorder\n"
         "from study.tidy import estimate_table\n"
         "rec = Recorder(run_dir=run_dir, notebook='01_toy')\n"
         "t = estimate_table([dict(quantity=label, estimate=1 - alpha, ci_low=0.0, ci_high=1.0,"

@@ -6,15 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from study.aggregate import (
+from study.data.aggregate import (
     conversation_split,
     review_tables,
     review_tables_long,
     week_start,
     weekly_series,
 )
+from study.data.records import validate_frame
 from study.errors import StudyInputError
-from study.records import validate_frame
 
 
 def _conversations() -> pd.DataFrame:

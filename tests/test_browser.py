@@ -22,7 +22,7 @@ from urllib.request import url2pathname
 import pytest
 from typer.testing import CliRunner
 
-from study.cli import app
+from study.run.cli import app
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [

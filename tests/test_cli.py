@@ -7,7 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from study import config
-from study.cli import app
+from study.run.cli import app
 
 runner = CliRunner()
 

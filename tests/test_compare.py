@@ -15,8 +15,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from study import config
-from study.cli import app
-from study.compare import (
+from study.errors import StudyInputError
+from study.run.cli import app
+from study.run.recorder import REPORT_COLUMNS
+from study.run.run_diff import (
     DIFF_COLUMNS,
     ci_overlap,
     compare_estimates,
@@ -27,8 +29,6 @@ from study.compare import (
     load_run,
     read_estimates,
 )
-from study.errors import StudyInputError
-from study.report import REPORT_COLUMNS
 
 runner = CliRunner()
 NAN = float("nan")

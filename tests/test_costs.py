@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
-from study import costs, national
+from study import costs
+from study.data import national
 from study.errors import StudyInputError
 from study.tidy import ESTIMATE_COLUMNS
 
@@ -270,14 +271,14 @@ def test_ascfr_unknown_geography_names_it():
 @pytest.fixture(scope="module")
 def review_tables():
     """Harrow Tables 1a/1b as published (data/published/harrow_reviews_tables.csv)."""
-    from study.published import load_review_tables
+    from study.data.published import load_review_tables
 
     return load_review_tables()
 
 
 def test_published_arithmetic_reproduces_the_budget_impacts(review_tables):
-    """Reuse study.published: 37 x -£24 x 52 = -£46,176 against the published -£46,000."""
-    from study.published import check_published_arithmetic
+    """Reuse study.data.published: 37 x -£24 x 52 = -£46,176 against the published -£46,000."""
+    from study.data.published import check_published_arithmetic
 
     checks = check_published_arithmetic(tables=review_tables).set_index("check")
     row = checks.loc[
@@ -574,7 +575,7 @@ def _harrow_kwargs(cost: float = 500.0) -> dict:
 
 
 def test_published_path_anchors_share_out_the_drop():
-    from study import cost_scenarios as scen
+    from study.analyses import cost_avoidance as scen
 
     path = scen.published_path_anchors(7.2, 6.1, 5.5, effect_start="2019-06-03")
     assert path == {"2019-06-03": 0.0, "2019-09-30": pytest.approx(1.1 / 1.7), "2020-03-30": 1.0}
@@ -583,7 +584,7 @@ def test_published_path_anchors_share_out_the_drop():
 
 
 def test_harrow_rates_costings_by_hand():
-    from study import cost_scenarios as scen
+    from study.analyses import cost_avoidance as scen
 
     res = scen.harrow_rates_costings(7.2, 5.5, **_harrow_kwargs())
     assert res["part_year"].point_gbp == pytest.approx(HARROW_STEP * 500)
@@ -596,7 +597,7 @@ def test_harrow_rates_costings_by_hand():
 
 
 def test_published_comparison_implied_cost_is_gbp_over_person_weeks():
-    from study import cost_scenarios as scen
+    from study.analyses import cost_avoidance as scen
 
     res = scen.harrow_rates_costings(7.2, 5.5, **_harrow_kwargs())
     table = scen.published_comparison([("£696k", 696_000.0, res["part_year"])])
@@ -609,7 +610,7 @@ def test_published_comparison_implied_cost_is_gbp_over_person_weeks():
 
 
 def test_harrow_sensitivity_with_a_fixed_unit_cost_by_hand():
-    from study import cost_scenarios as scen
+    from study.analyses import cost_avoidance as scen
 
     units = pd.DataFrame(
         {"measure": ["community_weekly_during", "res_nursing_total_2021_22"], "value": [300, 1000]}
@@ -658,7 +659,7 @@ def test_harrow_sensitivity_with_a_fixed_unit_cost_by_hand():
 
 
 def test_reduction_costings_grid_and_summary_by_hand():
-    from study import cost_scenarios as scen
+    from study.analyses import cost_avoidance as scen
 
     fixed = costs.UnitCost(400.0, 0.0, "fixed")
     window = dict(unit_cost=fixed, first_week="2018-04-02", n_weeks=26)
@@ -680,7 +681,7 @@ def test_reduction_costings_grid_and_summary_by_hand():
 
 
 def test_a_longer_window_from_the_same_six_month_rates_keeps_their_uncertainty():
-    from study import cost_scenarios as scen
+    from study.analyses import cost_avoidance as scen
 
     fixed = costs.UnitCost(400.0, 0.0, "fixed")
     common = dict(unit_cost=fixed, first_week="2018-04-02", n_draws=2000, alpha=0.05, seed=3)
@@ -693,7 +694,7 @@ def test_a_longer_window_from_the_same_six_month_rates_keeps_their_uncertainty()
 
 
 def test_its_sensitivity_base_and_one_change_at_a_time(step_series):
-    from study import cost_scenarios as scen
+    from study.analyses import cost_avoidance as scen
 
     data = step_series
     model = dict(

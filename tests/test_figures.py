@@ -1,4 +1,4 @@
-"""study.figures returns matplotlib Figures with the expected structure."""
+"""study.plots.outcomes returns matplotlib Figures with the expected structure."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from study import figures, outcomes  # noqa: E402
+from study.analyses import outcomes  # noqa: E402
 from study.errors import StudyInputError  # noqa: E402
+from study.plots import outcomes as figures
 from study.proportions import multinomial_ci  # noqa: E402
 
 

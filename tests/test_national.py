@@ -16,7 +16,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from study import config, national
+from study import config
+from study.data import national
 from study.errors import StudyInputError
 
 ASCFR = config.EXTERNAL_DIR / national.ASCFR_FILE

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from study import national_comparison as nc
 from study import rates
+from study.analyses import national_comparison as nc
 from study.errors import StudyInputError
 
 GEOS = {"Harrow": "E09000015", "London": "E12000007"}

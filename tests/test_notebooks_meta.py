@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from study.config import DEFAULT_PARAMS, NOTEBOOKS_DIR
-from study.pipeline import discover_notebooks, plan_run
+from study.run.pipeline import discover_notebooks, plan_run
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 

@@ -1,4 +1,4 @@
-"""Known-answer tests for study.outcomes (the assembly behind notebooks 01 and 02)."""
+"""Known-answer tests for study.analyses.outcomes (the assembly behind notebooks 01 and 02)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from study import outcomes, rates
+from study import rates
+from study.analyses import outcomes
 from study.errors import StudyInputError
 from study.proportions import (
     GOODMAN,
@@ -184,7 +185,7 @@ def test_read_episodes_labels_synthetic_data(data):
 
 
 def test_records_split_sentence_names_kind_and_published_split(data):
-    from study import aggregate
+    from study.data import aggregate
 
     split = aggregate.conversation_split(data.episodes, by=("site",))
     rs = outcomes.records_split_by_site(split, kind=data.kind)
@@ -360,7 +361,7 @@ def test_ratio_rows_keeps_ratio_rows_of_the_named_methods():
 
 
 def test_a_birmingham_only_extract_runs_every_record_step_and_says_what_is_missing():
-    from study import aggregate
+    from study.data import aggregate
 
     data = outcomes.read_episodes("data/synthetic/birmingham_6m_conversations_synthetic.csv")
     assert data.sites == ["birmingham"] and not data.has("harrow")

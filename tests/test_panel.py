@@ -14,9 +14,10 @@ from hypothesis.extra.numpy import arrays
 from matplotlib.figure import Figure
 from scipy.optimize import linprog, minimize, nnls
 
-from study import panel, panel_figures
+from study import panel
+from study.data.synthetic import simulated_council_panel
 from study.errors import StudyInputError
-from study.synth import simulated_council_panel
+from study.plots import panel as panel_figures
 from study.tidy import ESTIMATE_COLUMNS
 
 YEARS = [f"{y}-{(y + 1) % 100:02d}" for y in range(2015, 2023)]  # 2015-16 ... 2022-23

@@ -10,10 +10,10 @@ import yaml
 from typer.testing import CliRunner
 
 from study import config
-from study.cli import app
 from study.errors import StudyInputError
-from study.params import PARAMETER_NAMES, find_params_file, validate_params
-from study.pipeline import discover_notebooks, load_params_file, plan_run
+from study.run.cli import app
+from study.run.parameters import PARAMETER_NAMES, find_params_file, validate_params
+from study.run.pipeline import discover_notebooks, load_params_file, plan_run
 
 SETS = ["default", "birmingham-6m", "birmingham-12m", "harrow-2019-20", "harrow-2020-21"]
 

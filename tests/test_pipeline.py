@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from study.errors import StudyInputError
-from study.pipeline import (
+from study.run.pipeline import (
     NotebookFailed,
     discover_notebooks,
     new_run_dir,

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from study import config, published
+from study import config
+from study.data import published
 from study.errors import StudyInputError
 
 PUB = config.PUBLISHED_DIR

@@ -12,8 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from study.errors import StudyInputError
-from study.records import (
+from study.data.records import (
     PROBLEM_COLUMNS,
     infer_kind,
     read_records,
@@ -21,7 +20,8 @@ from study.records import (
     validate_file,
     validate_frame,
 )
-from study.schema import SCHEMAS
+from study.data.schema import SCHEMAS
+from study.errors import StudyInputError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "records"
 GOOD = FIXTURES / "good_conversations.csv"

@@ -10,7 +10,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from study.errors import StudyInputError  # noqa: E402
-from study.report import REPORT_COLUMNS, Recorder, gather_estimates  # noqa: E402
+from study.run.recorder import REPORT_COLUMNS, Recorder, gather_estimates  # noqa: E402
 from study.tidy import estimate_table  # noqa: E402
 
 

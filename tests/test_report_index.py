@@ -14,10 +14,9 @@ import yaml
 from typer.testing import CliRunner
 
 from study import config
-from study.cli import app
-from study.published import figure_table, load_figures
-from study.report import REPORT_COLUMNS
-from study.report_index import (
+from study.data.published import figure_table, load_figures
+from study.run.cli import app
+from study.run.index_page import (
     KEY_ESTIMATES,
     SCALES,
     KeyEstimate,
@@ -28,6 +27,7 @@ from study.report_index import (
     render_index,
     write_index,
 )
+from study.run.recorder import REPORT_COLUMNS
 
 runner = CliRunner()
 SHARE_C1 = KEY_ESTIMATES[0]

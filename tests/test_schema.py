@@ -7,7 +7,7 @@ import pandera.pandas as pa
 import pytest
 
 from study.config import DATA_DIR
-from study.schema import (
+from study.data.schema import (
     KIND_DTYPES,
     KINDS,
     OPTIONAL_COLUMNS,
@@ -21,7 +21,9 @@ from study.schema import (
 
 
 def test_data_readme_is_generated_from_the_schema():
-    """data/README.md must equal schema_markdown(); regenerate: .venv/bin/python -m study.schema"""
+    """data/README.md must equal schema_markdown().
+
+    Regenerate: .venv/bin/python -m study.data.schema"""
     assert (DATA_DIR / "README.md").read_text(encoding="utf-8") == schema_markdown()
 
 

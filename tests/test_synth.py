@@ -9,12 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from study import published
-from study.aggregate import conversation_split, review_tables_long
 from study.config import PUBLISHED_DIR, SYNTHETIC_DIR
-from study.errors import StudyInputError
-from study.records import read_records, validate_file
-from study.synth import (
+from study.data import published
+from study.data.aggregate import conversation_split, review_tables_long
+from study.data.records import read_records, validate_file
+from study.data.synthetic import (
     BIRMINGHAM_FILES,
     CONVERSATIONS_FILE,
     DEFAULT_SEED,
@@ -30,6 +29,7 @@ from study.synth import (
     synthetic_conversations,
     write_synthetic,
 )
+from study.errors import StudyInputError
 
 
 def _pct(figure_id: str) -> float:
@@ -262,7 +262,7 @@ def test_lt_mean_passes_through_the_published_levels(cal):
 
 
 def test_weekly_long_term_starts_follow_the_mean(committed, cal):
-    from study.synth import _season
+    from study.data.synthetic import _season
 
     w = committed[WEEKLY_FILE]
     lt = w[(w["site"] == "harrow") & (w["series"] == "new_long_term_starts")]

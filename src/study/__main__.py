@@ -1,3 +1,3 @@
-from study.cli import app
+from study.run.cli import app
 
 app(prog_name="study")

@@ -15,13 +15,13 @@ draw of the unit cost; percentile interval (alpha/2, 1 - alpha/2) of the product
 contribution of each source is reported by re-running with one source held at its point value
 (interval widths and variance shares).
 
-Unit costs come from the NHS Digital ASC-FR/SALT 2021-22 tables: `study.national.cost_figures`
+Unit costs come from the NHS Digital ASC-FR/SALT 2021-22 tables: `study.data.national.cost_figures`
 reads the cited cells (data/published/national_figures.csv, or the workbook itself), then
 `ascfr_unit_costs` and `care_mix_from_ascfr` turn them into weekly costs and the care mix.
 
 Reviews of existing care (Harrow innovation site 3): the published arithmetic (budget impact =
 completed x average weekly change x 52, the £550k / £100k / £450k bounds, rows vs totals) is
-checked by ``study.published.check_published_arithmetic``; this module adds the volume part of
+checked by ``study.data.published.check_published_arithmetic``; this module adds the volume part of
 the saving, what the 460-vs-462 gap could move, risk ratios of the share of increases
 (``study.proportions``), and record-level mean changes with percentile and BCa bootstrap
 intervals (``study.bootstrap``).
@@ -256,7 +256,7 @@ def unit_cost_interval(cost: CostModel, alpha: float = 0.05, seed: int = 0) -> t
 def ascfr_unit_costs(figures: pd.DataFrame) -> pd.DataFrame:
     """Weekly unit costs and the care mix of new long-term clients derived from ASC-FR figures.
 
-    `figures` is `study.national.cost_figures` output (one geography):
+    `figures` is `study.data.national.cost_figures` output (one geography):
     - residential/nursing £/week: T52 "Residential and Nursing" (per year and age band);
     - community £/week: T43 + T44 community spend (supported accommodation, direct payments,
       home care, supported living, other) / community clients / 52, with clients at
@@ -1031,8 +1031,8 @@ def cost_avoidance_summary(
 
 
 def _review_blocks(tables: pd.DataFrame | None) -> pd.DataFrame:
-    """Tables 1a/1b, one row per block, from `study.published.review_blocks` (loads if None)."""
-    from study.published import review_blocks
+    """Tables 1a/1b, one row per block, from `published.review_blocks` (loads if None)."""
+    from study.data.published import review_blocks
 
     return review_blocks(tables)
 
@@ -1043,7 +1043,7 @@ def published_saving(
     """The "full year equivalent saving of more than £450k": how much of it is volume.
 
     The published arithmetic itself (rows sum to totals, impact = completed x average x 52, the
-    £550k / £100k / £450k bounds) is checked by `study.published.check_published_arithmetic`.
+    £550k / £100k / £450k bounds) is checked by `study.data.published.check_published_arithmetic`.
     This adds what it does not: each impact is completed x mean weekly change x 52, so the
     saving (old-team impact - innovation-site impact, Covid + non-Covid) mixes a difference
     in the mean change per completed review with a difference in how many reviews were
@@ -1090,7 +1090,7 @@ def published_saving(
 def review_gap_impact(tables: pd.DataFrame | None = None) -> pd.DataFrame:
     """For blocks whose outcome rows do not sum to the printed total: what the gap could move.
 
-    `study.published.check_published_arithmetic` flags the gap (Old Locality Team non-Covid:
+    `study.data.published.check_published_arithmetic` flags the gap (Old Locality Team non-Covid:
     rows 460, total 462). This adds the budget impact if the missing conversations had been
     completed with the block's published average change (impact_if_gap_completed_gbp),
     beside the recomputed impact from the rows.

@@ -20,7 +20,7 @@ units or a given subset. Donors with any missing outcome in the analysis window 
   source), with the variants that drop placebos fitting worse than m x the treated unit; the
   same penalty for the treated unit and every placebo.
 
-Figures: `study.panel_figures`.
+Figures: `study.plots.panel`.
 """
 
 from __future__ import annotations

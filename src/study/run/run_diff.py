@@ -21,7 +21,7 @@ import yaml
 
 from study import config
 from study.errors import StudyInputError
-from study.report import REPORT_COLUMNS
+from study.run.recorder import REPORT_COLUMNS
 
 KEY_COLUMNS = ["notebook", "site", "quantity", "method"]
 NUMBER_COLUMNS = ["estimate", "ci_low", "ci_high", "level", "n"]

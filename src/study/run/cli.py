@@ -17,8 +17,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from study import config
+from study.data.synthetic import DEFAULT_SEED
 from study.errors import StudyInputError
-from study.synth import DEFAULT_SEED
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 out = Console()
@@ -42,7 +42,7 @@ def run(
     jobs: Annotated[int, typer.Option(min=1, help="Notebooks run at once.")] = 2,
 ) -> None:
     """Execute the notebooks with papermill into a new run folder under reports/."""
-    from study.pipeline import NotebookFailed, new_run_dir, plan_run, preflight, run_study
+    from study.run.pipeline import NotebookFailed, new_run_dir, plan_run, preflight, run_study
 
     try:
         plan = plan_run(params, only or ())
@@ -79,7 +79,7 @@ def run(
 @app.command("list")
 def list_notebooks() -> None:
     """Show the notebooks and the parameters each declares."""
-    from study.pipeline import discover_notebooks
+    from study.run.pipeline import discover_notebooks
 
     for nb in discover_notebooks():
         out.print(f"[bold]{nb.name}[/]  ({nb.path.name})")
@@ -108,7 +108,7 @@ def diff(
 ) -> None:
     """Compare two run folders: every estimate side by side (printed and written as CSV), and
     the parameters, input checksums and package versions that differ. Run folders are only read."""
-    from study.compare import (
+    from study.run.run_diff import (
         check_diff_path,
         compare_runs,
         default_diff_path,
@@ -172,7 +172,7 @@ def index_page(
 ) -> None:
     """Write (or rewrite) a run folder's index.html: key estimates next to the published
     figures, links to the notebooks, every figure, the parameters and the provenance."""
-    from study.report_index import write_index
+    from study.run.index_page import write_index
 
     try:
         path = write_index(run_dir)
@@ -192,8 +192,8 @@ def new_params(
     ] = None,
 ) -> None:
     """Write a commented parameters file for your own run, copied from an existing set."""
-    from study.params import check_run_name, find_params_file, new_params_text
-    from study.pipeline import discover_notebooks, load_params_file
+    from study.run.parameters import check_run_name, find_params_file, new_params_text
+    from study.run.pipeline import discover_notebooks, load_params_file
 
     try:
         check_run_name(name)
@@ -224,7 +224,7 @@ def validate(
     ] = None,
 ) -> None:
     """Check a record-level file against the documented schema (data/README.md)."""
-    from study.records import validate_file
+    from study.data.records import validate_file
 
     problems = validate_file(path, kind)
     if problems.empty:
@@ -243,7 +243,7 @@ def synth(
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = config.SYNTHETIC_DIR,
 ) -> None:
     """Generate the synthetic record-level extract calibrated to the published figures."""
-    from study.synth import write_synthetic
+    from study.data.synthetic import write_synthetic
 
     try:
         paths = write_synthetic(seed, out_dir)
@@ -256,7 +256,7 @@ def synth(
 @app.command("check-published")
 def check_published() -> None:
     """Reproduce the published arithmetic and list every cell that does not add up."""
-    from study.published import check_published_arithmetic
+    from study.data.published import check_published_arithmetic
 
     try:
         checks = check_published_arithmetic()

@@ -1,6 +1,6 @@
 """Harrow and Birmingham against London, England and every other council (real public data).
 
-Works on the tidy frames of `study.national`: the cited NHS Digital SALT/ASC-FR figures
+Works on the tidy frames of `study.data.national`: the cited NHS Digital SALT/ASC-FR figures
 (`load_national_figures`: columns table, year, geography_code, name, measure, age_band, value,
 flag, cell) and the Oflog adult social care measures (`read_oflog_measures`: year,
 geography_code, name, region, la_type, measure, value, median). Comparisons of Harrow with

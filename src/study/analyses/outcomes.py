@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from study import aggregate, proportions, published, rates, records
+from study import proportions, rates
 from study.config import data_kind, resolve_path
+from study.data import aggregate, published, records
 from study.errors import StudyInputError
 from study.tidy import ESTIMATE_COLUMNS
 
@@ -120,7 +121,7 @@ class EpisodeData:
 
 
 def read_episodes(conversations_path: str) -> EpisodeData:
-    """Read and validate the conversation episodes (`study.records`), labelled by data kind."""
+    """Read and validate the conversation episodes (`study.data.records`), labelled by data kind."""
     episodes = records.read_records(resolve_path(conversations_path), "conversations")
     return EpisodeData(conversations_path, data_kind(conversations_path), episodes)
 

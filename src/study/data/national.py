@@ -36,8 +36,8 @@ import numpy as np
 import pandas as pd
 
 from study import config
+from study.data.published import _display, _fail, _read_resource
 from study.errors import StudyInputError
-from study.published import _display, _fail, _read_resource
 
 __all__ = [
     "ASCFR_FILE",

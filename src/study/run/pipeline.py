@@ -27,8 +27,8 @@ import yaml
 
 from study import __version__, config
 from study.errors import StudyInputError
-from study.report import gather_estimates
-from study.report_index import write_index
+from study.run.index_page import write_index
+from study.run.recorder import gather_estimates
 
 KERNEL = "python3"
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -139,9 +139,9 @@ def _dates_as_text(value: object) -> object:
 
 
 def load_params_file(path: Path) -> dict:
-    """Read and validate a parameters YAML (`study.params`): `run_name`, `description`, `only`,
-    `parameters` (shared) and `notebooks` (per-notebook values)."""
-    from study.params import validate_params
+    """Read and validate a parameters YAML (`study.run.parameters`): `run_name`,
+    `description`, `only`, `parameters` (shared) and `notebooks` (per-notebook values)."""
+    from study.run.parameters import validate_params
 
     if not path.is_file():
         raise StudyInputError(f"{path}: parameters file does not exist")
@@ -231,9 +231,9 @@ def preflight(plan: RunPlan) -> None:
     `weekly_path`) must pass that kind's schema (see `study validate`). Raises
     StudyInputError (one line naming the file) on the first failing input.
     """
-    from study import published
-    from study.records import summarise_problems, validate_file
-    from study.schema import KINDS
+    from study.data import published
+    from study.data.records import summarise_problems, validate_file
+    from study.data.schema import KINDS
 
     published.load_figures()
     published.load_events()

@@ -11,7 +11,7 @@
   budget impact = completed × average weekly change × 52.
 
 All functions are vectorised (no per-row Python loops) and expect typed frames as returned by
-`study.records.read_records` (or the synthetic generator).
+`study.data.records.read_records` (or the synthetic generator).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from study.data.schema import COMPLETED_OUTCOMES, SERIES
 from study.errors import StudyInputError
-from study.schema import COMPLETED_OUTCOMES, SERIES
 
 WEEKS_PER_YEAR = 52
 REVIEW_ROWS = ("total", "increases", "decreases", "no_change", "ongoing", "excluded")

@@ -19,8 +19,8 @@ import pandas as pd
 import yaml
 
 from study import config
-from study.compare import flatten, load_run, setting_text, write_text_atomic
-from study.published import FIGURES_FILE, figure_table, load_figures
+from study.data.published import FIGURES_FILE, figure_table, load_figures
+from study.run.run_diff import flatten, load_run, setting_text, write_text_atomic
 
 STUDY_TITLE = "Three Conversations study"
 STUDY_SUBTITLE = (

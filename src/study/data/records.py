@@ -1,8 +1,8 @@
-"""Reading and validating record-level files (CSV, Parquet, Excel) against `study.schema`.
+"""Reading and validating record-level files (CSV, Parquet, Excel) against `study.data.schema`.
 
 `validate_file` reads a file (never writes or modifies it), parses every column to its
 documented type, runs the pandera schema lazily (all failures collected) plus the cross-column
-rules of `study.schema.RULES`, and returns the problems as a short table
+rules of `study.data.schema.RULES`, and returns the problems as a short table
 ``file, row, column, problem``. `read_records` is the strict variant notebooks call: it returns
 the typed table or raises `StudyInputError` with a one-line summary.
 
@@ -21,8 +21,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from study.errors import StudyInputError
-from study.schema import (
+from study.data.schema import (
     ID_COLUMN,
     KIND_DTYPES,
     KINDS,
@@ -32,6 +31,7 @@ from study.schema import (
     required_columns,
     rules_for,
 )
+from study.errors import StudyInputError
 
 PROBLEM_COLUMNS = ["file", "row", "column", "problem"]
 SUFFIXES = {
