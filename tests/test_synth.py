@@ -21,7 +21,6 @@ from study.data.synthetic import (
     REVIEWS_FILE,
     SYNTHETIC_NOTE,
     WEEKLY_FILE,
-    apportion,
     birmingham_calibration,
     load_calibration,
     lt_mean_per_week,
@@ -30,6 +29,7 @@ from study.data.synthetic import (
     write_synthetic,
 )
 from study.errors import StudyInputError
+from study.proportions import largest_remainder_counts
 
 
 def _pct(figure_id: str) -> float:
@@ -181,7 +181,7 @@ def test_birmingham_split_and_long_term_reduction(committed, cal):
     assert pilot["start_date"].between(w0, w1).all()
     split = conversation_split(pilot, {"6m": (w0, w1)}, by=("site",), date_column="start_date")
     shares = [_pct(f"bham_share_c{i}") for i in (1, 2, 3)]
-    assert split["count"].tolist() == apportion(n, shares).tolist()
+    assert split["count"].tolist() == largest_remainder_counts(n, shares).tolist()
     assert (split["share"] * 100).round().tolist() == [s * 100 for s in shares]
     base = b[b["team"] == "usual_care"]
     assert base["end_date"].max() < w0

@@ -45,6 +45,15 @@ def check_positive(value: float, name: str) -> float:
     return float(value)
 
 
+def check_nonnegative(value: float, name: str) -> float:
+    """A finite number >= 0 (expected counts rebuilt from published rates need not be whole)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise StudyInputError(f"{name} must be a non-negative number, got {value!r}")
+    if not math.isfinite(float(value)) or value < 0:
+        raise StudyInputError(f"{name} must be a non-negative number, got {value!r}")
+    return float(value)
+
+
 def check_proportion(value: float, name: str) -> float:
     """A number in [0, 1]."""
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):

@@ -44,30 +44,20 @@ from study.bootstrap import (
     difference_in_means,
     mean_statistic,
 )
-from study.checks import check_alpha, check_count, check_positive, check_proportion
+from study.checks import (
+    check_alpha,
+    check_count,
+    check_nonnegative,
+    check_positive,
+    check_proportion,
+)
 from study.errors import StudyInputError
-from study.tidy import estimate_table
+from study.tidy import confidence_level, estimate_table, gbp, label_quantity
 
 WEEKS_PER_YEAR = 52
 RULES = ("part_year", "full_year")
 DISTRIBUTIONS = ("fixed", "normal", "gamma", "lognormal", "uniform")
 MC_PERCENTILE = "Monte Carlo percentile"
-
-
-def _level(alpha: float) -> float:
-    return round(1 - alpha, 10)
-
-
-def _q(label: str, quantity: str) -> str:
-    return f"{label}: {quantity}" if label else quantity
-
-
-def _check_nonneg(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise StudyInputError(f"{name} must be a non-negative number, got {value!r}")
-    if not math.isfinite(float(value)) or value < 0:
-        raise StudyInputError(f"{name} must be a non-negative number, got {value!r}")
-    return float(value)
 
 
 def _check_n_draws(n_draws: int, name: str = "n_draws") -> int:
@@ -152,7 +142,7 @@ class UnitCost:
 
     def __post_init__(self) -> None:
         check_positive(self.mean_gbp, "mean_gbp")
-        _check_nonneg(self.sd_gbp, "sd_gbp")
+        check_nonnegative(self.sd_gbp, "sd_gbp")
         if self.distribution not in DISTRIBUTIONS:
             raise StudyInputError(
                 f"distribution must be one of {DISTRIBUTIONS}, got {self.distribution!r}"
@@ -208,7 +198,7 @@ class CareMixCost:
 
     def __post_init__(self) -> None:
         p = check_proportion(self.residential_share, "residential_share")
-        sd = _check_nonneg(self.residential_share_sd, "residential_share_sd")
+        sd = check_nonnegative(self.residential_share_sd, "residential_share_sd")
         if sd > 0 and sd**2 >= p * (1 - p):
             raise StudyInputError(
                 f"residential_share_sd ({sd}) must be below sqrt(p(1-p)) = "
@@ -347,7 +337,7 @@ def care_mix_from_ascfr(
     Each component cost gets SD = cost_cv x mean (a stated judgement: the avoided clients need
     not cost the borough average); the residential share gets its binomial SD.
     """
-    cv = _check_nonneg(cost_cv, "cost_cv")
+    cv = check_nonnegative(cost_cv, "cost_cv")
     u = unit_costs.set_index("measure")
     for m in (residential_measure, community_measure, "residential_share_new_lt"):
         if m not in u.index:
@@ -485,8 +475,8 @@ def avoided_starts_from_rates(
     scale = 1 / weeks) (the posterior of a Poisson rate under the 1/lambda prior, mean = the
     published rate); exposure None = the rate is taken as known.
     """
-    r0 = _check_nonneg(rate_before_per_week, "rate_before_per_week")
-    r1 = _check_nonneg(rate_after_per_week, "rate_after_per_week")
+    r0 = check_nonnegative(rate_before_per_week, "rate_before_per_week")
+    r1 = check_nonnegative(rate_after_per_week, "rate_after_per_week")
     n = _check_n_draws(n_draws)
     ramp = effect_ramp(week_dates, effect_start, full_effect, anchors)
     rng = np.random.default_rng(seed)
@@ -519,7 +509,7 @@ def avoided_starts_from_reduction(
     rate_after = baseline x (1 - reduction); both rates Poisson over `exposure_weeks`
     (see `avoided_starts_from_rates`).
     """
-    b = _check_nonneg(baseline_per_week, "baseline_per_week")
+    b = check_nonnegative(baseline_per_week, "baseline_per_week")
     r = check_proportion(relative_reduction, "relative_reduction")
     return avoided_starts_from_rates(
         b,
@@ -611,7 +601,7 @@ class CostAvoidance:
 
     @property
     def level(self) -> float:
-        return _level(self.alpha)
+        return confidence_level(self.alpha)
 
     @property
     def interval(self) -> tuple[float, float]:
@@ -648,7 +638,7 @@ class CostAvoidance:
             low, high = _interval(draws, self.alpha)
             rows.append(
                 {
-                    "quantity": _q(self.label, qty),
+                    "quantity": label_quantity(self.label, qty),
                     "estimate": pt,
                     "ci_low": low,
                     "ci_high": high,
@@ -679,7 +669,7 @@ class CostAvoidance:
             share = float(np.var(x)) / var_both if var_both > 0 else float("nan")
             rows.append(
                 {
-                    "quantity": _q(self.label, "cost avoided (GBP)"),
+                    "quantity": label_quantity(self.label, "cost avoided (GBP)"),
                     "uncertainty": name,
                     "ci_low": low,
                     "ci_high": high,
@@ -973,14 +963,6 @@ def plot_tornado(
     return fig
 
 
-def _gbp(x: float) -> str:
-    """£ in thousands or millions, minus sign before the £ ("-£126k")."""
-    sign = "-" if x < 0 else ""
-    if abs(x) >= 1e6:
-        return f"{sign}£{abs(x) / 1e6:,.2f}m"
-    return f"{sign}£{abs(x) / 1e3:,.0f}k"
-
-
 def cost_avoidance_summary(
     result: CostAvoidance,
     *,
@@ -998,28 +980,28 @@ def cost_avoidance_summary(
         else "each avoided person counted for 52 weeks"
     )
     text = (
-        f"{result.label or 'Cost avoidance'}: {_gbp(result.point_gbp)} "
-        f"({result.level:.0%} interval {_gbp(low)} to {_gbp(high)}; {rule}), from "
+        f"{result.label or 'Cost avoidance'}: {gbp(result.point_gbp)} "
+        f"({result.level:.0%} interval {gbp(low)} to {gbp(high)}; {rule}), from "
         f"{result.starts_point:.1f} avoided long-term starts ({result.source}) at "
         f"{result.unit_cost.describe()}. "
         f"Model uncertainty alone gives an interval "
-        f"{_gbp(dec.loc['model only', 'width_gbp'])} wide "
-        f"and unit-cost uncertainty alone {_gbp(dec.loc['unit cost only', 'width_gbp'])} "
-        f"(together {_gbp(dec.loc['both', 'width_gbp'])}; "
+        f"{gbp(dec.loc['model only', 'width_gbp'])} wide "
+        f"and unit-cost uncertainty alone {gbp(dec.loc['unit cost only', 'width_gbp'])} "
+        f"(together {gbp(dec.loc['both', 'width_gbp'])}; "
         f"{dec.loc['model only', 'share_of_variance']:.0%} / "
         f"{dec.loc['unit cost only', 'share_of_variance']:.0%} of the variance)."
     )
     if published_gbp is not None:
         inside = low <= published_gbp <= high
         text += (
-            f" {published_label.capitalize()} ({_gbp(published_gbp)}) is "
+            f" {published_label.capitalize()} ({gbp(published_gbp)}) is "
             f"{'inside' if inside else 'outside'} this interval."
         )
     if tornado is not None and len(tornado):
         top = tornado.iloc[0]
         text += (
             f" The assumption that moves the estimate most is {top['assumption']} "
-            f"({_gbp(top['low_gbp'])} with {top['low_label']} to {_gbp(top['high_gbp'])} with "
+            f"({gbp(top['low_gbp'])} with {top['low_label']} to {gbp(top['high_gbp'])} with "
             f"{top['high_label']})."
         )
     if assumptions:
@@ -1240,7 +1222,7 @@ def review_cost_change_bootstrap(
     is_covid = flag.fillna(False).to_numpy(bool)
     not_covid = (~flag).fillna(False).to_numpy(bool)
     team = done["team"].to_numpy()
-    level = _level(alpha)
+    level = confidence_level(alpha)
     rows: list[dict] = []
     seq = np.random.SeedSequence(seed)
     seeds = iter(seq.generate_state(64))

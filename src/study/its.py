@@ -52,7 +52,7 @@ from statsmodels.tsa.stattools import acf
 
 from study.checks import check_alpha, check_count, check_positive
 from study.errors import StudyInputError
-from study.tidy import estimate_table
+from study.tidy import confidence_level, estimate_table, label_quantity
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -257,14 +257,6 @@ def _check_min_segment(min_segment_weeks: int) -> int:
 
 def _check_hac_lags(hac_lags: int | None) -> int | None:
     return None if hac_lags is None else check_count(hac_lags, "hac_lags")
-
-
-def _q(label: str, quantity: str) -> str:
-    return f"{label}: {quantity}" if label else quantity
-
-
-def _level(alpha: float) -> float:
-    return round(1 - alpha, 10)
 
 
 def _as_date(value: Any, name: str) -> pd.Timestamp:
@@ -539,11 +531,11 @@ def _coef_rows(
     for i, term in enumerate(names):
         rows.append(
             {
-                "quantity": _q(label, f"coef {term}"),
+                "quantity": label_quantity(label, f"coef {term}"),
                 "estimate": float(core.params[i]),
                 "ci_low": float(core.ci[i, 0]),
                 "ci_high": float(core.ci[i, 1]),
-                "level": _level(alpha),
+                "level": confidence_level(alpha),
                 "method": core.method,
                 "n": core.n,
                 "p_value": float(core.pvalues[i]),
@@ -557,11 +549,11 @@ def _coef_rows(
             i = list(names).index(term)
             rows.append(
                 {
-                    "quantity": _q(label, f"rate ratio {term}"),
+                    "quantity": label_quantity(label, f"rate ratio {term}"),
                     "estimate": math.exp(core.params[i]),
                     "ci_low": math.exp(core.ci[i, 0]),
                     "ci_high": math.exp(core.ci[i, 1]),
-                    "level": _level(alpha),
+                    "level": confidence_level(alpha),
                     "method": core.method + " (exponentiated)",
                     "n": core.n,
                     "p_value": float(core.pvalues[i]),
@@ -1005,11 +997,11 @@ def counterfactual_effect(
             lo, hi = np.percentile(draws, q)
             rows.append(
                 {
-                    "quantity": _q(fit.label, f"{quantity} {name}"),
+                    "quantity": label_quantity(fit.label, f"{quantity} {name}"),
                     "estimate": point,
                     "ci_low": float(lo),
                     "ci_high": float(hi),
-                    "level": _level(alpha),
+                    "level": confidence_level(alpha),
                     "method": method,
                     "n": nw,
                     "window": name,
@@ -1244,7 +1236,7 @@ def fit_controlled_its(
         what, period = term.split("_", 1)
         est, lo, hi = core.params[i], core.ci[i, 0], core.ci[i, 1]
         common = {
-            "level": _level(alpha),
+            "level": confidence_level(alpha),
             "n": core.n,
             "p_value": float(core.pvalues[i]),
             "term": f"treated_{term}",
@@ -1253,7 +1245,7 @@ def fit_controlled_its(
         }
         diff_rows.append(
             {
-                "quantity": _q(label, f"difference in {what} {period}"),
+                "quantity": label_quantity(label, f"difference in {what} {period}"),
                 "estimate": float(est),
                 "ci_low": float(lo),
                 "ci_high": float(hi),
@@ -1265,7 +1257,7 @@ def fit_controlled_its(
         if family in COUNT_FAMILIES and what == "level":
             diff_rows.append(
                 {
-                    "quantity": _q(label, f"ratio of level rate ratios {period}"),
+                    "quantity": label_quantity(label, f"ratio of level rate ratios {period}"),
                     "estimate": math.exp(est),
                     "ci_low": math.exp(lo),
                     "ci_high": math.exp(hi),
@@ -1371,7 +1363,7 @@ def placebo_tests(
         sel = fit.table[fit.table["term"] == "level_placebo"]
         for rec in sel.to_dict("records"):
             what = "rate ratio" if rec["scale"] == "ratio" else "level change"
-            rec["quantity"] = _q(label, f"placebo {what} {date:%Y-%m-%d}")
+            rec["quantity"] = label_quantity(label, f"placebo {what} {date:%Y-%m-%d}")
             rec["placebo_start"] = f"{date:%Y-%m-%d}"
             rec["weeks_before_target"] = n0 - j
             rec["target"] = target

@@ -37,7 +37,7 @@ from scipy.optimize import nnls
 
 from study.checks import check_alpha, check_count, check_positive
 from study.errors import StudyInputError
-from study.tidy import estimate_table
+from study.tidy import estimate_table, label_quantity
 
 UNIT = "geography_code"
 TIME = "year"
@@ -177,10 +177,6 @@ def _prepare(
     )
 
 
-def _q(label: str, quantity: str) -> str:
-    return f"{label}: {quantity}" if label else quantity
-
-
 # --------------------------------------------------------------------------------------------
 # Event-study difference in differences
 # --------------------------------------------------------------------------------------------
@@ -309,7 +305,7 @@ def event_study_did(
             is_ref = i == ref
             rows.append(
                 {
-                    "quantity": _q(label, quantity),
+                    "quantity": label_quantity(label, quantity),
                     "estimate": float(estimates[i]),
                     "ci_low": np.nan if is_ref else float(ci[i, 0]),
                     "ci_high": np.nan if is_ref else float(ci[i, 1]),
@@ -329,7 +325,9 @@ def event_study_did(
     placebo_long = pd.DataFrame(
         {
             "unit": np.repeat(np.array(panel.donors, dtype=object), T + 1),
-            "quantity": np.tile(np.array([_q(label, q) for q in quantities], dtype=object), J),
+            "quantity": np.tile(
+                np.array([label_quantity(label, q) for q in quantities], dtype=object), J
+            ),
             "rel_time": pd.array(rel_times * J, dtype="Int64"),
             "time": np.tile(np.array(time_labels, dtype=object), J),
             "estimate": placebo_all.ravel(),
@@ -668,7 +666,7 @@ def synthetic_control_placebo(
         k = int(1 + (ratio[1:][keep] >= fit.rmspe_ratio * (1 - _TIE_TOL)).sum())
         rows.append(
             {
-                "quantity": _q(label, "average post-period gap (treated - synthetic)"),
+                "quantity": label_quantity(label, "average post-period gap (treated - synthetic)"),
                 "estimate": fit.mean_post_gap,
                 "ci_low": np.nan,
                 "ci_high": np.nan,

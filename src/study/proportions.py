@@ -33,7 +33,7 @@ from statsmodels.stats.proportion import (
 
 from study.checks import check_alpha, check_count, check_counts, check_proportion
 from study.errors import StudyInputError
-from study.tidy import estimate_table
+from study.tidy import confidence_level, estimate_table, label_quantity
 
 WILSON = "Wilson score"
 GOODMAN = "Goodman simultaneous"
@@ -42,15 +42,6 @@ NEWCOMBE = "Newcombe hybrid score (method 10)"
 KATZ = "Katz log"
 KOOPMAN = "Koopman score"
 MULTINOMIAL_METHODS = {"wilson": WILSON, "goodman": GOODMAN, "sison-glaz": SISON_GLAZ}
-
-
-def _q(label: str, quantity: str) -> str:
-    """Prefix a quantity name with a label ("Birmingham split: share C1")."""
-    return f"{label}: {quantity}" if label else quantity
-
-
-def _level(alpha: float) -> float:
-    return round(1 - alpha, 10)
 
 
 def wilson_interval(count: int, nobs: int, *, alpha: float = 0.05) -> tuple[float, float]:
@@ -81,12 +72,23 @@ def proportion_ci(
         "estimate": k / n,
         "ci_low": low,
         "ci_high": high,
-        "level": _level(alpha),
+        "level": confidence_level(alpha),
         "method": WILSON,
         "n": n,
         "count": k,
     }
     return estimate_table([row])
+
+
+def largest_remainder_counts(total: int, weights) -> np.ndarray:
+    """Whole counts summing to `total` in proportion to `weights`: largest-remainder (Hamilton)
+    rounding, ties to the earlier category."""
+    w = np.asarray(weights, dtype=float)
+    raw = total * w / w.sum()
+    base = np.floor(raw).astype(np.int64)
+    order = np.argsort(-(raw - base), kind="stable")
+    base[order[: total - int(base.sum())]] += 1
+    return base
 
 
 def shares_to_counts(
@@ -119,11 +121,7 @@ def shares_to_counts(
             f"{name} must sum to 1 within {tol:.4g} (rounding to {rounding_unit:g}), "
             f"got {vals.sum():.6g}"
         )
-    exact = vals / vals.sum() * n
-    counts = np.floor(exact).astype(np.int64)
-    short = n - int(counts.sum())
-    order = np.argsort(-(exact - counts), kind="stable")
-    counts[order[:short]] += 1
+    counts = largest_remainder_counts(n, vals)
     half = rounding_unit / 2
     cmin = np.ceil(np.clip(vals - half, 0, 1) * n - 1e-9).astype(np.int64)
     cmax = np.floor(np.clip(vals + half, 0, 1) * n + 1e-9).astype(np.int64)
@@ -177,11 +175,11 @@ def multinomial_ci(
         for cat, k, (low, high) in zip(cats, arr, ci, strict=True):
             rows.append(
                 {
-                    "quantity": _q(label, f"share {cat}"),
+                    "quantity": label_quantity(label, f"share {cat}"),
                     "estimate": k / n,
                     "ci_low": float(low),
                     "ci_high": float(high),
-                    "level": _level(alpha),
+                    "level": confidence_level(alpha),
                     "method": MULTINOMIAL_METHODS[m],
                     "n": n,
                     "category": cat,
@@ -256,14 +254,14 @@ def compare_proportions(
     k0, n0 = _check_pair(count0, nobs0, "count0", "nobs0")
     if ratio_method not in ("katz-log", "score"):
         raise StudyInputError(f"ratio_method must be 'katz-log' or 'score', got {ratio_method!r}")
-    level = _level(alpha)
+    level = confidence_level(alpha)
     base = {"level": level, "n": n1 + n0}
     rows = []
     for (k, n), nm in zip(((k1, n1), (k0, n0)), names, strict=True):
         low, high = wilson_interval(k, n, alpha=alpha)
         rows.append(
             {
-                "quantity": _q(label, f"proportion {nm}"),
+                "quantity": label_quantity(label, f"proportion {nm}"),
                 "estimate": k / n,
                 "ci_low": low,
                 "ci_high": high,
@@ -283,7 +281,7 @@ def compare_proportions(
     rows.append(
         {
             **base,
-            "quantity": _q(label, f"difference {names[0]} - {names[1]}"),
+            "quantity": label_quantity(label, f"difference {names[0]} - {names[1]}"),
             "estimate": d,
             "ci_low": dlow,
             "ci_high": dhigh,
@@ -308,7 +306,7 @@ def compare_proportions(
     rows.append(
         {
             **base,
-            "quantity": _q(label, f"risk ratio {names[0]} / {names[1]}"),
+            "quantity": label_quantity(label, f"risk ratio {names[0]} / {names[1]}"),
             "estimate": rr,
             "ci_low": float(rlow),
             "ci_high": float(rhigh),
@@ -322,7 +320,7 @@ def compare_proportions(
     rows.append(
         {
             **base,
-            "quantity": _q(label, f"odds ratio {names[0]} / {names[1]}"),
+            "quantity": label_quantity(label, f"odds ratio {names[0]} / {names[1]}"),
             "estimate": float(res.statistic),
             "ci_low": float(oci.low),
             "ci_high": float(oci.high),
@@ -394,11 +392,11 @@ def share_denominator_sensitivity(
         low, high = wilson_interval(k, int(n), alpha=alpha)
         rows.append(
             {
-                "quantity": _q(label, f"share (n = {int(n)})"),
+                "quantity": label_quantity(label, f"share (n = {int(n)})"),
                 "estimate": k / n,
                 "ci_low": low,
                 "ci_high": high,
-                "level": _level(alpha),
+                "level": confidence_level(alpha),
                 "method": WILSON,
                 "n": int(n),
                 "ci_width": high - low,
@@ -436,7 +434,7 @@ def comparison_denominator_sensitivity(
             r = tab.iloc[j]
             rows.append(
                 {
-                    "quantity": _q(label, f"{what} (n = {n1} vs {n0})"),
+                    "quantity": label_quantity(label, f"{what} (n = {n1} vs {n0})"),
                     "estimate": r["estimate"],
                     "ci_low": r["ci_low"],
                     "ci_high": r["ci_high"],

@@ -36,9 +36,16 @@ from statsmodels.tools.sm_exceptions import (
     PerfectSeparationWarning,
 )
 
-from study.checks import check_alpha, check_count, check_counts, check_positive, check_proportion
+from study.checks import (
+    check_alpha,
+    check_count,
+    check_counts,
+    check_nonnegative,
+    check_positive,
+    check_proportion,
+)
 from study.errors import StudyInputError
-from study.tidy import estimate_table
+from study.tidy import confidence_level, estimate_table, label_quantity
 
 WALD_GLM = "Wald, Poisson GLM with log-exposure offset"
 EXACT_CONDITIONAL = "exact conditional (Clopper-Pearson on k1/(k1+k0))"
@@ -46,24 +53,6 @@ GARWOOD = "exact Poisson (Garwood)"
 QUASI_POISSON = "Wald, quasi-Poisson GLM (Pearson scale)"
 NEG_BINOMIAL = "Wald, negative binomial NB2 (ML dispersion)"
 _QUIET = (RuntimeWarning, PerfectSeparationWarning, ConvergenceWarning, HessianInversionWarning)
-
-
-def _q(label: str, quantity: str) -> str:
-    """Prefix a quantity name with a label ("Harrow 7.2 -> 5.5: rate ratio")."""
-    return f"{label}: {quantity}" if label else quantity
-
-
-def _level(alpha: float) -> float:
-    return round(1 - alpha, 10)
-
-
-def _check_nonneg(value: float, name: str) -> float:
-    """A finite number >= 0 (expected counts rebuilt from published rates need not be whole)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise StudyInputError(f"{name} must be a non-negative number, got {value!r}")
-    if not math.isfinite(float(value)) or value < 0:
-        raise StudyInputError(f"{name} must be a non-negative number, got {value!r}")
-    return float(value)
 
 
 def garwood_rate_ci(
@@ -75,7 +64,7 @@ def garwood_rate_ci(
     distribution function (chi-square form: chi2(alpha/2; 2k) / 2t). Returns (rate, low, high).
     """
     alpha = check_alpha(alpha)
-    k = _check_nonneg(count, "count")
+    k = check_nonnegative(count, "count")
     t = check_positive(exposure, "exposure")
     low = 0.0 if k == 0 else float(stats.gamma.ppf(alpha / 2, k)) / t
     high = float(stats.gamma.ppf(1 - alpha / 2, k + 1)) / t
@@ -91,8 +80,8 @@ def glm_rate_ratio(
     Returns (ratio, low, high, Wald p-value).
     """
     alpha = check_alpha(alpha)
-    k1 = _check_nonneg(count1, "count1")
-    k0 = _check_nonneg(count0, "count0")
+    k1 = check_nonnegative(count1, "count1")
+    k0 = check_nonnegative(count0, "count0")
     t1 = check_positive(exposure1, "exposure1")
     t0 = check_positive(exposure0, "exposure0")
     for k, nm in ((k1, "count1"), (k0, "count0")):
@@ -156,14 +145,14 @@ def _ratio_rows(
     return [
         {
             **common,
-            "quantity": _q(label, "rate ratio after / before"),
+            "quantity": label_quantity(label, "rate ratio after / before"),
             "estimate": ratio,
             "ci_low": low,
             "ci_high": high,
         },
         {
             **common,
-            "quantity": _q(label, "reduction 1 - RR"),
+            "quantity": label_quantity(label, "reduction 1 - RR"),
             "estimate": 1 - ratio,
             "ci_low": 1 - high,
             "ci_high": 1 - low,
@@ -183,7 +172,7 @@ def _rate_ratio_table(
     note: str,
 ) -> pd.DataFrame:
     """Rows: both rates (Garwood), RR and reduction by Wald GLM and by exact conditional."""
-    level = _level(alpha)
+    level = confidence_level(alpha)
     k1_whole, k0_whole = math.floor(k1 + 0.5), math.floor(k0 + 0.5)
     rounded = k1_whole != k1 or k0_whole != k0
     rows = []
@@ -191,7 +180,7 @@ def _rate_ratio_table(
         r, low, high = garwood_rate_ci(k, t, alpha=alpha)
         rows.append(
             {
-                "quantity": _q(label, f"rate {nm} per {exposure_unit.rstrip('s')}"),
+                "quantity": label_quantity(label, f"rate {nm} per {exposure_unit.rstrip('s')}"),
                 "estimate": r,
                 "ci_low": low,
                 "ci_high": high,
@@ -291,7 +280,7 @@ def published_rate_ratio(
     """
     alpha = check_alpha(alpha)
     r0 = check_positive(rate_before, "rate_before")
-    r1 = _check_nonneg(rate_after, "rate_after")
+    r1 = check_nonnegative(rate_after, "rate_after")
     t0 = check_positive(exposure_before, "exposure_before")
     t1 = check_positive(exposure_after, "exposure_after")
     note = (
@@ -335,7 +324,7 @@ def published_rate_ratio_sensitivity(
             t,
             alpha=alpha,
             exposure_unit=exposure_unit,
-            label=_q(label, f"{t:g} {exposure_unit} each side"),
+            label=label_quantity(label, f"{t:g} {exposure_unit} each side"),
         )
         tab = tab[tab["method"] == WALD_GLM].copy()
         tab.insert(len(tab.columns), "exposure", t)
@@ -384,7 +373,9 @@ def published_reduction_sensitivity(
     parts = []
     for i, b in enumerate(baseline_counts):
         b = check_positive(b, f"baseline_counts[{i}]")
-        tab = published_reduction(reduction, b, alpha=alpha, label=_q(label, f"baseline {b:g}"))
+        tab = published_reduction(
+            reduction, b, alpha=alpha, label=label_quantity(label, f"baseline {b:g}")
+        )
         tab = tab[~tab["method"].eq(GARWOOD)].copy()
         tab.insert(len(tab.columns), "baseline_count", b)
         parts.append(tab)
@@ -505,11 +496,11 @@ def weekly_rate_ratio(
         if model == "auto"
         else f"model chosen by caller: {model}"
     )
-    level = _level(alpha)
+    level = confidence_level(alpha)
     n = int(y.sum())
     rows = [
         {
-            "quantity": _q(label, "dispersion (Pearson X2 / df)"),
+            "quantity": label_quantity(label, "dispersion (Pearson X2 / df)"),
             "estimate": phi,
             "ci_low": np.nan,
             "ci_high": np.nan,

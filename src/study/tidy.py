@@ -1,4 +1,5 @@
-"""The tidy estimate table every estimator returns (one row per estimate)."""
+"""The tidy estimate table every estimator returns (one row per estimate), and the helpers
+that name and format its rows."""
 
 from __future__ import annotations
 
@@ -19,3 +20,21 @@ def estimate_table(rows: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     extra = [c for c in df.columns if c not in ESTIMATE_COLUMNS]
     return df[ESTIMATE_COLUMNS + extra].reset_index(drop=True)
+
+
+def label_quantity(label: str, quantity: str) -> str:
+    """Prefix a quantity with a label ("Harrow 7.2 -> 5.5: rate ratio"); no label, no prefix."""
+    return f"{label}: {quantity}" if label else quantity
+
+
+def confidence_level(alpha: float) -> float:
+    """The `level` column: 1 - alpha, rounded so that 0.95 prints as 0.95."""
+    return round(1 - alpha, 10)
+
+
+def gbp(x: float) -> str:
+    """£ in thousands or millions, minus sign before the £ ("-£126k", "£1.02m")."""
+    sign = "-" if x < 0 else ""
+    if abs(x) >= 1e6:
+        return f"{sign}£{abs(x) / 1e6:,.2f}m"
+    return f"{sign}£{abs(x) / 1e3:,.0f}k"

@@ -19,7 +19,6 @@ from study.costs import (
     CostAvoidance,
     CostModel,
     UnitCost,
-    _gbp,
     cost_avoidance_summary,
     cost_sensitivity_grid,
     its_cost_avoidance,
@@ -31,6 +30,7 @@ from study.costs import (
     weekly_dates,
 )
 from study.errors import StudyInputError
+from study.tidy import gbp
 
 TRANSITION = "transition to the new rate"
 ITS_FAMILIES = ("poisson", "quasi_poisson", "negative_binomial", "ols_hac")
@@ -308,7 +308,7 @@ def harrow_rates_sensitivity(
                 f"£{cost_high:,.0f}/wk": {"unit_cost": fixed_cost(cost_high)},
             },
             "unit cost (other sources, extreme mixes)": {
-                f"implied by {_gbp(published_gbp)}: £{implied:,.0f}/wk": {
+                f"implied by {gbp(published_gbp)}: £{implied:,.0f}/wk": {
                     "unit_cost": fixed_cost(implied)
                 },
                 f"all community, T34 denominator: £{community:,.0f}/wk": {
@@ -456,7 +456,7 @@ def harrow_summary(
             f"{rate_midyear:g} by 30 Sep -> {rate_after:g} by March) the same unit cost gives "
             f"£{path_value / 1000:,.0f}k: the published £{published_part_gbp / 1000:,.0f}k "
             "needs the whole drop from site 1's start.",
-            f"Under the same step, the published {_gbp(published_part_gbp)} implies "
+            f"Under the same step, the published {gbp(published_part_gbp)} implies "
             f"£{implied:,.0f} a week per avoided client and the "
             f"'up to £{published_full_gbp / 1e6:g}m' (a whole financial year at the new rate) "
             f"£{published_full_gbp / whole_fy.person_weeks_point:,.0f}; the ASC-FR mix gives "

@@ -44,6 +44,7 @@ from study.data import published
 from study.data.aggregate import weekly_series
 from study.data.schema import SCHEMAS
 from study.errors import StudyInputError
+from study.proportions import largest_remainder_counts
 
 GENERATOR_VERSION = "1.0"
 DEFAULT_SEED = 20210501  # the committed files in data/synthetic/ (Harrow report, May 2021)
@@ -197,17 +198,6 @@ def load_calibration() -> Calibration:
 # Small vectorised helpers
 
 
-def apportion(total: int, weights) -> np.ndarray:
-    """Integer counts summing to `total` in proportion to `weights` (largest remainder)."""
-    w = np.asarray(weights, dtype=float)
-    raw = total * w / w.sum()
-    base = np.floor(raw).astype(np.int64)
-    rest = total - base.sum()
-    order = np.argsort(-(raw - base), kind="stable")
-    base[order[:rest]] += 1
-    return base
-
-
 def _days(rng: np.random.Generator, mean: float, size: int, minimum: int = 0) -> np.ndarray:
     """Whole days: `minimum` + geometric with the given mean."""
     p = 1.0 / (mean - minimum + 1.0)
@@ -339,7 +329,7 @@ def _birmingham(rng: np.random.Generator, cal: Calibration) -> pd.DataFrame:
     """Birmingham: 1,497 3Cs episodes in the window + usual-care baseline of the 6 months before."""
     w0, w1 = cal.bham_window
     n = cal.bham_conversations
-    counts = apportion(n, cal.bham_shares)
+    counts = largest_remainder_counts(n, cal.bham_shares)
     conv = rng.permutation(np.repeat([1, 2, 3], counts))
     team = rng.choice(
         ["innovation_site_1", "innovation_site_2", "innovation_site_3"], n, p=BHAM_SITE_WEIGHTS
@@ -481,7 +471,7 @@ def _harrow(rng: np.random.Generator, cal: Calibration, scale: float) -> pd.Data
         c3_rows = _choose(rng, free, target - int((done & is_lt).sum()), "Conversation 3 share")
         conv[c3_rows] = 3
         rest = rng.permutation(np.setdiff1d(free, c3_rows, assume_unique=True))
-        conv[rest] = np.repeat([1, 2], apportion(rest.size, c12))
+        conv[rest] = np.repeat([1, 2], largest_remainder_counts(rest.size, c12))
         open_rows = np.flatnonzero(in_p & ongoing)
         conv[open_rows] = rng.choice(
             [1, 2, 3], open_rows.size, p=np.r_[c12 / c12.sum() * (1 - c3_share), c3_share]
