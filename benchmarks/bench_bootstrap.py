@@ -19,7 +19,7 @@ import numpy as np
 from timing import min_and_median
 
 from study.bootstrap import bootstrap_ci, difference_in_means
-from study.costs import review_cost_change_bootstrap
+from study.reviews import review_cost_change_bootstrap
 
 TARGET_SECONDS = 1.0
 

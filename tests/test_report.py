@@ -71,3 +71,39 @@ def test_figure_files_are_byte_identical_between_runs(tmp_path):
         contents.append({p.name: p.read_bytes() for p in folder.iterdir()})
     assert set(contents[0]) == {"01_x__line.png", "01_x__line.svg"}
     assert contents[0] == contents[1]
+
+
+def test_record_writes_a_results_labelled_rows_and_figures(tmp_path):
+    from study.analyses import AnalysisResult, combine, labelled
+
+    fig, _ = plt.subplots()
+    a = AnalysisResult(
+        labelled(table(0.2), site="harrow", data_kind="published", source="figures.csv: a"),
+        text="first",
+        figures={"a_plot": fig},
+    )
+    b = AnalysisResult(
+        labelled(table(0.9), site="northfield", data_kind="user", source="mine.csv"), text="second"
+    )
+    both = combine(a, b)
+    assert both.text == "first\n\nsecond" and list(both.figures) == ["a_plot"]
+    Recorder(run_dir=str(tmp_path), notebook="02_y").record(both)
+    plt.close(fig)
+    gathered = gather_estimates(tmp_path)
+    assert gathered["site"].tolist() == ["harrow", "northfield"]
+    assert gathered["estimate"].tolist() == [0.2, 0.9]
+    assert gathered["notebook"].tolist() == ["02_y", "02_y"]
+    assert (tmp_path / "figures" / "02_y__a_plot.png").is_file()
+
+
+def test_record_refuses_unlabelled_rows_and_unknown_kinds(tmp_path):
+    from study.analyses import AnalysisResult, labelled
+
+    with pytest.raises(StudyInputError, match="lacks column"):
+        AnalysisResult(table(0.5))
+    bad = AnalysisResult(labelled(table(0.5), site="x", data_kind="made-up", source="s"))
+    with pytest.raises(StudyInputError, match="data_kind must be one of"):
+        Recorder(run_dir=str(tmp_path), notebook="02_y").record(bad)
+    blank = AnalysisResult(labelled(table(0.5), site="x", data_kind="user", source=" "))
+    with pytest.raises(StudyInputError, match="source must name"):
+        Recorder(run_dir=str(tmp_path), notebook="02_y").record(blank)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+WEEKS_PER_YEAR = 52  # budget years and annualised costs count 52 weeks
 ESTIMATE_COLUMNS = ["quantity", "estimate", "ci_low", "ci_high", "level", "method", "n"]
 
 

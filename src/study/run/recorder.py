@@ -54,11 +54,35 @@ class Recorder:
         if "note" not in out:
             out["note"] = ""
         out = out[REPORT_COLUMNS]
+        self._append(out)
+        return out
+
+    def record(self, result) -> None:
+        """Append an `AnalysisResult`'s estimates (already labelled with site, data kind and
+        source) to the run, and save each of its figures under its name."""
+        table = result.table
+        if not table.empty:
+            for column in ("site", "data_kind", "source"):
+                if column not in table.columns:
+                    raise StudyInputError(f"result table lacks the run label {column!r}")
+            out = table.copy()
+            out["notebook"] = self.notebook
+            if "note" not in out:
+                out["note"] = ""
+            bad = sorted(set(out["data_kind"]) - set(DATA_KINDS))
+            if bad:
+                raise StudyInputError(f"data_kind must be one of {DATA_KINDS}, got {bad}")
+            if not out["source"].map(lambda s: isinstance(s, str) and bool(s.strip())).all():
+                raise StudyInputError("source must name the data behind every estimate")
+            self._append(out[REPORT_COLUMNS])
+        for name, fig in result.figures.items():
+            self.figure(fig, name)
+
+    def _append(self, out: pd.DataFrame) -> None:
         if self._root is not None:
             path = self._root / "estimates" / f"{self.notebook}.csv"
             path.parent.mkdir(parents=True, exist_ok=True)
             out.to_csv(path, mode="a", header=not path.exists(), index=False)
-        return out
 
     def figure(self, fig, name: str) -> None:
         """Save a matplotlib figure as PNG and SVG, byte-identical from run to run."""
