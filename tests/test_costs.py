@@ -62,12 +62,12 @@ def test_harrow_published_696k_and_1m_imply_the_same_weekly_cost():
     person-weeks = 1.7 x (43 + 42 + ... + 1) = 1.7 x 946; a full financial year of the step:
     1.7 x (52 + ... + 1) = 1.7 x 1378."""
     step = costs.avoided_starts_from_rates(7.2, 5.5, FY_2019, effect_start="2019-06-03")
-    assert step.person_weeks("part_year")[0] == pytest.approx(1.7 * 946)
-    assert float(step.point.sum()) == pytest.approx(1.7 * 43)
+    assert costs.person_weeks(step, "part_year")[0] == pytest.approx(1.7 * 946)
+    assert float(step.estimate.sum()) == pytest.approx(1.7 * 43)
     implied = costs.implied_weekly_cost(696_000, step)
     assert implied == pytest.approx(696_000 / (1.7 * 946))
     whole_year = costs.avoided_starts_from_rates(7.2, 5.5, FY_2019)
-    assert whole_year.person_weeks("part_year")[0] == pytest.approx(1.7 * 1378)
+    assert costs.person_weeks(whole_year, "part_year")[0] == pytest.approx(1.7 * 1378)
     assert costs.point_cost_avoidance(whole_year, implied, "part_year") == pytest.approx(
         1_014_000, rel=0.01
     )
@@ -338,20 +338,22 @@ def test_cost_avoidance_bad_arguments(kwargs, match):
 # ----------------------------------------------------------------------------- ITS input
 
 
-def test_its_adapter_keeps_draws_and_point():
-    from types import SimpleNamespace
+def test_one_avoided_starts_class_for_every_route_and_its_person_weeks():
+    """The ITS, rates and reduction routes share study.avoided_starts.AvoidedStarts."""
+    from study.avoided_starts import AvoidedStarts
 
     weeks = pd.date_range("2019-06-03", periods=3, freq="7D")
-    fake = SimpleNamespace(
-        week_start=weeks, estimate=np.array([1.0, 2.0, 3.0]), draws=np.ones((5, 3)), method="m"
-    )
-    av = costs.avoided_starts_from_its(fake)
-    np.testing.assert_array_equal(av.point, [1.0, 2.0, 3.0])
-    assert av.draws.shape == (5, 3)
+    av = AvoidedStarts(weeks, np.array([1.0, 2.0, 3.0]), np.ones((5, 3)), "m")
+    np.testing.assert_array_equal(av.estimate, [1.0, 2.0, 3.0])
+    assert av.draws.shape == (5, 3) and av.n_weeks == 3
     # weeks 10, 11, 12 of FY 2019-20 count 43 + 42 + 41 weeks
-    assert av.person_weeks("part_year")[0] == pytest.approx(1 * 43 + 2 * 42 + 3 * 41)
+    point, per_draw = costs.person_weeks(av, "part_year")
+    assert point == pytest.approx(1 * 43 + 2 * 42 + 3 * 41)
+    np.testing.assert_allclose(per_draw, [43 + 42 + 41] * 5)
+    rates = costs.avoided_starts_from_rates(7.2, 5.5, weeks, n_draws=1000)
+    assert isinstance(rates, AvoidedStarts)
     with pytest.raises(StudyInputError, match="draws"):
-        costs.avoided_starts_from_its(SimpleNamespace(week_start=weeks, estimate=[1, 2, 3]))
+        AvoidedStarts(weeks, np.array([1.0, 2.0, 3.0]), np.ones((5, 4)))
 
 
 @pytest.fixture(scope="module")
@@ -411,7 +413,7 @@ def test_cost_is_linear_in_the_unit_cost_and_the_effect(weekly_cost, scale, rule
     av = costs.avoided_starts_from_rates(7.2, 5.5, FY_2019, effect_start="2019-06-03")
     base = costs.point_cost_avoidance(av, weekly_cost, rule)
     assert costs.point_cost_avoidance(av, weekly_cost * scale, rule) == pytest.approx(base * scale)
-    big = costs.avoided_starts_from_draws(av.point * scale, FY_2019)
+    big = costs.avoided_starts_from_draws(av.estimate * scale, FY_2019)
     assert costs.point_cost_avoidance(big, weekly_cost, rule) == pytest.approx(base * scale)
 
 

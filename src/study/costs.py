@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from study.avoided_starts import AvoidedStarts
 from study.checks import (
     check_alpha,
     check_count,
@@ -341,26 +342,10 @@ def care_mix_from_ascfr(
 # --------------------------------------------------------------------------- avoided starts
 
 
-@dataclass(frozen=True, eq=False)
-class AvoidedStarts:
-    """Weekly avoided long-term starts: model draws (n_draws, n_weeks) and a point path.
-
-    A positive value is a start that the counterfactual expected and that did not happen.
-    """
-
-    week_dates: np.ndarray
-    draws: np.ndarray
-    point: np.ndarray
-    source: str = ""
-
-    @property
-    def n_weeks(self) -> int:
-        return int(self.week_dates.size)
-
-    def person_weeks(self, rule: str = "part_year") -> tuple[float, np.ndarray]:
-        """(point, per-draw) avoided person-weeks under a counting rule."""
-        w = weeks_counted(self.week_dates, rule)
-        return float(self.point @ w), self.draws @ w
+def person_weeks(avoided: AvoidedStarts, rule: str = "part_year") -> tuple[float, np.ndarray]:
+    """(point, per-draw) avoided person-weeks: each week's avoided starts x `weeks_counted`."""
+    w = weeks_counted(avoided.week_start, rule)
+    return float(avoided.estimate @ w), avoided.draws @ w
 
 
 def avoided_starts_from_draws(
@@ -387,7 +372,7 @@ def avoided_starts_from_draws(
     pt = arr.mean(axis=0) if point is None else np.asarray(point, dtype=float).ravel()
     if pt.shape != (arr.shape[1],) or not np.all(np.isfinite(pt)):
         raise StudyInputError(f"point must be {arr.shape[1]} finite weekly values")
-    return AvoidedStarts(dates, arr, pt, source)
+    return AvoidedStarts(dates, pt, arr, source)
 
 
 def effect_ramp(
@@ -475,7 +460,7 @@ def avoided_starts_from_rates(
             for t in (exposure_weeks_before, exposure_weeks_after)
         ]
         src += f", Poisson over {weeks[0]} / {weeks[1]}"
-    return AvoidedStarts(_to_days(week_dates), draws, (r0 - r1) * ramp, src)
+    return AvoidedStarts(_to_days(week_dates), (r0 - r1) * ramp, draws, src)
 
 
 def avoided_starts_from_reduction(
@@ -509,20 +494,6 @@ def avoided_starts_from_reduction(
     )
 
 
-def avoided_starts_from_its(result) -> AvoidedStarts:
-    """Adapter for `study.its.avoided_starts_draws` output (week_start, estimate, draws, method).
-
-    Counterfactual minus fitted weekly counts; positive = fewer long-term starts with 3Cs.
-    """
-    for attr in ("week_start", "estimate", "draws"):
-        if not hasattr(result, attr):
-            raise StudyInputError(f"ITS result has no '{attr}' (expected study.its.AvoidedStarts)")
-    source = f"ITS counterfactual: {getattr(result, 'method', '')}".rstrip(": ")
-    return avoided_starts_from_draws(
-        result.draws, np.asarray(result.week_start), point=result.estimate, source=source
-    )
-
-
 def its_avoided_starts(
     data: pd.DataFrame,
     periods,
@@ -552,9 +523,8 @@ def its_avoided_starts(
         exposure=exposure,
     )
     res = its.avoided_starts_draws(fit, window_start, window_end, n_draws=n_model_draws, seed=seed)
-    av = avoided_starts_from_its(res)
     note = f"{family}, {harmonics} harmonic(s), {transition_weeks} transition week(s)"
-    return AvoidedStarts(av.week_dates, av.draws, av.point, f"ITS counterfactual ({note})")
+    return replace(res, method=f"ITS counterfactual ({note})")
 
 
 # --------------------------------------------------------------------------- Monte Carlo
@@ -688,7 +658,7 @@ def cost_avoidance(
     if not isinstance(unit_cost, UnitCost | CareMixCost):
         raise StudyInputError(f"unit_cost must be a UnitCost or CareMixCost, got {unit_cost!r:.60}")
     rng = np.random.default_rng(seed)
-    pw_point, pw_all = avoided.person_weeks(rule)
+    pw_point, pw_all = person_weeks(avoided, rule)
     idx = rng.integers(0, avoided.draws.shape[0], n)
     pw = pw_all[idx]
     starts = avoided.draws.sum(axis=1)[idx]
@@ -701,14 +671,14 @@ def cost_avoidance(
         n_draws=n,
         point_gbp=pw_point * mean_cost,
         draws_gbp=pw * costs,
-        starts_point=float(avoided.point.sum()),
+        starts_point=float(avoided.estimate.sum()),
         starts_draws=starts,
         person_weeks_point=pw_point,
         person_weeks_draws=pw,
         unit_cost_mean_gbp=mean_cost,
         unit_cost_draws=costs,
         unit_cost=unit_cost,
-        source=avoided.source,
+        source=avoided.method,
     )
 
 
@@ -790,7 +760,7 @@ def its_cost_avoidance(
 def point_cost_avoidance(avoided: AvoidedStarts, weekly_cost_gbp: float, rule: str) -> float:
     """Point £ avoided: point person-weeks x weekly cost (no simulation)."""
     c = check_positive(weekly_cost_gbp, "weekly_cost_gbp")
-    return avoided.person_weeks(rule)[0] * c
+    return person_weeks(avoided, rule)[0] * c
 
 
 def implied_weekly_cost(
@@ -798,7 +768,7 @@ def implied_weekly_cost(
 ) -> float:
     """Weekly cost per client that reproduces a published £ figure: £ / point person-weeks."""
     total = check_positive(published_gbp, "published_gbp")
-    pw = avoided.person_weeks(rule)[0]
+    pw = person_weeks(avoided, rule)[0]
     if pw <= 0:
         raise StudyInputError("avoided starts give no positive person-weeks; no implied cost")
     return total / pw
@@ -835,14 +805,14 @@ def cost_sensitivity_grid(
             n_draws=1000,
         )
         for rule in rules:
-            pw = av.person_weeks(rule)[0]
+            pw = person_weeks(av, rule)[0]
             for c in weekly_costs_gbp:
                 rows.append(
                     {
                         "baseline_per_week": float(b),
                         "weekly_cost_gbp": check_positive(c, "weekly_costs_gbp"),
                         "rule": rule,
-                        "avoided_starts": float(av.point.sum()),
+                        "avoided_starts": float(av.estimate.sum()),
                         "person_weeks": pw,
                         "cost_avoided_gbp": pw * float(c),
                     }

@@ -50,6 +50,7 @@ from scipy import optimize, stats
 from statsmodels.stats.diagnostic import acorr_breusch_godfrey, acorr_ljungbox
 from statsmodels.tsa.stattools import acf
 
+from study.avoided_starts import AvoidedStarts
 from study.checks import check_alpha, check_count, check_positive
 from study.errors import StudyInputError
 from study.tidy import confidence_level, estimate_table, label_quantity
@@ -810,19 +811,6 @@ def _draw_params(fit: ITSFit, n_draws: int, seed: int) -> np.ndarray:
 def _simulate(fit: ITSFit, n_draws: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     beta = _draw_params(fit, n_draws, seed)
     return fit.predict(beta), fit.predict(beta, interventions=False)
-
-
-@dataclass(frozen=True)
-class AvoidedStarts:
-    """Weekly avoided counts (counterfactual - fitted) for a window: point and draws.
-
-    `draws` has shape (n_draws, n_weeks); `week_start` the Mondays of those weeks.
-    """
-
-    week_start: pd.DatetimeIndex
-    estimate: np.ndarray
-    draws: np.ndarray
-    method: str
 
 
 @dataclass(frozen=True)
