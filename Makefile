@@ -30,13 +30,13 @@ report: $(STAMP) ## Run the whole study on the default data into reports/<run>/
 	$(BIN)/study run --params $(PARAMS)
 
 test: $(STAMP) ## Lint, unit tests, and nbval over the committed notebooks
-	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts notebooks
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/pytest -q -m "not slow"
 	$(BIN)/pytest -q -p no:cacheprovider $(NBVAL) notebooks/
 
-lint: $(STAMP) ## Lint only
-	$(BIN)/ruff check src tests benchmarks scripts
+lint: $(STAMP) ## Lint only (the notebooks too)
+	$(BIN)/ruff check src tests benchmarks scripts notebooks
 
 format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff format src tests benchmarks scripts
