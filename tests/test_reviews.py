@@ -33,6 +33,23 @@ def test_published_arithmetic_reproduces_the_budget_impacts(review_tables):
     assert row["published"] == -46_000 and row["status"] == "ok"
 
 
+def test_annual_budget_impact_is_completed_x_mean_x_52():
+    assert reviews.annual_budget_impact(37, -24) == 37 * -24 * 52 == -46_176
+    impacts = reviews.annual_budget_impact(pd.Series([57, 361]), pd.Series([74.0, 19.0]))
+    assert impacts.tolist() == [57 * 74 * 52, 361 * 19 * 52]
+
+
+def test_review_functions_need_the_loaded_tables():
+    """No hidden read: tables=None is an error, not a load of the published CSV."""
+    for function in (
+        reviews.published_saving,
+        reviews.review_gap_impact,
+        reviews.review_increase_risk_ratios,
+    ):
+        with pytest.raises(StudyInputError, match="load_review_tables"):
+            function(None)
+
+
 def test_published_saving_and_its_volume_component(review_tables):
     s = reviews.published_saving(review_tables).set_index("basis")
     assert s.loc["published impacts", "saving_gbp"] == (219_000 + 353_000) - (-46_000 + 143_000)
@@ -148,6 +165,7 @@ def test_review_forest_plot():
     table = reviews.review_cost_change_bootstrap(synthetic_reviews(), n_resamples=1000, seed=2)
     fig = plot_review_changes(table)
     assert isinstance(fig, Figure)
+    assert type(fig.get_layout_engine()).__name__ == "ConstrainedLayoutEngine"  # new_figure
     assert len(fig.axes[0].get_yticklabels()) == 9  # 3 strata x (2 teams + difference)
     with pytest.raises(StudyInputError, match="method"):
         plot_review_changes(table, method="studentised")

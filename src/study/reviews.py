@@ -6,7 +6,9 @@ The published arithmetic (budget impact = completed x average weekly change x 52
 ``study.data.published.check_published_arithmetic``; this module adds the volume part of the
 saving, what the 460-vs-462 gap could move, risk ratios of the share of increases
 (``study.proportions``), and record-level mean changes with percentile and BCa bootstrap
-intervals (``study.bootstrap``).
+intervals (``study.bootstrap``). Every function takes the loaded tables (`tables`: Tables 1a/1b
+as `study.data.published.load_review_tables` returns them; `records`: validated review records);
+none reads a file. The notebook-level assembly is `study.analyses.reviews_existing_care`.
 """
 
 from __future__ import annotations
@@ -27,16 +29,27 @@ from study.errors import StudyInputError
 from study.tidy import WEEKS_PER_YEAR, confidence_level, estimate_table
 
 
-def _review_blocks(tables: pd.DataFrame | None) -> pd.DataFrame:
-    """Tables 1a/1b, one row per block, from `published.review_blocks` (loads if None)."""
+def annual_budget_impact(completed, mean_weekly_change_gbp):
+    """Full-year budget impact (GBP): completed x mean weekly change x 52 (`WEEKS_PER_YEAR`).
+
+    The rule behind the budget impacts of Harrow Tables 1a/1b (completed conversations x their
+    average weekly change x 52 weeks); numbers, arrays or Series alike.
+    """
+    return completed * mean_weekly_change_gbp * WEEKS_PER_YEAR
+
+
+def _review_blocks(tables: pd.DataFrame) -> pd.DataFrame:
+    """Tables 1a/1b, one row per block, from `study.data.published.review_blocks`."""
     from study.data.published import review_blocks
 
+    if not isinstance(tables, pd.DataFrame):
+        raise StudyInputError(
+            "tables must be the loaded review tables (study.data.published.load_review_tables)"
+        )
     return review_blocks(tables)
 
 
-def published_saving(
-    tables: pd.DataFrame | None = None, claim_gbp: float = 450_000.0
-) -> pd.DataFrame:
+def published_saving(tables: pd.DataFrame, claim_gbp: float = 450_000.0) -> pd.DataFrame:
     """The "full year equivalent saving of more than £450k": how much of it is volume.
 
     The published arithmetic itself (rows sum to totals, impact = completed x average x 52, the
@@ -50,7 +63,7 @@ def published_saving(
     completed count).
     """
     b = _review_blocks(tables).copy()
-    b["recomputed_gbp"] = b["completed"] * b["avg_weekly_change_gbp"] * WEEKS_PER_YEAR
+    b["recomputed_gbp"] = annual_budget_impact(b["completed"], b["avg_weekly_change_gbp"])
     tot = b.groupby("team")[["completed", "recomputed_gbp", "full_year_budget_impact_gbp"]].sum()
     if not {"innovation_site", "old_locality_team"} <= set(tot.index):
         raise StudyInputError("review tables need teams innovation_site and old_locality_team")
@@ -70,8 +83,8 @@ def published_saving(
         rows.append(
             (
                 f"equal volume: {who} {int(n)} completed reviews",
-                n * mean_new * WEEKS_PER_YEAR,
-                n * mean_old * WEEKS_PER_YEAR,
+                annual_budget_impact(n, mean_new),
+                annual_budget_impact(n, mean_old),
                 n,
             )
         )
@@ -84,7 +97,7 @@ def published_saving(
     return out
 
 
-def review_gap_impact(tables: pd.DataFrame | None = None) -> pd.DataFrame:
+def review_gap_impact(tables: pd.DataFrame) -> pd.DataFrame:
     """For blocks whose outcome rows do not sum to the printed total: what the gap could move.
 
     `study.data.published.check_published_arithmetic` flags the gap (Old Locality Team non-Covid:
@@ -95,9 +108,11 @@ def review_gap_impact(tables: pd.DataFrame | None = None) -> pd.DataFrame:
     b = _review_blocks(tables)
     gap = b[b["outcome_sum"] != b["total"]].copy()
     gap["gap"] = gap["total"] - gap["outcome_sum"]
-    gap["impact_from_rows_gbp"] = gap["completed"] * gap["avg_weekly_change_gbp"] * WEEKS_PER_YEAR
-    gap["impact_if_gap_completed_gbp"] = (
-        (gap["completed"] + gap["gap"]) * gap["avg_weekly_change_gbp"] * WEEKS_PER_YEAR
+    gap["impact_from_rows_gbp"] = annual_budget_impact(
+        gap["completed"], gap["avg_weekly_change_gbp"]
+    )
+    gap["impact_if_gap_completed_gbp"] = annual_budget_impact(
+        gap["completed"] + gap["gap"], gap["avg_weekly_change_gbp"]
     )
     cols = [
         "table",
@@ -119,7 +134,7 @@ ONGOING_RULES = ("exclude", "as_increase", "as_no_increase")
 
 
 def review_increase_risk_ratios(
-    tables: pd.DataFrame | None = None, *, alpha: float = 0.05, ongoing: str = "exclude"
+    tables: pd.DataFrame, *, alpha: float = 0.05, ongoing: str = "exclude"
 ) -> pd.DataFrame:
     """Share of completed reviews ending in an increase, compared as risk ratios (published counts).
 
@@ -302,7 +317,7 @@ def review_cost_change_bootstrap(
                 res,
                 x.size,
                 f"{x.size} completed x mean change x 52; count taken as fixed",
-                scale=float(x.size * WEEKS_PER_YEAR),
+                scale=float(annual_budget_impact(x.size, 1)),  # impact of £1 a week
             )
         pair = [groups["innovation_site_3"], groups["old_locality_team"]]
         n_pair = sum(len(g) for g in groups.values())

@@ -7,12 +7,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from study.errors import StudyInputError
+from study.plots import new_figure
 
 
 def plot_review_changes(table: pd.DataFrame, *, method: str = "BCa", title: str = "") -> Figure:
     """Forest plot of mean weekly change per completed review (and the team difference) by stratum.
 
-    `table` is `review_cost_change_bootstrap` output; rows of the chosen interval `method`.
+    `table` is `study.reviews.review_cost_change_bootstrap` output; rows of the chosen interval
+    `method`.
     """
     sub = table[
         table["method"].str.contains(method, regex=False)
@@ -23,8 +25,7 @@ def plot_review_changes(table: pd.DataFrame, *, method: str = "BCa", title: str 
     import seaborn as sns
 
     colours = sns.color_palette("deep", 3)
-    fig = Figure(figsize=(8, 0.45 * len(sub) + 1.2))
-    ax = fig.add_subplot()
+    fig, ax = new_figure(8, 0.45 * len(sub) + 1.2)
     ys = np.arange(len(sub))[::-1]
     for y, (_, r) in zip(ys, sub.iterrows(), strict=True):
         q = r["quantity"]
@@ -47,5 +48,4 @@ def plot_review_changes(table: pd.DataFrame, *, method: str = "BCa", title: str 
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel(f"change in weekly care cost per completed review (£), {method} interval")
     ax.set_title(title or "Mean change in weekly cost per completed review")
-    fig.tight_layout()
     return fig
