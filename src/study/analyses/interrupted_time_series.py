@@ -1,0 +1,267 @@
+"""Notebook 03 (interrupted time series): did new long-term starts fall with the 3Cs sites?
+
+`prepare` takes the loaded weekly file (columns week_start, site, series, count[, exposure]),
+cuts it at the last week the evaluation had (`study.its.data_up_to`), picks the modelled series
+and fits its segmented regression once (`study.its.fit_its`). Each section function then takes
+that `ITSSetup` and returns an `AnalysisResult`: `.table` (the estimates notebook 03 records,
+labelled with site, data kind and source), `.view` (the table it shows), `.figures` (saved
+under these names in the run folder) and `.text` (the computed sentence). The estimators are
+in `study.its`, the figures in `study.plots.its`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from study import its
+from study.analyses import AnalysisResult, labelled
+from study.errors import StudyInputError
+from study.plots import its as its_plots
+
+SHOW = ["quantity", "estimate", "ci_low", "ci_high", "p_value"]
+NO_COMPARISON = "no comparison series (comparison_site is empty)"
+
+
+@dataclass(frozen=True)
+class ITSSetup:
+    """The modelled series of notebook 03, its periods, windows and model options, and its
+    segmented regression (fitted once in `prepare`; every section reads it).
+
+    `treated` holds the weeks of (`site`, `series`) up to `last_week`; `pair` the same weeks of
+    the treated and comparison sites (None without a comparison site); `periods` and `windows`
+    are those left after the cut, `dropped` says what the cut left out.
+    """
+
+    treated: pd.DataFrame
+    pair: pd.DataFrame | None
+    periods: dict[str, Any]
+    windows: dict[str, list[str]]
+    dropped: tuple[str, ...]
+    fit: its.ITSFit
+    site: str
+    series: str
+    comparison_site: str
+    family: str
+    harmonics: int
+    exposure: str | None
+    transition_weeks: int
+    alpha: float
+    last_week: str
+    data_kind: str
+    source: str
+
+    @property
+    def label(self) -> str:
+        """Prefix of every quantity (the series; the site is its own column in estimates.csv)."""
+        return self.series
+
+    def labelled(self, table: pd.DataFrame) -> pd.DataFrame:
+        """`table` with the run labels: site, data kind and source (the weekly file)."""
+        return labelled(table, site=self.site, data_kind=self.data_kind, source=self.source)
+
+    @property
+    def description(self) -> str:
+        """The modelled weeks and data kind, and what the `last_week` cut left out."""
+        weeks = self.treated["week_start"]
+        text = (
+            f"{self.site} {self.series}: {len(self.treated)} weeks, {weeks.min():%Y-%m-%d} to "
+            f"{weeks.max():%Y-%m-%d}; data kind: {self.data_kind}"
+        )
+        if self.dropped:
+            text += f"\n\nafter last_week {self.last_week}, left out: {'; '.join(self.dropped)}"
+        return text
+
+
+def prepare(
+    weekly: pd.DataFrame,
+    *,
+    site: str,
+    series: str,
+    comparison_site: str,
+    periods: Mapping[str, Any],
+    windows: Mapping[str, Any],
+    last_week: str,
+    family: str,
+    harmonics: int,
+    exposure: str,
+    transition_weeks: int,
+    alpha: float,
+    data_kind: str,
+    source: str,
+) -> ITSSetup:
+    """Cut the loaded weekly file at `last_week`, pick the series and fit it (`its.fit_its`).
+
+    `exposure` '' means no offset; `comparison_site` '' means no controlled ITS.
+    """
+    missing = [c for c in ("week_start", "site", "series") if c not in weekly.columns]
+    if missing:
+        raise StudyInputError(f"weekly: missing column(s) {missing}")
+    cut = its.data_up_to(weekly, periods, windows, last_week)
+    data = cut.weekly
+    treated = data[(data["site"] == site) & (data["series"] == series)]
+    pair = None
+    if comparison_site:
+        pair = data[(data["series"] == series) & data["site"].isin([site, comparison_site])]
+    fit = its.fit_its(
+        treated,
+        cut.periods,
+        family=family,
+        harmonics=harmonics,
+        exposure=exposure or None,
+        transition_weeks=transition_weeks,
+        alpha=alpha,
+        label=series,
+    )
+    return ITSSetup(
+        treated=treated,
+        pair=pair,
+        periods=cut.periods,
+        windows=cut.windows,
+        dropped=cut.dropped,
+        fit=fit,
+        site=site,
+        series=series,
+        comparison_site=comparison_site,
+        family=family,
+        harmonics=harmonics,
+        exposure=exposure or None,
+        transition_weeks=transition_weeks,
+        alpha=alpha,
+        last_week=last_week,
+        data_kind=data_kind,
+        source=source,
+    )
+
+
+def segmented_regression(setup: ITSSetup) -> AnalysisResult:
+    """The fit's coefficients and level rate ratios, with its residual checks
+    (`its.residual_diagnostics`: Ljung-Box, Breusch-Godfrey, ACF; `.tables['residual_tests']`).
+
+    Text: the model and its Pearson dispersion against the Poisson variance.
+    """
+    fit = setup.fit
+    diagnostics = its.residual_diagnostics(fit)
+    title = f"{setup.site} {setup.series}: residual autocorrelation"
+    return AnalysisResult(
+        table=setup.labelled(fit.table),
+        text=f"{fit.method}\n\nPearson dispersion (Poisson variance): {diagnostics.dispersion:.2f}",
+        view=fit.table[SHOW].round(4),
+        figures={"residual_acf": its_plots.plot_residual_acf(diagnostics, title=title)},
+        tables={"residual_tests": diagnostics.tests.round(4)},
+    )
+
+
+def counterfactual(setup: ITSSetup, *, n_draws: int, seed: int) -> AnalysisResult:
+    """Fitted against counterfactual starts (intervention terms zero, Covid kept) over each
+    window (`its.counterfactual_effect`, `n_draws` coefficient draws from `seed`).
+
+    Text: one `its.effect_summary` sentence per window.
+    """
+    cf = its.counterfactual_effect(setup.fit, setup.windows, n_draws=n_draws, seed=seed)
+    fig = its_plots.plot_counterfactual(
+        setup.fit,
+        cf,
+        title=f"{setup.site} {setup.series} ({setup.data_kind} data)",
+        ylabel=f"{setup.series} per week",
+    )
+    return AnalysisResult(
+        table=setup.labelled(cf.table),
+        text="\n\n".join(its.effect_summary(cf, name) for name in setup.windows),
+        view=cf.table[["quantity", "estimate", "ci_low", "ci_high", "n"]].round(3),
+        figures={"counterfactual": fig},
+    )
+
+
+def controlled(setup: ITSSetup) -> AnalysisResult:
+    """Differences in level and slope, treated minus comparison site, of every period
+    (`its.fit_controlled_its`). Without a comparison site: no rows and the text says so.
+
+    Text: the model of the joint fit.
+    """
+    if setup.pair is None:
+        return AnalysisResult(table=pd.DataFrame(), text=NO_COMPARISON)
+    cits = its.fit_controlled_its(
+        setup.pair,
+        setup.periods,
+        treated=setup.site,
+        comparison=setup.comparison_site,
+        group_col="site",
+        family=setup.family,
+        harmonics=setup.harmonics,
+        exposure=setup.exposure,
+        transition_weeks=setup.transition_weeks,
+        alpha=setup.alpha,
+        label=f"{setup.label} vs {setup.comparison_site}",
+    )
+    fig = its_plots.plot_controlled_its(
+        cits,
+        title=f"{setup.site} vs {setup.comparison_site}: {setup.series}",
+        synthetic=setup.data_kind == "synthetic",
+        ylabel=f"{setup.series} per week",
+    )
+    return AnalysisResult(
+        table=setup.labelled(cits.differences),
+        text=cits.method,
+        view=cits.differences[SHOW].round(4),
+        figures={"controlled_its": fig},
+    )
+
+
+def placebo(setup: ITSSetup, *, step_weeks: int) -> AnalysisResult:
+    """Placebo level changes every `step_weeks` weeks before the first intervention
+    (`its.placebo_tests`; same family, harmonics, exposure and alpha as the fit).
+
+    Text: how many placebo level changes have p < alpha, against the number expected by chance.
+    """
+    table = its.placebo_tests(
+        setup.treated,
+        setup.periods,
+        step_weeks=step_weeks,
+        family=setup.family,
+        harmonics=setup.harmonics,
+        exposure=setup.exposure,
+        alpha=setup.alpha,
+        label=setup.label,
+    )
+    levels = table[table["scale"] != "ratio"]
+    alpha = setup.alpha
+    text = (
+        f"{int((levels['p_value'] < alpha).sum())} of {len(levels)} placebo level changes have "
+        f"p < {alpha} (about {alpha * len(levels):.1f} expected by chance)."
+    )
+    return AnalysisResult(table=setup.labelled(table), text=text, view=table[SHOW].round(4))
+
+
+def sensitivity(setup: ITSSetup, *, max_harmonics: int, n_draws: int, seed: int) -> AnalysisResult:
+    """Intervention level changes and the avoided starts over the first window, for harmonics
+    0..`max_harmonics` x every family (`its.sensitivity_table`, same draws for every fit).
+
+    View: the avoided starts, harmonics x family. Text: their range.
+    """
+    if not setup.windows:
+        raise StudyInputError("windows: none left to compare the families over")
+    first = next(iter(setup.windows))
+    table = its.sensitivity_table(
+        setup.treated,
+        setup.periods,
+        max_harmonics=max_harmonics,
+        windows={first: setup.windows[first]},
+        n_draws=n_draws,
+        seed=seed,
+        transition_weeks=setup.transition_weeks,
+        label=setup.label,
+        exposure=setup.exposure,
+        alpha=setup.alpha,
+    )
+    avoided = table[table["measure"] == "avoided"]
+    low, high = avoided["estimate"].min(), avoided["estimate"].max()
+    text = (
+        f"Avoided starts over {first}: {low:.1f} to {high:.1f} across "
+        f"{avoided['family'].nunique()} families x {max_harmonics + 1} harmonic settings."
+    )
+    view = avoided.pivot(index="harmonics", columns="family", values="estimate").round(1)
+    return AnalysisResult(table=setup.labelled(table), text=text, view=view)
