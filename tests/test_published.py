@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from study import config
-from study.data import published
+from study.data import package, published
 from study.errors import StudyInputError
 
 PUB = config.PUBLISHED_DIR
@@ -374,7 +374,7 @@ def test_review_table_count_and_printed_text(tmp_path):
     _set(rows, 5, "value", "5.5")  # an outcome count
     path = _write_rows(tmp_path / "harrow_reviews_tables.csv", rows)
     with pytest.raises(
-        StudyInputError, match="line 5, column 'value' must be a non-negative whole"
+        StudyInputError, match="line 5, column 'value': a count must be a non-negative whole"
     ):
         published.load_review_tables(path)
     rows = _read_rows("harrow_reviews_tables.csv")
@@ -415,6 +415,97 @@ def test_any_non_number_in_value_is_located(tmp_path_factory, text, data):
     with pytest.raises(StudyInputError) as exc:
         published.load_figures(path)
     assert f"line {line}, column 'value'" in str(exc.value)
+
+
+# ------------------------------------------------------------------ datapackage.json -> pandera
+
+
+def _resource(name: str) -> dict:
+    _, descriptor = package.load_package()
+    return next(r for r in descriptor["resources"] if r["name"] == name)
+
+
+def test_resource_schema_follows_the_descriptor():
+    res = _resource("figures")
+    schema = package.resource_schema(res)
+    assert list(schema.columns) == [f["name"] for f in res["schema"]["fields"]]
+    assert schema.strict and schema.unique_column_names
+    figure_id = schema.columns["figure_id"]
+    assert figure_id.unique and not figure_id.nullable and figure_id.coerce
+    assert str(schema.columns["value"].dtype) == "Float64"  # 'NaN' stays apart from ''
+    assert schema.columns["denominator"].nullable
+    assert [c.error for c in schema.columns["denominator"].checks] == ["finite", "minimum"]
+    assert [c.error for c in schema.columns["figure_id"].checks] == ["pattern"]
+    assert len(schema.checks) == 1  # the foreign key restates -> figure_id
+    tables = package.resource_schema(_resource("harrow_reviews_tables"))
+    assert tables.unique == ["table", "team", "row", "quantity"]
+
+
+def test_loaded_columns_and_types(figures):
+    assert list(figures.columns) == [f["name"] for f in _resource("figures")["schema"]["fields"]]
+    assert figures["value"].dtype == "float64" and figures["denominator"].dtype == "float64"
+    assert figures["period_start"].dtype.kind == "M"
+
+
+def test_every_problem_is_collected_and_counted(tmp_path):
+    def three(rows):
+        _set(rows, 9, "value", "x")
+        _set(rows, 4, "site", "york")
+        _set(rows, 6, "denominator", "inf")
+
+    path = _broken_figures(tmp_path, three)
+    with pytest.raises(StudyInputError) as exc:
+        published.load_figures(path)
+    assert str(exc.value) == (
+        f"{path} line 4, column 'site': 'york' is not one of ['birmingham', 'harrow'] "
+        "(and 2 more problems in the file)"
+    )
+
+
+@pytest.mark.parametrize("text", ["inf", "-inf", "NaN"])
+def test_non_finite_number_named(tmp_path, text):
+    path = _broken_figures(tmp_path, lambda rows: _set(rows, 6, "denominator", text))
+    with pytest.raises(
+        StudyInputError, match=f"line 6, column 'denominator': '{text}' is not a finite number"
+    ):
+        published.load_figures(path)
+    path = _broken_figures(tmp_path, lambda rows: _set(rows, 6, "denominator", ""))
+    assert pd.isna(published.load_figures(path)["denominator"].iloc[6 - 2])
+
+
+def test_primary_key_repeat_names_both_lines(tmp_path):
+    rows = _read_rows("harrow_reviews_tables.csv")
+    rows.append(list(rows[3]))
+    path = _write_rows(tmp_path / "harrow_reviews_tables.csv", rows)
+    with pytest.raises(StudyInputError) as exc:
+        published.load_review_tables(path)
+    assert str(exc.value) == (
+        f"{path} line {len(rows)}, column 'table, team, row, quantity': primary key "
+        "('1a', 'innovation_site', 'total', 'full_year_budget_impact_gbp') repeats line 4"
+    )
+
+
+def test_header_problem_comes_before_a_broken_row(tmp_path):
+    def both(rows):
+        rows[0][-1] = "extra"
+        rows[4].pop()
+
+    path = _broken_figures(tmp_path, both)
+    with pytest.raises(StudyInputError, match="line 1, column 'extra': column is not declared"):
+        published.load_figures(path)
+
+
+def test_unsupported_descriptor_feature_named(tmp_path):
+    descriptor = json.loads((PUB / "datapackage.json").read_text(encoding="utf-8"))
+    figures = next(r for r in descriptor["resources"] if r["name"] == "figures")
+    figures["schema"]["fields"][2]["constraints"]["maxLength"] = 80
+    pkg = tmp_path / "datapackage.json"
+    pkg.write_text(json.dumps(descriptor), encoding="utf-8")
+    with pytest.raises(
+        StudyInputError,
+        match="datapackage.json: resource 'figures': field 'measure': constraint 'maxLength'",
+    ):
+        published.load_figures(package_path=pkg)
 
 
 def test_sources_name_the_figures_and_their_documents():

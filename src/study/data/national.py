@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from study import config
-from study.data.published import _display, _fail, _read_resource
+from study.data.package import RowRule, display_path, read_resource
 from study.errors import StudyInputError
 
 __all__ = [
@@ -673,15 +673,20 @@ def load_national_figures(
     says why ('c' suppressed, 'x' not available). Returns `NATIONAL_FIGURES_COLUMNS`, value
     float (NaN when flagged), flag '' when there is a value.
     """
-    frame, lines, csv_path = _read_resource(path, "national_figures", package_path)
-    frame["flag"] = frame["flag"].fillna("")
-    for rec, line in zip(frame.itertuples(index=False), lines, strict=True):
-        if pd.isna(rec.value) and rec.flag == "":
-            raise _fail(csv_path, line, "value", "empty without a flag ('c' or 'x') saying why")
-        if pd.notna(rec.value) and rec.flag != "":
-            raise _fail(csv_path, line, "value", f"flag {rec.flag!r} marks an empty cell")
+    flagged = RowRule(
+        "value",
+        ("value", "flag"),
+        lambda f: f["value"].isna() != f["flag"].isna(),
+        lambda c: (
+            f"flag {c['flag']!r} marks an empty cell"
+            if c["flag"]
+            else "empty without a flag ('c' or 'x') saying why"
+        ),
+    )
+    frame, csv_path = read_resource(path, "national_figures", package_path, rules=[flagged])
     if frame.empty:
-        raise StudyInputError(f"{_display(csv_path)}: no rows")
+        raise StudyInputError(f"{display_path(csv_path)}: no rows")
+    frame["flag"] = frame["flag"].fillna("")
     return frame
 
 

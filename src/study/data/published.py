@@ -1,9 +1,10 @@
 """Published figures: validated loaders and a re-check of the published arithmetic.
 
 The CSVs in `data/published/` are described by `data/published/datapackage.json` (Frictionless
-Data Package). The loaders validate each file against that description (columns, types, enums,
-patterns, minimum, unique keys, self-references) plus a few semantic rules (period start before
-end, whole-number counts, source files listed in `../shared/seeds/README.md`).
+Data Package). The loaders validate each file with the pandera schema `study.data.package` builds
+from that description (columns, types, enums, patterns, minimum, unique keys, self-references)
+plus a few rules across columns (period start before end, whole-number counts, the value as
+printed, source files listed in `../shared/seeds/README.md`), all in one lazy pass.
 
 Line numbers in error messages are physical lines of the CSV file with the header as line 1, so
 the first data row is line 2 (as shown by an editor or `sed -n 2p`).
@@ -11,21 +12,19 @@ the first data row is line 2 (as shown by an editor or `sed -n 2p`).
 
 from __future__ import annotations
 
-import csv
 import difflib
-import json
-import math
 import re
 from collections.abc import Iterable
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from study import config
-from study.checks import check_count
+from study.data.package import PACKAGE_FILE, RowRule, read_resource
 from study.errors import StudyInputError
+from study.tidy import WEEKS_PER_YEAR
 
 __all__ = [
     "FIGURES_FILE",
@@ -40,7 +39,10 @@ __all__ = [
     "figure_value",
     "figure_table",
     "event_dates",
+    "figures_source",
+    "review_tables_source",
     "review_blocks",
+    "full_year_impact_gbp",
     "published_changes",
     "check_published_arithmetic",
     "verify_quotes",
@@ -49,7 +51,6 @@ __all__ = [
 FIGURES_FILE = "figures.csv"
 EVENTS_FILE = "events.csv"
 REVIEW_TABLES_FILE = "harrow_reviews_tables.csv"
-PACKAGE_FILE = "datapackage.json"
 
 ARITHMETIC_COLUMNS = [
     "check",
@@ -62,7 +63,6 @@ ARITHMETIC_COLUMNS = [
 ]
 OUTCOME_ROWS = ["increases", "decreases", "no_change", "ongoing", "excluded"]
 COMPLETED_ROWS = ["increases", "decreases", "no_change"]
-WEEKS_PER_YEAR = 52
 
 # Changes the documents state in words ("fell from 7.2 to 5.5"): (from_id, to_id, direction,
 # wording). No percentage change is published for any of them; the relative change is derived.
@@ -113,46 +113,8 @@ STATED_CHANGES: tuple[tuple[str, str, str, str], ...] = (
 
 
 # --------------------------------------------------------------------------------------------
-# Validation against datapackage.json
+# Loaders: datapackage.json (pandera, via study.data.package) plus the rules below
 # --------------------------------------------------------------------------------------------
-
-
-def _display(path: Path) -> str:
-    """Path as shown in messages: relative to the project root when inside it."""
-    try:
-        return path.resolve().relative_to(config.PROJ_ROOT.resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def _fail(path: Path, line: int, column: str | None, problem: str) -> StudyInputError:
-    where = f"{_display(path)} line {line}"
-    if column is not None:
-        where += f", column {column!r}"
-    return StudyInputError(f"{where}: {problem}")
-
-
-def _load_package(package_path: str | Path | None) -> tuple[Path, dict]:
-    path = (
-        config.PUBLISHED_DIR / PACKAGE_FILE
-        if package_path is None
-        else config.resolve_path(package_path)
-    )
-    if not path.is_file():
-        raise StudyInputError(f"{_display(path)}: data package description not found")
-    try:
-        return path, json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise StudyInputError(
-            f"{_display(path)} line {exc.lineno}: not valid JSON ({exc.msg})"
-        ) from None
-
-
-def _resource(package: dict, package_path: Path, name: str) -> dict:
-    for res in package.get("resources", []):
-        if res.get("name") == name:
-            return res
-    raise StudyInputError(f"{_display(package_path)}: no resource named {name!r}")
 
 
 def _seed_files_listed() -> set[str] | None:
@@ -163,186 +125,29 @@ def _seed_files_listed() -> set[str] | None:
     return set(re.findall(r"`([^`\s]+\.txt)`", readme.read_text(encoding="utf-8")))
 
 
-def _parse_cell(text: str, field: dict) -> object:
-    """Convert one non-empty cell to the declared Frictionless type; raise ValueError if not."""
-    ftype = field.get("type", "string")
-    if ftype == "number":
-        try:
-            value = float(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a number") from None
-        if not math.isfinite(value):
-            raise ValueError(f"{text!r} is not a finite number")
-        return value
-    if ftype == "integer":
-        if not re.fullmatch(r"[+-]?\d+", text):
-            raise ValueError(f"{text!r} is not an integer")
-        return int(text)
-    if ftype == "date":
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValueError(f"{text!r} is not an ISO date (YYYY-MM-DD)")
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a valid calendar date") from None
-    if ftype == "string":
-        return text
-    raise ValueError(f"type {ftype!r} is not supported by the loader")
-
-
-def _check_constraints(value: object, text: str, field: dict) -> None:
-    cons = field.get("constraints", {})
-    if "enum" in cons and value not in cons["enum"]:
-        raise ValueError(f"{text!r} is not one of {cons['enum']}")
-    if "pattern" in cons and not re.fullmatch(cons["pattern"], text):
-        raise ValueError(f"{text!r} does not match the pattern {cons['pattern']!r}")
-    if "minimum" in cons and value < cons["minimum"]:
-        raise ValueError(f"{text!r} is below the minimum {cons['minimum']}")
-    if "maximum" in cons and value > cons["maximum"]:
-        raise ValueError(f"{text!r} is above the maximum {cons['maximum']}")
-
-
-def _read_resource(
-    path: str | Path | None, name: str, package_path: str | Path | None
-) -> tuple[pd.DataFrame, list[int], Path]:
-    """Read one CSV resource and validate it against its schema in datapackage.json.
-
-    Checks: file present; header has every declared column, no undeclared or repeated column;
-    every row has as many cells as the header; required cells non-empty; types (number,
-    integer, date, string); constraints enum, pattern, minimum, maximum, unique; the primary
-    key is unique; self-referencing foreign keys resolve. Returns the typed frame, the physical
-    line of each row and the resolved path.
-    """
-    pkg_path, package = _load_package(package_path)
-    res = _resource(package, pkg_path, name)
-    csv_path = (config.PUBLISHED_DIR / res["path"]) if path is None else config.resolve_path(path)
-    if not csv_path.is_file():
-        raise StudyInputError(f"{_display(csv_path)}: file not found")
-    schema = res["schema"]
-    fields = schema["fields"]
-    names = [f["name"] for f in fields]
-    missing_values = set(schema.get("missingValues", [""]))
-
-    with csv_path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise _fail(csv_path, 1, None, "file is empty (no header)") from None
-        except csv.Error as exc:
-            raise _fail(csv_path, 1, None, f"not readable as CSV ({exc})") from None
-        seen: set[str] = set()
-        for col in header:
-            if col in seen:
-                raise _fail(csv_path, 1, col, "column appears twice in the header")
-            seen.add(col)
-            if col not in names:
-                raise _fail(csv_path, 1, col, f"column is not declared in {PACKAGE_FILE}")
-        for col in names:
-            if col not in seen:
-                raise _fail(csv_path, 1, col, f"required column is missing (see {PACKAGE_FILE})")
-        index = {col: header.index(col) for col in names}
-
-        records: list[dict[str, object]] = []
-        lines: list[int] = []
-        first_seen: dict[str, dict[object, int]] = {n: {} for n in names}
-        line_end = reader.line_num
-        while True:
-            line = line_end + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                raise _fail(csv_path, line, None, f"not readable as CSV ({exc})") from None
-            line_end = reader.line_num
-            if not cells or all(c.strip() == "" for c in cells):
-                raise _fail(csv_path, line, None, "blank row")
-            if len(cells) != len(header):
-                raise _fail(
-                    csv_path, line, None, f"expected {len(header)} cells, found {len(cells)}"
-                )
-            record: dict[str, object] = {}
-            for field in fields:
-                col = field["name"]
-                text = cells[index[col]]
-                cons = field.get("constraints", {})
-                if text in missing_values:
-                    if cons.get("required"):
-                        raise _fail(csv_path, line, col, "value is required but empty")
-                    record[col] = None
-                    continue
-                try:
-                    value = _parse_cell(text, field)
-                    _check_constraints(value, text, field)
-                except ValueError as exc:
-                    raise _fail(csv_path, line, col, str(exc)) from None
-                if cons.get("unique"):
-                    if value in first_seen[col]:
-                        raise _fail(
-                            csv_path,
-                            line,
-                            col,
-                            f"{text!r} is not unique (first used on line {first_seen[col][value]})",
-                        )
-                    first_seen[col][value] = line
-                record[col] = value
-            records.append(record)
-            lines.append(line)
-
-    key = schema.get("primaryKey")
-    if key:
-        key = [key] if isinstance(key, str) else list(key)
-        keys_seen: dict[tuple, int] = {}
-        for rec, line in zip(records, lines, strict=True):
-            k = tuple(rec[c] for c in key)
-            if k in keys_seen:
-                raise _fail(
-                    csv_path,
-                    line,
-                    ", ".join(key),
-                    f"primary key {k} repeats line {keys_seen[k]}",
-                )
-            keys_seen[k] = line
-    for fk in schema.get("foreignKeys", []):
-        if fk["reference"].get("resource", "") != "":
-            continue  # only self-references are declared in this package
-        src = [fk["fields"]] if isinstance(fk["fields"], str) else list(fk["fields"])
-        ref = fk["reference"]["fields"]
-        ref = [ref] if isinstance(ref, str) else list(ref)
-        targets = {tuple(rec[c] for c in ref) for rec in records}
-        for rec, line in zip(records, lines, strict=True):
-            k = tuple(rec[c] for c in src)
-            if any(v is None for v in k):
-                continue
-            if k not in targets:
-                raise _fail(
-                    csv_path, line, src[0], f"{k[0]!r} does not match any {ref[0]} in the file"
-                )
-
-    frame = pd.DataFrame.from_records(records, columns=names)
-    for field in fields:
-        col = field["name"]
-        if field.get("type") in ("number", "integer"):
-            frame[col] = pd.to_numeric(frame[col], errors="raise").astype(float)
-        elif field.get("type") == "date":
-            frame[col] = pd.to_datetime(frame[col])
-    return frame, lines, csv_path
-
-
-def _check_source_files(frame: pd.DataFrame, lines: list[int], path: Path) -> None:
+def _sources_listed() -> list[RowRule]:
+    """source_file is listed in the seeds README (no rule when ../shared/seeds is absent)."""
     listed = _seed_files_listed()
     if listed is None:
-        return
-    for value, line in zip(frame["source_file"], lines, strict=True):
-        if value not in listed:
-            raise _fail(path, line, "source_file", f"{value!r} is not listed in the seeds README")
+        return []
+    return [
+        RowRule(
+            "source_file",
+            ("source_file",),
+            lambda f: f["source_file"].isin(listed),
+            lambda c: f"{c['source_file']!r} is not listed in the seeds README",
+        )
+    ]
 
 
-def _check_order(frame: pd.DataFrame, lines: list[int], path: Path, start: str, end: str) -> None:
-    for s, e, line in zip(frame[start], frame[end], lines, strict=True):
-        if pd.notna(s) and pd.notna(e) and s > e:
-            raise _fail(path, line, end, f"{end} {e.date()} is before {start} {s.date()}")
+def _in_order(start: str, end: str) -> RowRule:
+    """start <= end when both are stated."""
+    return RowRule(
+        end,
+        (start, end),
+        lambda f: ~(f[end] < f[start]),
+        lambda c: f"{end} {c[end]} is before {start} {c[start]}",
+    )
 
 
 def load_figures(
@@ -354,10 +159,8 @@ def load_figures(
     period_end; source_file listed in the seeds README (when ../shared/seeds is present).
     Numbers are float, dates datetime64 (NaT when not stated), missing strings NaN.
     """
-    frame, lines, csv_path = _read_resource(path, "figures", package_path)
-    _check_order(frame, lines, csv_path, "period_start", "period_end")
-    _check_source_files(frame, lines, csv_path)
-    return frame
+    rules = [_in_order("period_start", "period_end"), *_sources_listed()]
+    return read_resource(path, "figures", package_path, rules=rules)[0]
 
 
 def load_events(
@@ -368,13 +171,24 @@ def load_events(
     Validated against the `events` resource of datapackage.json, plus: date_start <= date_end;
     a 'stated' or 'inferred' event has both dates; source_file listed in the seeds README.
     """
-    frame, lines, csv_path = _read_resource(path, "events", package_path)
-    _check_order(frame, lines, csv_path, "date_start", "date_end")
-    for rec, line in zip(frame.itertuples(index=False), lines, strict=True):
-        if rec.basis != "not_stated" and (pd.isna(rec.date_start) or pd.isna(rec.date_end)):
-            raise _fail(csv_path, line, "date_start", f"a {rec.basis!r} event needs both dates")
-    _check_source_files(frame, lines, csv_path)
-    return frame
+    both_dates = RowRule(
+        "date_start",
+        ("basis", "date_start", "date_end"),
+        lambda f: (f["basis"] == "not_stated") | (f["date_start"].notna() & f["date_end"].notna()),
+        lambda c: f"a {c['basis']!r} event needs both dates",
+    )
+    rules = [_in_order("date_start", "date_end"), both_dates, *_sources_listed()]
+    return read_resource(path, "events", package_path, rules=rules)[0]
+
+
+def _is_count(f: pd.DataFrame) -> pd.Series:
+    value = f["value"].astype(float)
+    return (f["quantity"] != "count") | ((value >= 0) & (value == np.floor(value)))
+
+
+def _matches_printed(f: pd.DataFrame) -> pd.Series:
+    printed = f["published_text"].str.replace(r"[£,+\s]", "", regex=True)
+    return pd.to_numeric(printed, errors="coerce").astype(float) == f["value"].astype(float)
 
 
 def load_review_tables(
@@ -383,28 +197,26 @@ def load_review_tables(
     """Read and validate `harrow_reviews_tables.csv` (Harrow Tables 1a/1b, one row per cell).
 
     Validated against the `harrow_reviews_tables` resource of datapackage.json, plus: counts
-    are non-negative whole numbers (`study.checks.check_count`); period_start <= period_end;
-    source_file listed in the seeds README.
+    are non-negative whole numbers; the value is the number printed in published_text;
+    period_start <= period_end; source_file listed in the seeds README.
     """
-    frame, lines, csv_path = _read_resource(path, "harrow_reviews_tables", package_path)
-    for rec, line in zip(frame.itertuples(index=False), lines, strict=True):
-        if rec.quantity == "count":
-            check_count(rec.value, f"{_display(csv_path)} line {line}, column 'value'")
-        printed = re.sub(r"[£,+\s]", "", rec.published_text)
-        try:
-            matches = float(printed) == rec.value
-        except ValueError:
-            matches = False
-        if not matches:
-            raise _fail(
-                csv_path,
-                line,
-                "value",
-                f"{rec.value:g} does not match published_text {rec.published_text!r}",
-            )
-    _check_order(frame, lines, csv_path, "period_start", "period_end")
-    _check_source_files(frame, lines, csv_path)
-    return frame
+    rules = [
+        RowRule(
+            "value",
+            ("quantity", "value"),
+            _is_count,
+            lambda c: f"a count must be a non-negative whole number, got {c['value']}",
+        ),
+        RowRule(
+            "value",
+            ("value", "published_text"),
+            _matches_printed,
+            lambda c: f"{c['value']} does not match published_text {c['published_text']!r}",
+        ),
+        _in_order("period_start", "period_end"),
+        *_sources_listed(),
+    ]
+    return read_resource(path, "harrow_reviews_tables", package_path, rules=rules)[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -500,6 +312,12 @@ def review_blocks(tables: pd.DataFrame | None = None) -> pd.DataFrame:
             "full_year_budget_impact_gbp",
         ]
     ]
+
+
+def full_year_impact_gbp(completed: float, avg_weekly_change_gbp: float) -> float:
+    """Harrow Tables 1a/1b: full-year budget impact = completed conversations x average weekly
+    change in the level of care x `study.tidy.WEEKS_PER_YEAR` (works on arrays too)."""
+    return completed * avg_weekly_change_gbp * WEEKS_PER_YEAR
 
 
 def published_changes(figures: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -611,8 +429,8 @@ def check_published_arithmetic(
                 ),
             )
         )
-        recomputed = b.completed * b.avg_weekly_change_gbp * WEEKS_PER_YEAR
-        tol = b.completed * 0.5 * WEEKS_PER_YEAR + 500
+        recomputed = full_year_impact_gbp(b.completed, b.avg_weekly_change_gbp)
+        tol = full_year_impact_gbp(b.completed, 0.5) + 500
         implied = b.full_year_budget_impact_gbp / (b.completed * WEEKS_PER_YEAR)
         rows.append(
             _row(
