@@ -33,9 +33,11 @@ def test_published_arithmetic_reproduces_the_budget_impacts(review_tables):
     assert row["published"] == -46_000 and row["status"] == "ok"
 
 
-def test_annual_budget_impact_is_completed_x_mean_x_52():
-    assert reviews.annual_budget_impact(37, -24) == 37 * -24 * 52 == -46_176
-    impacts = reviews.annual_budget_impact(pd.Series([57, 361]), pd.Series([74.0, 19.0]))
+def test_full_year_impact_is_completed_x_mean_x_52():
+    from study.tidy import full_year_impact_gbp
+
+    assert full_year_impact_gbp(37, -24) == 37 * -24 * 52 == -46_176
+    impacts = full_year_impact_gbp(pd.Series([57, 361]), pd.Series([74.0, 19.0]))
     assert impacts.tolist() == [57 * 74 * 52, 361 * 19 * 52]
 
 

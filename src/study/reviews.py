@@ -26,16 +26,7 @@ from study.bootstrap import (
 )
 from study.checks import check_alpha
 from study.errors import StudyInputError
-from study.tidy import WEEKS_PER_YEAR, confidence_level, estimate_table
-
-
-def annual_budget_impact(completed, mean_weekly_change_gbp):
-    """Full-year budget impact (GBP): completed x mean weekly change x 52 (`WEEKS_PER_YEAR`).
-
-    The rule behind the budget impacts of Harrow Tables 1a/1b (completed conversations x their
-    average weekly change x 52 weeks); numbers, arrays or Series alike.
-    """
-    return completed * mean_weekly_change_gbp * WEEKS_PER_YEAR
+from study.tidy import WEEKS_PER_YEAR, confidence_level, estimate_table, full_year_impact_gbp
 
 
 def _review_blocks(tables: pd.DataFrame) -> pd.DataFrame:
@@ -63,7 +54,7 @@ def published_saving(tables: pd.DataFrame, claim_gbp: float = 450_000.0) -> pd.D
     completed count).
     """
     b = _review_blocks(tables).copy()
-    b["recomputed_gbp"] = annual_budget_impact(b["completed"], b["avg_weekly_change_gbp"])
+    b["recomputed_gbp"] = full_year_impact_gbp(b["completed"], b["avg_weekly_change_gbp"])
     tot = b.groupby("team")[["completed", "recomputed_gbp", "full_year_budget_impact_gbp"]].sum()
     if not {"innovation_site", "old_locality_team"} <= set(tot.index):
         raise StudyInputError("review tables need teams innovation_site and old_locality_team")
@@ -83,8 +74,8 @@ def published_saving(tables: pd.DataFrame, claim_gbp: float = 450_000.0) -> pd.D
         rows.append(
             (
                 f"equal volume: {who} {int(n)} completed reviews",
-                annual_budget_impact(n, mean_new),
-                annual_budget_impact(n, mean_old),
+                full_year_impact_gbp(n, mean_new),
+                full_year_impact_gbp(n, mean_old),
                 n,
             )
         )
@@ -108,10 +99,10 @@ def review_gap_impact(tables: pd.DataFrame) -> pd.DataFrame:
     b = _review_blocks(tables)
     gap = b[b["outcome_sum"] != b["total"]].copy()
     gap["gap"] = gap["total"] - gap["outcome_sum"]
-    gap["impact_from_rows_gbp"] = annual_budget_impact(
+    gap["impact_from_rows_gbp"] = full_year_impact_gbp(
         gap["completed"], gap["avg_weekly_change_gbp"]
     )
-    gap["impact_if_gap_completed_gbp"] = annual_budget_impact(
+    gap["impact_if_gap_completed_gbp"] = full_year_impact_gbp(
         gap["completed"] + gap["gap"], gap["avg_weekly_change_gbp"]
     )
     cols = [
@@ -317,7 +308,7 @@ def review_cost_change_bootstrap(
                 res,
                 x.size,
                 f"{x.size} completed x mean change x 52; count taken as fixed",
-                scale=float(annual_budget_impact(x.size, 1)),  # impact of £1 a week
+                scale=float(full_year_impact_gbp(x.size, 1)),  # impact of £1 a week
             )
         pair = [groups["innovation_site_3"], groups["old_locality_team"]]
         n_pair = sum(len(g) for g in groups.values())

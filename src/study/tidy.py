@@ -39,3 +39,9 @@ def gbp(x: float) -> str:
     if abs(x) >= 1e6:
         return f"{sign}£{abs(x) / 1e6:,.2f}m"
     return f"{sign}£{abs(x) / 1e3:,.0f}k"
+
+
+def full_year_impact_gbp(completed, avg_weekly_change_gbp):
+    """Full-year budget impact (£) = completed x average weekly change x `WEEKS_PER_YEAR`: the
+    rule behind Harrow Tables 1a/1b; numbers, arrays or Series alike."""
+    return completed * avg_weekly_change_gbp * WEEKS_PER_YEAR

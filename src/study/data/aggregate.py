@@ -23,8 +23,8 @@ import pandas as pd
 
 from study.data.schema import COMPLETED_OUTCOMES, SERIES
 from study.errors import StudyInputError
+from study.tidy import full_year_impact_gbp
 
-WEEKS_PER_YEAR = 52
 REVIEW_ROWS = ("total", "increases", "decreases", "no_change", "ongoing", "excluded")
 REVIEW_TEAM_LABELS = {
     "innovation_site_3": "innovation_site",
@@ -195,8 +195,8 @@ def review_tables(reviews: pd.DataFrame) -> pd.DataFrame:
     g = frame.groupby(["team", "covid_status"], observed=True)
     out = g[[*REVIEW_ROWS, "completed"]].sum().astype("int64")
     out["avg_weekly_change_gbp"] = g["change"].mean()
-    out["full_year_budget_impact_gbp"] = (
-        out["completed"] * out["avg_weekly_change_gbp"] * WEEKS_PER_YEAR
+    out["full_year_budget_impact_gbp"] = full_year_impact_gbp(
+        out["completed"], out["avg_weekly_change_gbp"]
     )
     return out.reset_index()
 

@@ -24,7 +24,7 @@ import pandas as pd
 from study import config
 from study.data.package import PACKAGE_FILE, RowRule, read_resource
 from study.errors import StudyInputError
-from study.tidy import WEEKS_PER_YEAR
+from study.tidy import WEEKS_PER_YEAR, full_year_impact_gbp
 
 __all__ = [
     "FIGURES_FILE",
@@ -42,7 +42,6 @@ __all__ = [
     "figures_source",
     "review_tables_source",
     "review_blocks",
-    "full_year_impact_gbp",
     "published_changes",
     "check_published_arithmetic",
     "verify_quotes",
@@ -312,12 +311,6 @@ def review_blocks(tables: pd.DataFrame | None = None) -> pd.DataFrame:
             "full_year_budget_impact_gbp",
         ]
     ]
-
-
-def full_year_impact_gbp(completed: float, avg_weekly_change_gbp: float) -> float:
-    """Harrow Tables 1a/1b: full-year budget impact = completed conversations x average weekly
-    change in the level of care x `study.tidy.WEEKS_PER_YEAR` (works on arrays too)."""
-    return completed * avg_weekly_change_gbp * WEEKS_PER_YEAR
 
 
 def published_changes(figures: pd.DataFrame | None = None) -> pd.DataFrame:

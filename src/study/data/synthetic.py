@@ -45,6 +45,7 @@ from study.data.aggregate import weekly_series
 from study.data.schema import SCHEMAS
 from study.errors import StudyInputError
 from study.proportions import largest_remainder_counts
+from study.tidy import full_year_impact_gbp
 
 GENERATOR_VERSION = "1.0"
 DEFAULT_SEED = 20210501  # the committed files in data/synthetic/ (Harrow report, May 2021)
@@ -620,7 +621,7 @@ def review_targets(cal: Calibration | None = None) -> pd.DataFrame:
     for c in ("increases", "decreases", "no_change", "ongoing", "excluded"):
         out[c] = out[c].astype("int64")
     completed = out["increases"] + out["decreases"] + out["no_change"]
-    implied = out["impact_published"] / (completed * 52)
+    implied = out["impact_published"] / full_year_impact_gbp(completed, 1)
     ok = implied.round() == out["avg_published"]
     out["target_avg_gbp"] = np.where(ok, implied, out["avg_published"])
     out["team"] = out["team"].replace({"innovation_site": "innovation_site_3"})
