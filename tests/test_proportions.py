@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,9 +26,9 @@ from study.proportions import (
     katz_risk_ratio_ci,
     multinomial_ci,
     newcombe_difference_ci,
-    proportion_ci,
-    share_denominator_sensitivity,
     shares_to_counts,
+    smallest_clear_denominator,
+    wilson_interval,
 )
 from study.tidy import ESTIMATE_COLUMNS
 
@@ -46,12 +47,14 @@ def wilson_closed_form(k: int, n: int, z: float = Z975) -> tuple[float, float]:
 
 
 def test_wilson_birmingham_c1_closed_form():
-    t = proportion_ci(1048, 1497, quantity="share C1")
+    t = multinomial_ci({"C1": 1048, "C2": 150, "C3": 299}, methods=("wilson",), label="B")
     low, high = wilson_closed_form(1048, 1497)
     assert list(t.columns[:7]) == ESTIMATE_COLUMNS
+    assert t.loc[0, "quantity"] == "B: share C1"
     assert t.loc[0, "estimate"] == pytest.approx(1048 / 1497)
     assert t.loc[0, "ci_low"] == pytest.approx(low, abs=1e-12)
     assert t.loc[0, "ci_high"] == pytest.approx(high, abs=1e-12)
+    assert wilson_interval(1048, 1497) == pytest.approx((low, high), abs=1e-12)
     assert t.loc[0, "method"] == WILSON
     assert t.loc[0, "level"] == 0.95
     assert t.loc[0, "n"] == 1497
@@ -181,13 +184,15 @@ def test_compare_published_shares_reproduces_points():
     assert "250/1000 vs 330/1000" in t.loc[2, "note"]
 
 
-def test_share_denominator_sensitivity_narrows_with_n():
-    t = share_denominator_sensitivity(0.09, [100, 400, 1600, 6400])
-    widths = t["ci_width"].to_numpy()
-    assert (np.diff(widths) < 0).all()
+def test_wilson_of_a_published_share_narrows_with_n():
+    # 9% of 100, 400, 1600 conversations: 9, 36, 144
+    bounds = [wilson_interval(k, n) for k, n in [(9, 100), (36, 400), (144, 1600)]]
+    assert (np.diff([high - low for low, high in bounds]) < 0).all()
     low, high = wilson_closed_form(144, 1600)
-    assert t.loc[2, "ci_low"] == pytest.approx(low)
-    assert t.loc[2, "ci_high"] == pytest.approx(high)
+    assert wilson_interval(144, 1600) == pytest.approx((low, high))
+    t = compare_published_shares(0.09, 1600, 0.09, 6400)
+    assert t.loc[0, "ci_low"] == pytest.approx(low)
+    assert t.loc[0, "ci_high"] == pytest.approx(high)
 
 
 def test_comparison_denominator_sensitivity_rows():
@@ -196,6 +201,23 @@ def test_comparison_denominator_sensitivity_rows():
     assert t.loc[2, "estimate"] == pytest.approx(0.07)
     assert t.loc[0, "ci_width"] > t.loc[2, "ci_width"]
     assert {"p_value", "p_fisher", "nobs1", "nobs0"} <= set(t.columns)
+
+
+def sens_table(nobs0, lows, highs):
+    return pd.DataFrame(
+        {"method": NEWCOMBE, "nobs0": nobs0, "ci_low": lows, "ci_high": highs, "estimate": 0.0}
+    )
+
+
+def test_smallest_clear_denominator_both_directions():
+    up = sens_table([100, 500, 1000], [-0.1, 0.01, 0.02], [0.2, 0.1, 0.1])
+    assert smallest_clear_denominator(up, direction="increase") == 500
+    down = sens_table([100, 500], [-0.2, -0.1], [0.1, 0.05])
+    assert smallest_clear_denominator(down, direction="decrease") is None
+    with pytest.raises(StudyInputError, match="direction"):
+        smallest_clear_denominator(up, direction="up")
+    real = comparison_denominator_sensitivity(0.16, 0.09, [(120, 100), (1200, 1000)])
+    assert smallest_clear_denominator(real, direction="increase") == 1000
 
 
 # --- bad input -------------------------------------------------------------------------------
@@ -209,7 +231,6 @@ def one_line_error(func, *args, match: str, **kwargs):
 
 @pytest.mark.parametrize("alpha", [0, 1, -0.1, 1.5, "0.05", True])
 def test_bad_alpha(alpha):
-    one_line_error(proportion_ci, 5, 10, alpha=alpha, match="alpha")
     one_line_error(multinomial_ci, {"a": 1, "b": 2}, alpha=alpha, match="alpha")
     one_line_error(compare_proportions, 1, 10, 2, 10, alpha=alpha, match="alpha")
 
@@ -249,8 +270,8 @@ def test_bad_counts_in_comparison():
 
 
 def test_bad_denominators():
-    one_line_error(share_denominator_sensitivity, 0.09, [100, -5], match=r"denominators\[1\]")
-    one_line_error(share_denominator_sensitivity, 0.09, [0], match="denominators")
+    one_line_error(comparison_denominator_sensitivity, 0.16, 0.09, [(10, -5)], match="denominators")
+    one_line_error(comparison_denominator_sensitivity, 0.16, 0.09, [], match="denominators")
     one_line_error(comparison_denominator_sensitivity, 0.16, 0.09, [(10,)], match="denominators")
 
 

@@ -60,26 +60,6 @@ def _check_pair(count: float, nobs: float, count_name: str, nobs_name: str) -> t
     return k, n
 
 
-def proportion_ci(
-    count: int, nobs: int, *, alpha: float = 0.05, quantity: str = "proportion"
-) -> pd.DataFrame:
-    """One proportion with its Wilson score interval (Wilson 1927)."""
-    alpha = check_alpha(alpha)
-    k, n = _check_pair(count, nobs, "count", "nobs")
-    low, high = wilson_interval(k, n, alpha=alpha)
-    row = {
-        "quantity": quantity,
-        "estimate": k / n,
-        "ci_low": low,
-        "ci_high": high,
-        "level": confidence_level(alpha),
-        "method": WILSON,
-        "n": n,
-        "count": k,
-    }
-    return estimate_table([row])
-
-
 def largest_remainder_counts(total: int, weights) -> np.ndarray:
     """Whole counts summing to `total` in proportion to `weights`: largest-remainder (Hamilton)
     rounding, ties to the earlier category."""
@@ -374,38 +354,6 @@ def compare_published_shares(
     )
 
 
-def share_denominator_sensitivity(
-    share: float, denominators: Sequence[int], *, alpha: float = 0.05, label: str = ""
-) -> pd.DataFrame:
-    """Wilson interval of a published share across plausible (unknown) denominators.
-
-    One row per denominator n (count = round(share * n)); column ci_width = ci_high - ci_low.
-    """
-    alpha = check_alpha(alpha)
-    p = check_proportion(share, "share")
-    dens = check_counts(denominators, "denominators")
-    rows = []
-    for n in dens:
-        if n == 0:
-            raise StudyInputError("denominators must be at least 1")
-        k = published_share_count(p, int(n))
-        low, high = wilson_interval(k, int(n), alpha=alpha)
-        rows.append(
-            {
-                "quantity": label_quantity(label, f"share (n = {int(n)})"),
-                "estimate": k / n,
-                "ci_low": low,
-                "ci_high": high,
-                "level": confidence_level(alpha),
-                "method": WILSON,
-                "n": int(n),
-                "ci_width": high - low,
-                "note": f"assumed denominator {int(n)}; count {k}",
-            }
-        )
-    return estimate_table(rows)
-
-
 def comparison_denominator_sensitivity(
     share1: float,
     share0: float,
@@ -450,3 +398,14 @@ def comparison_denominator_sensitivity(
                 }
             )
     return estimate_table(rows)
+
+
+def smallest_clear_denominator(sensitivity: pd.DataFrame, *, direction: str) -> int | None:
+    """Smallest assumed `nobs0` of a `comparison_denominator_sensitivity` table whose Newcombe
+    interval of the difference excludes zero on the side `direction` ("increase": ci_low > 0,
+    "decrease": ci_high < 0); None if there is none."""
+    if direction not in ("increase", "decrease"):
+        raise StudyInputError(f"direction must be 'increase' or 'decrease', got {direction!r}")
+    diff = sensitivity[sensitivity["method"] == NEWCOMBE]
+    clear = diff[diff["ci_low"] > 0] if direction == "increase" else diff[diff["ci_high"] < 0]
+    return int(clear["nobs0"].min()) if len(clear) else None

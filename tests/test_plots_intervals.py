@@ -1,31 +1,29 @@
-"""study.plots.outcomes returns matplotlib Figures with the expected structure."""
+"""study.plots.intervals returns unregistered matplotlib Figures with the expected structure."""
 
 from __future__ import annotations
 
-import matplotlib
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from study.analyses import outcomes  # noqa: E402
-from study.errors import StudyInputError  # noqa: E402
-from study.plots import outcomes as figures
-from study.proportions import multinomial_ci  # noqa: E402
+from study.analyses import long_term_reduction as ltr
+from study.data import published
+from study.errors import StudyInputError
+from study.plots import intervals as figures
+from study.proportions import comparison_denominator_sensitivity, multinomial_ci
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+@pytest.fixture(scope="module")
+def published_figures() -> pd.DataFrame:
+    return published.load_figures()
 
 
 def test_split_plot_has_one_whisker_set_per_method():
     table = multinomial_ci({"C1": 1048, "C2": 150, "C3": 299})
     fig = figures.split_plot(table, "Toy split", level=0.9)
     assert isinstance(fig, Figure)
+    assert fig.canvas.manager is None  # not registered with pyplot
+    assert fig.get_layout_engine().__class__.__name__ == "ConstrainedLayoutEngine"
     ax = fig.axes[0]
     assert ax.get_title() == "Toy split"
     assert len(ax.containers) == 1 + table["method"].nunique()  # bars + one errorbar each
@@ -36,8 +34,10 @@ def test_split_plot_has_one_whisker_set_per_method():
 
 
 def test_difference_sensitivity_plot_ticks_are_the_denominators():
-    res = outcomes.harrow_c3_published(1000, [100, 500, 2000])
-    fig = figures.difference_sensitivity_plot(res.sensitivity, title="T", xlabel="n")
+    sensitivity = comparison_denominator_sensitivity(
+        0.16, 0.09, [(120, 100), (600, 500), (2400, 2000)], label="C3"
+    )
+    fig = figures.difference_sensitivity_plot(sensitivity, title="T", xlabel="n")
     ax = fig.axes[0]
     assert isinstance(fig, Figure)
     assert list(ax.get_xticks()) == [100, 500, 2000]
@@ -45,13 +45,10 @@ def test_difference_sensitivity_plot_ticks_are_the_denominators():
     assert ax.get_xscale() == "log"
 
 
-def test_forest_plot_has_one_row_per_ratio():
-    forest = outcomes.ratio_rows(
-        [
-            (outcomes.harrow_lt_published(13).table, "published (assumed exposure)"),
-            (outcomes.harrow_repeat_published(1000, 1000, [1000]).comparison, "published"),
-        ]
-    )
+def test_forest_plot_has_one_row_per_ratio(published_figures):
+    lt = ltr.harrow_lt_published(published_figures, 13, [13])
+    repeat = ltr.harrow_repeat_published(published_figures, 1000, 1000, [1000])
+    forest = pd.concat([lt.tables["ratios"], repeat.tables["ratios"]], ignore_index=True)
     assert len(forest) == 6  # five Harrow rate ratios and one risk ratio
     fig = figures.forest_plot(forest, level=0.95, title="Forest")
     ax = fig.axes[0]

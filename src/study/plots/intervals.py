@@ -1,6 +1,6 @@
-"""Seaborn figures of notebooks 01 and 02; each function returns a matplotlib Figure.
-
-The notebook sets the seaborn theme; these functions only draw.
+"""Interval figures of notebooks 01 and 02: a split with its intervals, a difference across
+assumed denominators, a forest of ratios. Each function returns a `study.plots.new_figure`
+Figure; the notebook sets the seaborn theme, these functions only draw.
 """
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from study import proportions
 from study.errors import StudyInputError
+from study.plots import new_figure
 
 
 def _require(table: pd.DataFrame, columns: list[str], what: str) -> None:
@@ -30,7 +30,7 @@ def split_plot(table: pd.DataFrame, title: str, *, level: float = 0.95) -> Figur
     _require(table, ["category", "method", "estimate", "ci_low", "ci_high"], "split table")
     methods = list(dict.fromkeys(table["method"]))
     point = table[table["method"] == methods[0]]
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    fig, ax = new_figure(7.5, 4.2)
     sns.barplot(data=point, x="category", y="estimate", color="#c6dbef", ax=ax)
     palette = sns.color_palette("dark", len(methods))
     offsets = np.linspace(-0.22, 0.22, len(methods))
@@ -49,7 +49,6 @@ def split_plot(table: pd.DataFrame, title: str, *, level: float = 0.95) -> Figur
     ax.set(xlabel="conversation at which the episode was completed", ylabel="share", title=title)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.legend(title=f"{level:.0%} interval", fontsize=8, title_fontsize=8)
-    fig.tight_layout()
     return fig
 
 
@@ -65,7 +64,7 @@ def difference_sensitivity_plot(
     scale), from `proportions.comparison_denominator_sensitivity`."""
     _require(sensitivity, ["method", "nobs0", "estimate", "ci_low", "ci_high"], "sensitivity")
     diff = sensitivity[sensitivity["method"] == proportions.NEWCOMBE].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    fig, ax = new_figure(7.5, 3.8)
     ax.fill_between(
         diff["nobs0"],
         diff["ci_low"],
@@ -87,7 +86,6 @@ def difference_sensitivity_plot(
     ticks = [int(n) for n in diff["nobs0"]]
     ax.set_xticks(ticks, [f"{n:,}" for n in ticks])
     ax.minorticks_off()
-    fig.tight_layout()
     return fig
 
 
@@ -99,9 +97,9 @@ def forest_plot(
     ticks: tuple[float, ...] = (0.5, 0.75, 1, 1.5, 2),
 ) -> Figure:
     """Forest plot of ratios (log scale, reference line at 1): one row per row of `forest`
-    (`outcomes.ratio_rows`), top to bottom, marker by the `data` column."""
+    (`study.analyses.long_term_reduction.ratio_rows`), top to bottom, marker by `data`."""
     _require(forest, ["label", "data", "estimate", "ci_low", "ci_high"], "forest table")
-    fig, ax = plt.subplots(figsize=(11, 0.42 * len(forest) + 1.4))
+    fig, ax = new_figure(11, 0.42 * len(forest) + 1.4)
     y = list(range(len(forest)))[::-1]
     ax.hlines(y, forest["ci_low"], forest["ci_high"], color="grey", lw=1.5)
     sns.scatterplot(
@@ -126,5 +124,4 @@ def forest_plot(
     ax.legend(
         title="data", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, title_fontsize=8
     )
-    fig.tight_layout()
     return fig

@@ -1,0 +1,93 @@
+"""Record-level conversation episodes shared by notebooks 01 and 02, and their display helpers.
+
+`read_episodes` is the one loader: the notebook reads and validates the extract once
+(`study.data.records`) and passes the `EpisodeData` on to the analyses, which never read files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from study.config import data_kind, resolve_path
+from study.data import records
+from study.tidy import ESTIMATE_COLUMNS
+
+SYNTHETIC_LABEL = "synthetic data calibrated to the published figures — not a finding"
+USER_LABEL = "user-supplied records"
+SITES = ("birmingham", "harrow")  # the sites whose record-level analyses the notebooks run
+
+
+@dataclass(frozen=True)
+class EpisodeData:
+    """Validated record-level conversation episodes with their provenance label."""
+
+    path: str
+    kind: str
+    episodes: pd.DataFrame
+
+    @property
+    def label(self) -> str:
+        """Plain statement of what the records are (synthetic: 'not a finding')."""
+        return SYNTHETIC_LABEL if self.kind == "synthetic" else USER_LABEL
+
+    @property
+    def sites(self) -> list[str]:
+        """Sites with at least one episode in the extract (sorted)."""
+        return sorted(self.episodes["site"].astype(str).unique())
+
+    def has(self, site: str) -> bool:
+        """True if the extract holds episodes for `site` (a council's own extract may not)."""
+        return site in self.sites
+
+    def site(self, site: str) -> pd.DataFrame:
+        """The episodes of one site (no rows if the extract has none)."""
+        return self.episodes[self.episodes["site"] == site]
+
+    @property
+    def description(self) -> str:
+        """Markdown line naming the file, its kind, the number of episodes and the sites."""
+        return (
+            f"**Data:** `{self.path}` ({self.kind}: {self.label}); {len(self.episodes):,} "
+            f"episodes; sites: {', '.join(self.sites) or 'none'}."
+        )
+
+    def missing_note(self, sites: Sequence[str] = SITES) -> str:
+        """' The extract has no Harrow episodes.' for the `sites` it lacks ('' if none)."""
+        missing = [s.title() for s in sites if not self.has(s)]
+        return f" The extract has no {' or '.join(missing)} episodes." if missing else ""
+
+
+def read_episodes(conversations_path: str) -> EpisodeData:
+    """Read and validate the conversation episodes (`study.data.records`), labelled by data kind."""
+    episodes = records.read_records(resolve_path(conversations_path), "conversations")
+    return EpisodeData(conversations_path, data_kind(conversations_path), episodes)
+
+
+def display_view(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Rounded view of `columns` for display (4 decimals); p_* columns as two significant digits."""
+    columns = list(columns)
+    if table.empty:
+        return table.reindex(columns=columns)
+    out = table[columns].round(4)
+    for col in [c for c in columns if c.startswith("p_")]:
+        out[col] = table[col].map(lambda p: f"{p:.2g}")
+    return out
+
+
+def pct(x: float) -> str:
+    """A fraction as a percentage with one decimal: 0.7 -> '70.0%'."""
+    return f"{100 * x:.1f}%"
+
+
+def empty_estimates() -> pd.DataFrame:
+    """An estimate table with no rows (a site the extract does not hold)."""
+    return pd.DataFrame(columns=[*ESTIMATE_COLUMNS, "note"])
+
+
+def stack(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Tables stacked in order, empty ones left out (no rows at all: `empty_estimates()`)."""
+    parts = [t for t in tables if not t.empty]
+    return pd.concat(parts, ignore_index=True) if parts else empty_estimates()
