@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import KW_ONLY, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -59,7 +59,13 @@ class PanelDesign:
     Construction checks all of this and raises one `StudyInputError` naming the first problem.
     The balanced panel it builds is read-only: `times` (the window's labels), `n_pre` (periods
     before `treatment_start`), `treated_y` (T,), `donor_y` (J, T) for the `donors_used`
-    (complete in the window, in pool order) and `dropped_donors` (incomplete, dropped).
+    (complete in the window, in pool order) and `dropped_donors` (incomplete, dropped). Every
+    estimator works on that panel, so one design serves several (changing `data` afterwards
+    changes nothing)::
+
+        design = PanelDesign(asc6, treated="E09000015", treatment_start="2019-20")
+        event_study_did(design)
+        synthetic_control_placebo(design, penalty=choose_penalty(design).penalty)
     """
 
     data: pd.DataFrame = field(repr=False)
@@ -108,16 +114,14 @@ def as_design(design: PanelDesign | pd.DataFrame, design_args: Mapping[str, Any]
                 f"(got {sorted(design_args)})"
             )
         return design
-    unknown = sorted(set(design_args) - _DESIGN_KEYWORDS)
+    keywords = {f.name for f in fields(PanelDesign) if f.init and f.name != "data"}
+    unknown = sorted(set(design_args) - keywords)
     if unknown:
         raise StudyInputError(f"unknown design keyword(s) {unknown}")
     missing = [k for k in ("treated", "treatment_start") if k not in design_args]
     if missing:
         raise StudyInputError(f"a panel design needs {' and '.join(missing)}")
     return PanelDesign(design, **design_args)
-
-
-_DESIGN_KEYWORDS = {"treated", "treatment_start", "donors", "window", "unit", "time", "outcome"}
 
 
 def _balanced_panel(design: PanelDesign) -> dict[str, Any]:

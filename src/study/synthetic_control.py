@@ -235,6 +235,9 @@ def synthetic_control(
     JASA 116:1817-1834), unique even when many weight vectors fit the pre-period exactly
     (lambda is unitless; choose it with `choose_penalty`). Point estimates only (inference:
     `synthetic_control_placebo`).
+
+    `design`: a `PanelDesign`, or a long table with the design keywords (treated=,
+    treatment_start=, donors=, window=, unit=, time=, outcome=).
     """
     penalty = check_nonnegative(penalty, "penalty")
     return _sc_result(as_design(design, design_args), penalty)
@@ -284,6 +287,9 @@ def synthetic_control_placebo(
     all are fitted by the same procedure (a penalty chosen from the treated unit's data, e.g.
     by `choose_penalty`, is not re-chosen per placebo). No interval: the table's ci and level
     are empty.
+
+    `design`: a `PanelDesign`, or a long table with the design keywords (treated=,
+    treatment_start=, donors=, window=, unit=, time=, outcome=). At least 2 complete donors.
     """
     multiples = [check_positive(m, "pre_rmspe_multiples") for m in pre_rmspe_multiples]
     penalty = check_nonnegative(penalty, "penalty")
@@ -390,6 +396,9 @@ def choose_penalty(
     pre-periods (e.g. 3 fitting years and 1 held out) the choice is noisy: report the table.
     The grid may include 0 (ADH 2010), whose weights are one of many exact fits when there are
     more donors than fitting periods.
+
+    `design`: a `PanelDesign`, or a long table with the design keywords (treated=,
+    treatment_start=, donors=, window=, unit=, time=, outcome=).
     """
     values = sorted({check_nonnegative(v, "grid value") for v in grid})
     if not values:

@@ -298,10 +298,6 @@ def _sequel_source(figures: pd.DataFrame, via: str | Path) -> str:
     return national.cited_source(figures[figures["table"].isin(list(SEQUEL_TABLES))], via=via)
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
-
-
 def shares_sentence(shares: pd.DataFrame) -> str:
     """The treated area's all-ages long-term share in the latest year, with its interval,
     against each comparator's (from a `long_term_shares` table)."""
@@ -310,14 +306,14 @@ def shares_sentence(shares: pd.DataFrame) -> str:
     all_ages = all_ages.set_index("label")
     h = all_ages.loc[TREATED_AREA]
     others = ", ".join(
-        f"{_pct(all_ages.loc[g, 'estimate'])} in {g}"
+        f"{100 * all_ages.loc[g, 'estimate']:.1f}% in {g}"
         for g in WITHOUT_TREATED
         if g in all_ages.index
     )
     return (
-        f"In {year}, {_pct(h['estimate'])} of {TREATED_AREA}'s requests from new clients ended "
-        f"in long-term support ({100 * h['ci_low']:.1f}–{100 * h['ci_high']:.1f}%), against "
-        f"{others}."
+        f"In {year}, {100 * h['estimate']:.1f}% of {TREATED_AREA}'s requests from new clients "
+        f"ended in long-term support ({100 * h['ci_low']:.1f}–{100 * h['ci_high']:.1f}%), "
+        f"against {others}."
     )
 
 
