@@ -1,4 +1,4 @@
-"""Benchmark: panel estimators (study.panel) on a simulated council panel, 150 councils x 8 years.
+"""Benchmark: study.panel and study.synthetic_control on a simulated 150 councils x 8 years.
 
 Target: the full synthetic-control placebo-in-space run (every donor as pseudo-treated) in a
 few seconds at most on 2 cores, unpenalised (ADH 2010, NNLS) and penalised (Abadie & L'Hour
@@ -22,6 +22,7 @@ import pandas as pd
 from timing import min_and_median
 
 from study import panel
+from study import synthetic_control as sc
 from study.data.synthetic import simulated_council_panel
 
 TARGET_SECONDS = 3.0
@@ -37,23 +38,21 @@ def main() -> None:
         kw = {"treated": "E00000000", "treatment_start": data["year"].iloc[n_pre]}
         size = f"{n_units} x {n_years} ({n_units - 1} donors, {n_pre} pre-periods)"
         cases += [
-            (f"`synthetic_control`, {size}", lambda d=data, k=kw: panel.synthetic_control(d, **k)),
+            (f"`synthetic_control`, {size}", lambda d=data, k=kw: sc.synthetic_control(d, **k)),
             (
                 f"`synthetic_control_placebo`, {size}",
-                lambda d=data, k=kw: panel.synthetic_control_placebo(d, **k),
+                lambda d=data, k=kw: sc.synthetic_control_placebo(d, **k),
             ),
             *(
                 (
                     f"`synthetic_control_placebo`, penalty = {lam:g}, {size}",
-                    lambda d=data, k=kw, lam=lam: panel.synthetic_control_placebo(
-                        d, **k, penalty=lam
-                    ),
+                    lambda d=data, k=kw, lam=lam: sc.synthetic_control_placebo(d, **k, penalty=lam),
                 )
                 for lam in (0.01, 1.0, 10.0)
             ),
             (
-                f"`choose_penalty` ({len(panel.DEFAULT_PENALTY_GRID)} values), {size}",
-                lambda d=data, k=kw: panel.choose_penalty(d, **k),
+                f"`choose_penalty` ({len(sc.DEFAULT_PENALTY_GRID)} values), {size}",
+                lambda d=data, k=kw: sc.choose_penalty(d, **k),
             ),
             (
                 f"`event_study_did` (OLS + {n_units - 1} placebos), {size}",

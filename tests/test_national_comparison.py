@@ -1,15 +1,25 @@
-"""National comparisons: long-term sequel shares, requests over years, councils vs median."""
+"""National comparisons (study.analyses.national_comparison): long-term sequel shares, requests
+over years, councils vs median, and the notebook sections built on them (tables and texts from
+the numbers)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 from statsmodels.stats.proportion import proportion_confint
 
 from study import rates
 from study.analyses import national_comparison as nc
+from study.data import national
 from study.errors import StudyInputError
+from study.panel import PanelDesign, event_study_did
+from study.run.recorder import Recorder
+from study.synthetic_control import choose_penalty, synthetic_control_placebo
+from study.tidy import ESTIMATE_COLUMNS
 
 GEOS = {"Harrow": "E09000015", "London": "E12000007"}
 
@@ -150,3 +160,247 @@ def test_missing_tables_are_named(figures):
         nc.sequel_counts(figures, {"Birmingham": "E08000025"})
     with pytest.raises(StudyInputError, match="missing column"):
         nc.sequel_counts(figures.drop(columns="flag"), GEOS)
+
+
+# ------------------------------------------------------------------ notebook sections
+
+
+AREAS = {"Harrow": "E09000015", "Birmingham": "E08000025", "London": "E12000007"}
+AREAS["England"] = "E92000001"
+WORKBOOK = "ASCFR test.xlsx"
+
+
+@pytest.fixture()
+def all_figures(figures) -> pd.DataFrame:
+    """The `figures` fixture with Birmingham and England too, cited Oflog rows, source files."""
+    rows = []
+    rows += sequel_rows("E08000025", "T10", 20, 30, 350, 9000)
+    rows += sequel_rows("E08000025", "T11", 60, 90, 450, 11000)
+    rows += sequel_rows("E92000001", "T10", 900, 1600, 33000, 620000)
+    rows += sequel_rows("E92000001", "T11", 9000, 21000, 100000, 1400000)
+    for code, values in {"E08000025": (9000, 9500, 9600), "E92000001": (5e5, 5.2e5, 5.5e5)}.items():
+        for year, v in zip(("2019-20", "2020-21", "2021-22"), values, strict=True):
+            rows.append(
+                {
+                    "table": "T2",
+                    "year": year,
+                    "geography_code": code,
+                    "measure": nc.REQUESTS_MEASURE,
+                    "age_band": "18 to 64",
+                    "value": float(v),
+                    "flag": "",
+                    "cell": "T2!F1",
+                }
+            )
+    salt = pd.concat([figures, pd.DataFrame(rows)], ignore_index=True).assign(
+        source_file=WORKBOOK, name=""
+    )
+    oflog = [
+        {"table": m, "year": y, "geography_code": code, "name": name, "value": v}
+        for m, values in {"ASC6": (1500.0, 1700.0, 1600.0), "ASC5": (60.0, 70.0, 75.0)}.items()
+        for (code, name), (y1, y2) in zip(
+            [("E09000015", "Harrow"), ("E08000025", "Birmingham"), ("median", "median")],
+            [(values[0], values[1]), (values[2], values[0]), (values[1], values[1])],
+            strict=True,
+        )
+        for y, v in (("2021-22", y1), ("2022-23", y2))
+    ]
+    cited = pd.DataFrame(oflog).assign(
+        source_file="ASC_data.csv", measure="", age_band="", flag="", cell="A1"
+    )
+    return pd.concat([salt, cited], ignore_index=True)
+
+
+def test_long_term_sequel_shares_rows_area_by_area_and_text_from_the_counts(all_figures):
+    res = nc.long_term_sequel_shares(all_figures, via="data/x.csv", alpha=0.05)
+    table = res.table
+    areas = list(dict.fromkeys(table["label"]))
+    assert areas == [*AREAS, "London without Harrow", "England without Harrow"]
+    assert table.groupby("label", sort=False).size().tolist() == [3] * 6  # 2 bands + all ages
+    assert table.groupby("label", sort=False)["site"].first().tolist() == [
+        "harrow",
+        "birmingham",
+        *["national"] * 4,
+    ]
+    assert set(table["source"]) == {f"{WORKBOOK} T10, T11 (via data/x.csv)"}
+    assert set(table["data_kind"]) == {"published"}
+    # all ages: long-term = nursing + residential + community of T10 and T11 ([c] counted as 0)
+    harrow = (10 + 15 + 225 + 0 + 50 + 300) / (3845 + 5375)
+    london = (115 + 175 + 5350 + 900 + 1500 + 9000 - 600) / (82805 + 126280 - 9220)
+    england = (900 + 1600 + 33000 + 9000 + 21000 + 100000 - 600) / (620000 + 1400000 - 9220)
+    row = table.set_index("quantity").loc["long-term sequel share, Harrow, 18 and over, 2021-22"]
+    assert row["estimate"] == pytest.approx(harrow)
+    lo, hi = proportion_confint(600, 9220, alpha=0.05, method="wilson")
+    assert res.text == (
+        f"In 2021-22, {100 * harrow:.1f}% of Harrow's requests from new clients ended in "
+        f"long-term support ({100 * lo:.1f}–{100 * hi:.1f}%), against "
+        f"{100 * london:.1f}% in London without Harrow, {100 * england:.1f}% in England "
+        "without Harrow."
+    )
+    assert res.view.loc["Harrow", nc.ALL_AGES] == round(harrow, 4)
+    fig = res.figures["long_term_sequel_shares"]
+    assert isinstance(fig, Figure) and "2021-22 (real data)" in fig.axes[0].get_title()
+
+
+def test_harrow_comparisons_rows_and_differences_from_the_counts(all_figures):
+    res = nc.harrow_comparisons(all_figures, via="data/x.csv")
+    assert set(res.table["site"]) == {"harrow"} and len(res.table) == 2 * 3 * 3
+    p1 = 600 / 9220
+    p_london = (115 + 175 + 5350 + 900 + 1500 + 9000 - 600) / (82805 + 126280 - 9220)
+    diff = res.table[
+        res.table["quantity"].str.contains("difference") & res.table["age_band"].eq(nc.ALL_AGES)
+    ]
+    assert diff["estimate"].iloc[0] == pytest.approx(p1 - p_london)
+    first = diff.iloc[0]
+    assert res.text.startswith(
+        f"Difference from London without Harrow: {100 * (p1 - p_london):+.1f} points "
+        f"({100 * first['ci_low']:+.1f} to {100 * first['ci_high']:+.1f})."
+    )
+    assert "Difference from England without Harrow" in res.text
+    assert not res.view["method"].str.contains("conditional MLE").any()  # odds ratios not shown
+
+
+def test_requests_from_new_clients_rows_and_text_from_the_counts(all_figures):
+    res = nc.requests_from_new_clients(all_figures, via="data/x.csv")
+    sites = res.table.groupby("label", sort=False)["site"].first()
+    assert sites.to_dict() == {
+        "Harrow": "harrow",
+        "Birmingham": "birmingham",
+        "London": "national",
+        "England": "national",
+    }
+    assert set(res.table["source"]) == {f"{WORKBOOK} T2 (via data/x.csv)"}
+    assert res.view.loc[("Harrow", "18 to 64"), "2021-22"] == round(3845 / 2725, 3)
+    assert res.text.startswith(
+        "Requests from new clients in 2021-22 against 2019-20 (rate ratio, "
+        f"{rates.WALD_GLM}): Harrow {3845 / 2725:.2f} ("
+    )
+    assert f"Birmingham {9600 / 9000:.2f} (" in res.text
+
+
+def test_councils_against_median_rows_by_measure_and_council(all_figures):
+    res = nc.councils_against_median(
+        all_figures, ["E09000015", "E08000025"], ["ASC6", "ASC5"], via="x"
+    )
+    blocks = res.table.drop_duplicates("source")["source"].tolist()
+    assert blocks == ["ASC_data.csv ASC6 (via x)", "ASC_data.csv ASC5 (via x)"]
+    assert res.table["quantity"].tolist()[:4] == [
+        "ASC6 Birmingham minus median of councils, 2021-22",
+        "ASC6 Birmingham minus median of councils, 2022-23",
+        "ASC6 Harrow minus median of councils, 2021-22",
+        "ASC6 Harrow minus median of councils, 2022-23",
+    ]
+    assert res.table["site"].tolist()[:4] == ["birmingham"] * 2 + ["harrow"] * 2
+    # 2022-23 ASC6: Harrow 1700, Birmingham 1500, median 1700
+    assert res.table["estimate"].tolist()[:4] == [1600 - 1700, 1500 - 1700, 1500 - 1700, 0.0]
+    assert res.text.startswith(
+        "Against the median of all councils (descriptive), ASC6 2022-23: Birmingham 1500.0 "
+        "(-200.0 from the median 1700.0), Harrow 1700.0 (+0.0 from the median 1700.0); ASC5"
+    )
+    assert res.view.loc[("ASC6", "2022-23"), "median"] == 1700.0
+
+
+def _oflog_panel(seed: int = 40) -> pd.DataFrame:
+    """A small Oflog-shaped panel: 14 councils x 8 years of ASC6, two council types."""
+    rng = np.random.default_rng(seed)
+    years = [f"{y}-{(y + 1) % 100:02d}" for y in range(2015, 2023)]
+    codes = ["E09000015", *(f"E0{i:07d}" for i in range(13))]
+    names = ["Harrow", *(f"Council {i}" for i in range(13))]
+    values = rng.normal(1500, 150, (14, 1)) + rng.normal(0, 40, (14, 8))
+    values[0, 4:] += 300.0
+    return pd.DataFrame(
+        {
+            "year": np.tile(years, 14),
+            "geography_code": np.repeat(codes, 8),
+            "name": np.repeat(names, 8),
+            "la_type": np.repeat(["London Boroughs"] * 7 + ["Counties"] * 7, 8),
+            "measure": "ASC6",
+            "value": values.ravel(),
+            "median": np.nan,
+        }
+    )
+
+
+def test_council_panel_is_the_estimators_on_one_design_with_rows_text_and_figures():
+    oflog = _oflog_panel()
+    res = nc.council_panel(
+        oflog,
+        {"E09000015": "2019-20"},
+        ["ASC6"],
+        first_year="2016-17",
+        oflog_file="/somewhere/ASC_test.csv",
+    )
+    design = PanelDesign(
+        oflog, treated="E09000015", treatment_start="2019-20", window=("2016-17", "2022-23")
+    )
+    es = event_study_did(design, label="ASC6 Harrow vs all councils")
+    same = event_study_did(
+        PanelDesign(
+            oflog,
+            treated="E09000015",
+            treatment_start="2019-20",
+            window=("2016-17", "2022-23"),
+            donors=nc.donor_pool(oflog, "E09000015", "same type"),
+        ),
+        label="ASC6 Harrow vs same type councils",
+    )
+    lam = choose_penalty(design).penalty
+    sc = synthetic_control_placebo(design, penalty=lam, label="ASC6 Harrow synthetic control")
+    expected = pd.concat([es.table, same.table, sc.table], ignore_index=True)
+    pd.testing.assert_frame_equal(
+        res.table[ESTIMATE_COLUMNS], expected[ESTIMATE_COLUMNS], check_exact=True
+    )
+    assert set(res.table["site"]) == {"harrow"}
+    assert set(res.table["source"]) == {"ASC_test.csv ASC6 (Oflog, every council)"}
+    assert sorted(res.figures) == [
+        "event_study_harrow_asc6",
+        "placebo_gaps_harrow_asc6",
+        "synthetic_control_harrow_asc6",
+    ]
+    avg = es.table[es.table["method"].str.startswith("placebo")].iloc[-1]
+    assert res.text == (
+        f"Harrow ASC6: average post-treatment change against all other councils "
+        f"{avg['estimate']:.1f} ({avg['ci_low']:.1f} to {avg['ci_high']:.1f}) (event study, "
+        f"placebo-in-space interval, p = {avg['p_value']:.2f}); penalised synthetic control gap "
+        f"{sc.fit.mean_post_gap:.1f}, ranked {sc.rank} of {len(sc.placebos)} placebos "
+        f"(p = {sc.p_value:.2f})."
+    )
+    summary = res.tables["synthetic_control"].iloc[0]
+    assert summary["penalty"] == lam and summary["of"] == 14
+    assert res.view["quantity"].tolist() == [
+        "ASC6 Harrow vs all councils: average effect 2019-20 to 2022-23",
+        "ASC6 Harrow vs same type councils: average effect 2019-20 to 2022-23",
+    ]
+    assert res.tables["event_study_paths"].loc[("Harrow", "ASC6", "all"), "2018-19"] == 0.0
+
+
+def test_council_panel_without_the_oflog_file_says_it_was_skipped(all_figures, tmp_path):
+    res = nc.council_panel(
+        None, {"E09000015": "2019-20"}, ["ASC6"], first_year="2016-17", oflog_file=None
+    )
+    assert res.table.empty and res.figures == {} and res.text == nc.PANEL_SKIPPED
+    Recorder(run_dir=str(tmp_path), notebook="06_x").record(res)
+    assert not (tmp_path / "estimates").exists()
+    shares = nc.long_term_sequel_shares(all_figures, via="x")
+    versus = nc.harrow_comparisons(all_figures, via="x")
+    summary = nc.national_summary(shares, versus, res, alpha=0.1)
+    assert summary == " ".join(
+        ["**Findings (real public data, 90% intervals).**", shares.text, versus.text, res.text]
+    )
+    assert summary.endswith(
+        "The panel analysis was not run: it needs the full Oflog file with every council."
+    )
+
+
+def test_find_oflog_file_and_describe_sources(all_figures, tmp_path, monkeypatch):
+    monkeypatch.setenv(national.EXTERNAL_DIR_ENV, str(tmp_path))
+    assert nc.find_oflog_file("") is None
+    assert nc.find_oflog_file("elsewhere/ASC.csv") == Path("elsewhere/ASC.csv")  # given: used
+    line = nc.describe_sources(all_figures, None, None)
+    assert line.startswith(f"{len(all_figures)} cited figures from {WORKBOOK}, ASC_data.csv.")
+    assert "the panel analysis is skipped" in line
+    (tmp_path / national.OFLOG_FILE).write_text("")
+    assert nc.find_oflog_file("") == tmp_path / national.OFLOG_FILE
+    oflog = _oflog_panel()
+    line = nc.describe_sources(all_figures, tmp_path / national.OFLOG_FILE, oflog)
+    assert line.endswith("ASC_data.csv: 14 councils, years 2015-16 to 2022-23.")

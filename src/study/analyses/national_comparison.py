@@ -1,4 +1,5 @@
-"""Harrow and Birmingham against London, England and every other council (real public data).
+"""Notebook 06: Harrow and Birmingham against London, England and every other council (real
+public data).
 
 Works on the tidy frames of `study.data.national`: the cited NHS Digital SALT/ASC-FR figures
 (`load_national_figures`: columns table, year, geography_code, name, measure, age_band, value,
@@ -7,17 +8,29 @@ geography_code, name, region, la_type, measure, value, median). Comparisons of H
 London or England use the region or country *without* Harrow, so the two groups are
 independent. SALT counts are rounded to the nearest 5 by NHS Digital; suppressed cells (`[c]`,
 small numbers) are counted as 0 and flagged in the `note` column.
+
+One function per notebook section, each returning an `AnalysisResult` (labelled `.table`,
+`.view`, `.figures`, `.text`): `long_term_sequel_shares`, `harrow_comparisons`,
+`requests_from_new_clients`, `councils_against_median`, `council_panel`; `national_summary`
+joins their findings. The building blocks below them (`sequel_counts`, `without`,
+`long_term_shares`, ...) work on the same frames.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from study import proportions, rates
+from study.analyses import AnalysisResult, labelled
+from study.data import national
 from study.errors import StudyInputError
+from study.panel import PanelDesign, event_study_did
+from study.plots.national import plot_long_term_shares
+from study.plots.panel import plot_event_study, plot_placebo_gaps, plot_synthetic_control
+from study.synthetic_control import choose_penalty, synthetic_control_placebo
 from study.tidy import estimate_table
 
 LONG_TERM_PREFIX = "Long Term Care:"
@@ -26,6 +39,25 @@ SEQUEL_TABLES = {"T10": "18 to 64", "T11": "65 and over"}
 REQUESTS_MEASURE = "Number of requests for support received from new clients"
 ALL_AGES = "18 and over"
 ROUNDING_NOTE = "SALT counts rounded to 5 by NHS Digital"
+
+# The areas of the SALT sections (label -> geography code), in the order of their rows
+GEOGRAPHIES = {
+    "Harrow": "E09000015",
+    "Birmingham": "E08000025",
+    "London": "E12000007",
+    "England": "E92000001",
+}
+SITES = {"Harrow": "harrow", "Birmingham": "birmingham"}  # the study site of an area's rows
+NATIONAL_SITE = "national"  # the site of every other area's rows
+TREATED_AREA = "Harrow"
+# Harrow's comparators: its region and country without Harrow (label -> (whole, part))
+WITHOUT_TREATED = {
+    "London without Harrow": ("London", TREATED_AREA),
+    "England without Harrow": ("England", TREATED_AREA),
+}
+DONOR_POOLS = ("all", "same type")  # event-study donor pools (see `donor_pool`)
+SHOW = ["quantity", "method", "estimate", "ci_low", "ci_high", "n"]
+PANEL_SKIPPED = "The panel analysis was not run: it needs the full Oflog file with every council."
 
 
 def _need(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -146,7 +178,8 @@ def requests_over_years(
 ) -> pd.DataFrame:
     """Requests for support from new clients (SALT T2) in each year against the first year,
     per geography and age band: Poisson rate ratio with equal one-year exposures (Wald GLM and
-    exact conditional intervals from `rates.poisson_rate_ratio`)."""
+    exact conditional intervals from `rates.poisson_rate_ratio`); columns label, age_band,
+    year and baseline (the first year) name each row."""
     _need(figures, ["table", "year", "geography_code", "measure", "age_band", "value"], "figures")
     req = figures[(figures["table"] == "T2") & (figures["measure"] == REQUESTS_MEASURE)]
     parts = []
@@ -168,7 +201,9 @@ def requests_over_years(
                     exposure_unit="years",
                     label=what,
                 )
-                parts.append(table.assign(label=label, age_band=band, year=r.year))
+                parts.append(
+                    table.assign(label=label, age_band=band, year=r.year, baseline=first["year"])
+                )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -233,88 +268,391 @@ def oflog_from_figures(figures: pd.DataFrame) -> pd.DataFrame:
     return councils[["year", "geography_code", "name", "measure", "value", "median"]]
 
 
-def plot_long_term_shares(shares: pd.DataFrame, *, level: float, title: str) -> Figure:
-    """Long-term sequel shares with their intervals, one panel row per area, by age band."""
-    fig = Figure(figsize=(8, 0.5 + 0.45 * shares["label"].nunique() * 3))
-    ax = fig.subplots()
-    labels = list(dict.fromkeys(shares["label"]))
-    bands = list(dict.fromkeys(shares["age_band"]))
-    for k, band in enumerate(bands):
-        sub = shares[shares["age_band"] == band].set_index("label").loc[labels]
-        y = [i * (len(bands) + 1) + k for i in range(len(labels))]
-        ax.errorbar(
-            100 * sub["estimate"],
-            y,
-            xerr=[
-                100 * (sub["estimate"] - sub["ci_low"]),
-                100 * (sub["ci_high"] - sub["estimate"]),
-            ],
-            fmt="o",
-            capsize=3,
-            label=band,
-        )
-    ax.set_yticks([i * (len(bands) + 1) + 1 for i in range(len(labels))], labels)
-    ax.invert_yaxis()
-    ax.set_xlabel(f"% of requests from new clients ending in long-term support ({level:.0%} CI)")
-    ax.set_title(title)
-    ax.legend(title="age band", loc="lower right")
-    fig.tight_layout()
-    return fig
+# --------------------------------------------------------------------------------------------
+# Notebook sections: each returns an AnalysisResult
+# --------------------------------------------------------------------------------------------
 
 
-def _ci(row: pd.Series, digits: int = 1) -> str:
+def _site(area: str) -> str:
+    return SITES.get(area, NATIONAL_SITE)
+
+
+def _by_area(table: pd.DataFrame, source: str) -> pd.DataFrame:
+    """`table` labelled for the run, its rows gathered area by area (column `label`, in order
+    of first appearance), each area's rows with the area's site."""
+    parts = [
+        labelled(part, site=_site(area), data_kind="published", source=source)
+        for area, part in table.groupby("label", sort=False)
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _counts_with_comparators(figures: pd.DataFrame) -> pd.DataFrame:
+    """`sequel_counts` of `GEOGRAPHIES` and the `WITHOUT_TREATED` areas."""
+    counts = sequel_counts(figures, GEOGRAPHIES)
+    rest = [without(counts, whole, part, label) for label, (whole, part) in WITHOUT_TREATED.items()]
+    return pd.concat([counts, *rest], ignore_index=True)
+
+
+def _sequel_source(figures: pd.DataFrame, via: str | Path) -> str:
+    return national.cited_source(figures[figures["table"].isin(list(SEQUEL_TABLES))], via=via)
+
+
+def shares_sentence(shares: pd.DataFrame) -> str:
+    """The treated area's all-ages long-term share in the latest year, with its interval,
+    against each comparator's (from a `long_term_shares` table)."""
+    year = max(shares["year"])
+    all_ages = shares[shares["age_band"].eq(ALL_AGES) & shares["year"].eq(year)]
+    all_ages = all_ages.set_index("label")
+    h = all_ages.loc[TREATED_AREA]
+    others = ", ".join(
+        f"{100 * all_ages.loc[g, 'estimate']:.1f}% in {g}"
+        for g in WITHOUT_TREATED
+        if g in all_ages.index
+    )
     return (
-        f"{row['estimate']:.{digits}f} ({row['ci_low']:.{digits}f} to {row['ci_high']:.{digits}f})"
+        f"In {year}, {100 * h['estimate']:.1f}% of {TREATED_AREA}'s requests from new clients "
+        f"ended in long-term support ({100 * h['ci_low']:.1f}–{100 * h['ci_high']:.1f}%), "
+        f"against {others}."
     )
 
 
-def national_summary(
-    shares: pd.DataFrame,
-    comparisons: pd.DataFrame,
-    events: pd.DataFrame | None,
-    synthetic: pd.DataFrame | None,
-    *,
-    alpha: float = 0.05,
-) -> str:
-    """The notebook's findings in words, computed from its tables (real data)."""
-    all_ages = shares[shares["age_band"] == ALL_AGES].set_index("label")
-    h = all_ages.loc["Harrow"]
-    lines = [
-        f"**Findings (real public data, {1 - alpha:.0%} intervals).** In 2021-22, "
-        f"{100 * h['estimate']:.1f}% of Harrow's requests from new clients ended in long-term "
-        f"support ({100 * h['ci_low']:.1f}–{100 * h['ci_high']:.1f}%), against "
-        + ", ".join(
-            f"{100 * all_ages.loc[g, 'estimate']:.1f}% in {g}"
-            for g in ("London without Harrow", "England without Harrow")
-            if g in all_ages.index
-        )
-        + "."
-    ]
+def long_term_sequel_shares(
+    figures: pd.DataFrame, *, via: str | Path, alpha: float = 0.05
+) -> AnalysisResult:
+    """Section 1: share of requests from new clients whose sequel was long-term support (SALT
+    T10/T11) for `GEOGRAPHIES` and Harrow's comparators, Wilson intervals.
+
+    `figures`: `national.load_national_figures`; `via`: the cited table's path (the rows'
+    source names it). Rows area by area; `.view` the shares by age band; figure
+    `long_term_sequel_shares`; `tables`: counts, shares.
+    """
+    counts = _counts_with_comparators(figures)
+    shares = long_term_shares(counts, alpha=alpha)
+    years = ", ".join(sorted(shares["year"].unique()))
+    title = f"Requests from new clients ending in long-term support, {years} (real data)"
+    return AnalysisResult(
+        table=_by_area(shares, _sequel_source(figures, via)),
+        text=shares_sentence(shares),
+        view=shares.pivot(index="label", columns="age_band", values="estimate").round(4),
+        figures={
+            "long_term_sequel_shares": plot_long_term_shares(shares, level=1 - alpha, title=title)
+        },
+        tables={"counts": counts, "shares": shares},
+    )
+
+
+def differences_sentence(comparisons: pd.DataFrame) -> str:
+    """The all-ages difference from each comparator, in points (from `compare_shares`)."""
     diff = comparisons[
         comparisons["quantity"].str.contains("difference") & comparisons["age_band"].eq(ALL_AGES)
     ]
-    for r in diff.itertuples(index=False):
-        lines.append(
-            f"Difference from {r.comparator}: {100 * r.estimate:+.1f} points "
-            f"({100 * r.ci_low:+.1f} to {100 * r.ci_high:+.1f})."
+    return " ".join(
+        f"Difference from {r.comparator}: {100 * r.estimate:+.1f} points "
+        f"({100 * r.ci_low:+.1f} to {100 * r.ci_high:+.1f})."
+        for r in diff.itertuples(index=False)
+    )
+
+
+def harrow_comparisons(
+    figures: pd.DataFrame, *, via: str | Path, alpha: float = 0.05
+) -> AnalysisResult:
+    """Section 1, continued: Harrow's long-term share against London and England without
+    Harrow (`compare_shares`: difference, risk ratio, odds ratio) per age band."""
+    comparisons = compare_shares(
+        _counts_with_comparators(figures), TREATED_AREA, list(WITHOUT_TREATED), alpha=alpha
+    )
+    shown = comparisons[comparisons["quantity"].str.contains("difference|risk ratio")]
+    table = labelled(
+        comparisons,
+        site=_site(TREATED_AREA),
+        data_kind="published",
+        source=_sequel_source(figures, via),
+    )
+    return AnalysisResult(
+        table=table,
+        text=differences_sentence(comparisons),
+        view=shown[[*SHOW, "p_value"]].round(4),
+        tables={"comparisons": comparisons},
+    )
+
+
+def requests_sentence(ratios: pd.DataFrame) -> str:
+    """Each area's rate ratio of requests in the latest year against the first, by age band
+    (from the Wald rows of `requests_over_years`)."""
+    year = max(ratios["year"])
+    latest = ratios[ratios["year"] == year]
+    first = latest["baseline"].iloc[0]
+    parts = [
+        f"{area} "
+        + ", ".join(
+            f"{r.estimate:.2f} ({r.ci_low:.2f} to {r.ci_high:.2f}) aged {r.age_band}"
+            for r in rows.itertuples(index=False)
         )
-    if events is None or synthetic is None:
-        lines.append(
-            "The panel analysis was not run: it needs the full Oflog file with every council."
+        for area, rows in latest.groupby("label", sort=False)
+    ]
+    return (
+        f"Requests from new clients in {year} against {first} (rate ratio, "
+        f"{rates.WALD_GLM}): " + "; ".join(parts) + "."
+    )
+
+
+def requests_from_new_clients(
+    figures: pd.DataFrame, *, via: str | Path, alpha: float = 0.05
+) -> AnalysisResult:
+    """Section 2: requests for support from new clients (SALT T2) in each year against the
+    first, per area of `GEOGRAPHIES` and age band (`requests_over_years`)."""
+    requests = requests_over_years(figures, GEOGRAPHIES, alpha=alpha)
+    ratios = requests[
+        requests["quantity"].str.endswith("rate ratio after / before")
+        & requests["method"].eq(rates.WALD_GLM)
+    ]
+    source = national.cited_source(figures[figures["table"] == "T2"], via=via)
+    return AnalysisResult(
+        table=_by_area(requests, source),
+        text=requests_sentence(ratios),
+        view=ratios.pivot(index=["label", "age_band"], columns="year", values="estimate").round(3),
+        tables={"requests": requests},
+    )
+
+
+def median_sentence(medians: pd.DataFrame) -> str:
+    """Each council's latest value of each measure against the median of all councils."""
+    parts = []
+    for measure, rows in medians.groupby("measure", sort=False):
+        latest = rows[rows["year"] == max(rows["year"])]
+        parts.append(
+            f"{measure} {latest['year'].iloc[0]}: "
+            + ", ".join(
+                f"{r.name} {r.value:.1f} ({r.difference:+.1f} from the median {r.median:.1f})"
+                for r in latest.itertuples(index=False)
+            )
         )
-        return " ".join(lines)
+    return "Against the median of all councils (descriptive), " + "; ".join(parts) + "."
+
+
+def councils_against_median(
+    figures: pd.DataFrame,
+    councils: Sequence[str],
+    measures: Sequence[str],
+    *,
+    via: str | Path,
+) -> AnalysisResult:
+    """Section 3: the cited Oflog `measures` of `councils` (geography codes, e.g. the keys of
+    `treated_councils`) against the median of all councils, per year (`against_median`)."""
+    cited = oflog_from_figures(figures)
+    medians = pd.concat(
+        [against_median(cited, list(councils), m).assign(measure=m) for m in measures],
+        ignore_index=True,
+    )
+    parts = [
+        labelled(
+            median_estimates(part, measure),
+            site=_site(name),
+            data_kind="published",
+            source=national.cited_source(figures[figures["table"] == measure], via=via),
+        )
+        for (measure, name), part in medians.groupby(["measure", "name"], sort=False)
+    ]
+    keys = ["measure", "year"]
+    wide = medians.pivot(index=keys, columns="name", values="value").add_prefix("value ")
+    wide["median"] = medians.groupby(keys)["median"].first()
+    difference = medians.pivot(index=keys, columns="name", values="difference")
+    return AnalysisResult(
+        table=pd.concat(parts, ignore_index=True),
+        text=median_sentence(medians),
+        view=wide.join(difference.add_prefix("difference ")).round(1),
+        tables={"medians": medians},
+    )
+
+
+def find_oflog_file(oflog_path: str | Path = "") -> Path | None:
+    """The Oflog file with every council: `oflog_path` if given (read errors name it if it is
+    missing), else `national.OFLOG_FILE` in `national.external_dir()` if it is there, else
+    None (the panel analysis is then skipped)."""
+    if str(oflog_path).strip():
+        return Path(oflog_path)
+    default = national.external_dir() / national.OFLOG_FILE
+    return default if default.is_file() else None
+
+
+def describe_sources(
+    figures: pd.DataFrame, oflog_file: Path | None, oflog: pd.DataFrame | None
+) -> str:
+    """One line naming the data of the run: the cited figures and the Oflog file, if any."""
+    files = ", ".join(sorted(figures["source_file"].unique()))
+    line = f"{len(figures)} cited figures from {files}"
+    if oflog is None or oflog_file is None:
+        return (
+            f"{line}. {national.OFLOG_FILE} (every council) is not in {national.external_dir()}: "
+            "the panel analysis is skipped (give oflog_path or set $STUDY_EXTERNAL_DIR)."
+        )
+    years = sorted(oflog["year"].unique())
+    return (
+        f"{line}; {Path(oflog_file).name}: {oflog['geography_code'].nunique()} councils, "
+        f"years {years[0]} to {years[-1]}."
+    )
+
+
+def _ci(row, digits: int = 1) -> str:
+    return f"{row.estimate:.{digits}f} ({row.ci_low:.{digits}f} to {row.ci_high:.{digits}f})"
+
+
+def panel_sentence(events: pd.DataFrame, synthetic: pd.DataFrame) -> str:
+    """Per council and measure: the event study's average post-treatment effect against all
+    other councils (placebo-in-space interval and p) and the synthetic control's gap, rank
+    and p (from the `council_panel` tables)."""
     avg = events[
         events["quantity"].str.contains("average")
         & events["method"].str.startswith("placebo")
         & events["pool"].eq("all")
     ]
+    lines = []
     for r in avg.itertuples(index=False):
         sc = synthetic[(synthetic["council"] == r.council) & (synthetic["measure"] == r.measure)]
         s = sc.iloc[0]
         lines.append(
             f"{r.council} {r.measure}: average post-treatment change against all other councils "
-            f"{_ci(pd.Series(r._asdict()))} (event study, placebo-in-space interval, "
-            f"p = {r.p_value:.2f}); penalised synthetic control gap {s['mean_post_gap']:.1f}, "
-            f"ranked {s['rank']} of {s['of']} placebos (p = {s['p_value']:.2f})."
+            f"{_ci(r)} (event study, placebo-in-space interval, p = {r.p_value:.2f}); "
+            f"penalised synthetic control gap {s['mean_post_gap']:.1f}, ranked {s['rank']} of "
+            f"{s['of']} placebos (p = {s['p_value']:.2f})."
         )
     return " ".join(lines)
+
+
+def council_panel(
+    oflog: pd.DataFrame | None,
+    treated_councils: Mapping[str, str],
+    measures: Sequence[str],
+    *,
+    first_year: str,
+    oflog_file: str | Path | None,
+    alpha: float = 0.05,
+) -> AnalysisResult:
+    """Section 4: the comparative panel of each treated council and Oflog measure, from
+    `first_year` to the last year of `oflog` (`read_oflog_measures`, every council).
+
+    `treated_councils`: geography code -> first treated year. Per council and measure, one
+    `PanelDesign` against all other councils (councils missing a year are dropped) serves the
+    event study (`event_study_did`, also against councils of the same type, `donor_pool`), the
+    hold-out choice of the penalty (`choose_penalty`) and the penalised synthetic control with
+    placebos in space (`synthetic_control_placebo`). Rows: every event study, then every
+    synthetic control; their source names `oflog_file` (the file `oflog` was read from). Figures
+    event_study_<council>_<measure> (against all councils), synthetic_control_... and
+    placebo_gaps_...; `tables`: event_study (every row, with council, measure, pool),
+    event_study_paths (placebo-interval estimates by year), synthetic_control (one row per
+    council and measure). `oflog` None: no rows, and the text says the panel was not run.
+    """
+    if oflog is None:
+        empty = pd.DataFrame()
+        return AnalysisResult(
+            table=empty,
+            text=PANEL_SKIPPED,
+            tables={"event_study": empty, "event_study_paths": empty, "synthetic_control": empty},
+        )
+    years = sorted(y for y in oflog["year"].unique() if y >= first_year)
+    if not years:
+        raise StudyInputError(f"oflog: no years from {first_year!r} on")
+    window = (years[0], years[-1])
+    file_name = Path(oflog_file).name if oflog_file else national.OFLOG_FILE
+    names = dict(zip(oflog["geography_code"], oflog["name"], strict=False))
+    events, synthetic, summary, figures = [], [], [], {}
+    for code, start in treated_councils.items():
+        name = names[code]
+        for measure in measures:
+            data = oflog[oflog["measure"] == measure].dropna(subset=["value"])
+            source = f"{file_name} {measure} (Oflog, every council)"
+            tag = f"{name.lower()}_{measure.lower()}"
+            against_all = PanelDesign(data, treated=code, treatment_start=start, window=window)
+            for pool in DONOR_POOLS:
+                design = against_all
+                if pool != "all":
+                    design = PanelDesign(
+                        data,
+                        treated=code,
+                        treatment_start=start,
+                        donors=donor_pool(oflog, code, pool),
+                        window=window,
+                    )
+                es = event_study_did(
+                    design, alpha=alpha, label=f"{measure} {name} vs {pool} councils"
+                )
+                events.append(
+                    labelled(
+                        es.table, site=_site(name), data_kind="published", source=source
+                    ).assign(
+                        council=name, measure=measure, pool=pool, dropped=len(es.dropped_donors)
+                    )
+                )
+                if pool == "all":
+                    figures[f"event_study_{tag}"] = plot_event_study(
+                        es,
+                        title=f"{name}, {measure}: event study vs all councils (real data)",
+                        ylabel=f"{measure} difference from councils' change",
+                    )
+            choice = choose_penalty(against_all)
+            placebo = synthetic_control_placebo(
+                against_all, penalty=choice.penalty, label=f"{measure} {name} synthetic control"
+            )
+            synthetic.append(
+                labelled(placebo.table, site=_site(name), data_kind="published", source=source)
+            )
+            top = placebo.fit.weights.head(3)
+            summary.append(
+                {
+                    "council": name,
+                    "measure": measure,
+                    "penalty": choice.penalty,
+                    "pre_rmspe": placebo.fit.pre_rmspe,
+                    "mean_post_gap": placebo.fit.mean_post_gap,
+                    "rank": placebo.rank,
+                    "of": len(placebo.placebos),
+                    "p_value": placebo.p_value,
+                    "largest weights": ", ".join(
+                        f"{names.get(u, u)} {w:.2f}"
+                        for u, w in zip(top["unit"], top["weight"], strict=True)
+                    ),
+                }
+            )
+            figures[f"synthetic_control_{tag}"] = plot_synthetic_control(
+                placebo.fit,
+                title=f"{name}, {measure}: penalised synthetic control (real data)",
+                ylabel=measure,
+            )
+            figures[f"placebo_gaps_{tag}"] = plot_placebo_gaps(
+                placebo,
+                title=f"{name}, {measure}: gaps, council vs every placebo (real data)",
+                ylabel=f"{measure} gap",
+            )
+    event_table = pd.concat(events, ignore_index=True)
+    synthetic_summary = pd.DataFrame(summary)
+    placebo_rows = event_table[event_table["method"].str.startswith("placebo")]
+    placebo_rows = placebo_rows.assign(time=placebo_rows["time"].fillna("average"))
+    paths = placebo_rows.pivot(
+        index=["council", "measure", "pool"], columns="time", values="estimate"
+    ).round(1)
+    averages = placebo_rows[placebo_rows["quantity"].str.contains("average")]
+    return AnalysisResult(
+        table=pd.concat([event_table, *synthetic], ignore_index=True),
+        text=panel_sentence(event_table, synthetic_summary),
+        view=averages[[*SHOW, "p_value"]].round(3),
+        figures=figures,
+        tables={
+            "event_study": event_table,
+            "event_study_paths": paths,
+            "synthetic_control": synthetic_summary,
+        },
+    )
+
+
+def national_summary(
+    shares: AnalysisResult,
+    comparisons: AnalysisResult,
+    panel: AnalysisResult,
+    *,
+    alpha: float = 0.05,
+) -> str:
+    """The notebook's findings in words: the texts of `long_term_sequel_shares`,
+    `harrow_comparisons` and `council_panel` (real data)."""
+    head = f"**Findings (real public data, {1 - alpha:.0%} intervals).**"
+    return " ".join([head, shares.text, comparisons.text, panel.text])

@@ -1,32 +1,29 @@
-"""Figures for the comparative panel estimators of `study.panel` (seaborn styling, Figures not
-registered with pyplot, so notebooks show them inline without leaks)."""
+"""Figures of the comparative panel estimators (`study.panel`, `study.synthetic_control`).
+
+`study.plots.new_figure` convention: unregistered Figures with constrained layout; the notebook
+sets the seaborn theme, these functions only draw.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Hashable, Sequence
 
-import matplotlib as mpl
 import numpy as np
 import seaborn as sns
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from study.checks import check_positive
-from study.panel import EventStudyResult, SyntheticControlFit, SyntheticControlPlacebo
+from study.panel import EventStudyResult
+from study.plots import new_figure
+from study.synthetic_control import SyntheticControlFit, SyntheticControlPlacebo
+
+WIDTH, HEIGHT = 7.5, 4.2  # inches, every panel figure
 
 
-@contextmanager
-def _canvas(title: str, ylabel: str, xlabel: str = "") -> Iterator[tuple[Figure, Any]]:
-    """A Figure (not registered with pyplot) drawn under fixed rc settings (seaborn whitegrid,
-    notebook context x 0.8); labels, title and legend are set when the block ends."""
-    rc = {**sns.axes_style("whitegrid"), **sns.plotting_context("notebook", font_scale=0.8)}
-    with mpl.rc_context(rc):
-        fig = Figure(figsize=(7.5, 4.2), layout="constrained")
-        ax = fig.subplots()
-        yield fig, ax
-        ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
-        ax.legend(fontsize=8, frameon=False)
+def _label(ax: Axes, title: str, ylabel: str, xlabel: str = "") -> None:
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.legend(fontsize=8, frameon=False)
 
 
 def _time_axis(ax, times: Sequence[Hashable], start: Hashable) -> None:
@@ -45,20 +42,21 @@ def plot_event_study(
     rows = table[table["method"].str.startswith("placebo") & table["ci_low"].notna()]
     rows = rows[rows["rel_time"].notna()]
     colour = sns.color_palette("colorblind")[0]
-    with _canvas(title, ylabel) as (fig, ax):
-        ax.axhline(0, color="black", lw=0.8)
-        ax.errorbar(
-            rows["rel_time"].to_numpy(int) + result.times.index(result.treatment_start),
-            rows["estimate"],
-            yerr=[rows["estimate"] - rows["ci_low"], rows["ci_high"] - rows["estimate"]],
-            fmt="o",
-            capsize=4,
-            color=colour,
-            label=f"{1 - result.alpha:.0%} placebo-in-space interval",
-        )
-        ref = result.times.index(result.reference)
-        ax.plot([ref], [0], "o", mfc="white", color=colour, label="reference period")
-        _time_axis(ax, result.times, result.treatment_start)
+    fig, ax = new_figure(WIDTH, HEIGHT)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.errorbar(
+        rows["rel_time"].to_numpy(int) + result.times.index(result.treatment_start),
+        rows["estimate"],
+        yerr=[rows["estimate"] - rows["ci_low"], rows["ci_high"] - rows["estimate"]],
+        fmt="o",
+        capsize=4,
+        color=colour,
+        label=f"{1 - result.alpha:.0%} placebo-in-space interval",
+    )
+    ref = result.times.index(result.reference)
+    ax.plot([ref], [0], "o", mfc="white", color=colour, label="reference period")
+    _time_axis(ax, result.times, result.treatment_start)
+    _label(ax, title, ylabel)
     return fig
 
 
@@ -68,10 +66,11 @@ def plot_synthetic_control(
     """Treated and synthetic outcome paths; the dashed line marks the treatment start."""
     pal = sns.color_palette("colorblind")
     x = np.arange(len(fit.times))
-    with _canvas(title, ylabel) as (fig, ax):
-        ax.plot(x, fit.path["treated"], "o-", color=pal[0], label=f"{fit.treated}")
-        ax.plot(x, fit.path["synthetic"], "s--", color=pal[1], label=f"synthetic {fit.treated}")
-        _time_axis(ax, fit.times, fit.treatment_start)
+    fig, ax = new_figure(WIDTH, HEIGHT)
+    ax.plot(x, fit.path["treated"], "o-", color=pal[0], label=f"{fit.treated}")
+    ax.plot(x, fit.path["synthetic"], "s--", color=pal[1], label=f"synthetic {fit.treated}")
+    _time_axis(ax, fit.times, fit.treatment_start)
+    _label(ax, title, ylabel)
     return fig
 
 
@@ -92,15 +91,16 @@ def plot_placebo_gaps(
         keep = p.loc[p["pre_rmspe"] <= m * max(fit.pre_rmspe, fit.exact_fit_tol), "unit"]
     gaps = placebo.gaps[~placebo.gaps["is_treated"] & placebo.gaps["unit"].isin(keep)]
     x = np.arange(len(fit.times))
-    with _canvas(title, ylabel) as (fig, ax):
-        ax.axhline(0, color="black", lw=0.8)
-        label = f"placebos ({gaps['unit'].nunique()})"
-        for _, g in gaps.groupby("unit", sort=False):
-            ax.plot(x, g["gap"], color="0.6", lw=0.7, alpha=0.6, label=label)
-            label = None
-        colour = sns.color_palette("colorblind")[3]
-        ax.plot(x, fit.path["gap"], color=colour, lw=2.2, label=f"{fit.treated}")
-        _time_axis(ax, fit.times, fit.treatment_start)
+    fig, ax = new_figure(WIDTH, HEIGHT)
+    ax.axhline(0, color="black", lw=0.8)
+    label = f"placebos ({gaps['unit'].nunique()})"
+    for _, g in gaps.groupby("unit", sort=False):
+        ax.plot(x, g["gap"], color="0.6", lw=0.7, alpha=0.6, label=label)
+        label = None
+    colour = sns.color_palette("colorblind")[3]
+    ax.plot(x, fit.path["gap"], color=colour, lw=2.2, label=f"{fit.treated}")
+    _time_axis(ax, fit.times, fit.treatment_start)
+    _label(ax, title, ylabel)
     return fig
 
 
@@ -114,22 +114,20 @@ def plot_rmspe_ratios(
     finite = np.isfinite(p["ratio"])
     shown, treated = p[finite & ~p["is_treated"]], p[finite & p["is_treated"]]
     colour = sns.color_palette("colorblind")[3]
-    with _canvas(title, "post/pre RMSPE ratio (log scale)", "rank (1 = largest ratio)") as (
-        fig,
-        ax,
-    ):
-        ax.scatter(shown["rank"], shown["ratio"], s=14, color="0.55", label="placebos")
-        ax.scatter(
-            treated["rank"],
-            treated["ratio"],
-            s=60,
-            color=colour,
-            zorder=3,
-            label=f"{placebo.fit.treated}: rank {placebo.rank}, p = {placebo.p_value:.3f}",
-        )
-        if finite.any():
-            ax.set_yscale("log")
-        ax.plot([], [], " ", label=f"exact pre-period fits not shown: {(~finite).sum()}")
+    fig, ax = new_figure(WIDTH, HEIGHT)
+    ax.scatter(shown["rank"], shown["ratio"], s=14, color="0.55", label="placebos")
+    ax.scatter(
+        treated["rank"],
+        treated["ratio"],
+        s=60,
+        color=colour,
+        zorder=3,
+        label=f"{placebo.fit.treated}: rank {placebo.rank}, p = {placebo.p_value:.3f}",
+    )
+    if finite.any():
+        ax.set_yscale("log")
+    ax.plot([], [], " ", label=f"exact pre-period fits not shown: {(~finite).sum()}")
+    _label(ax, title, "post/pre RMSPE ratio (log scale)", "rank (1 = largest ratio)")
     return fig
 
 
