@@ -6,6 +6,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from its_series import harrow_like_series
+
+#: the Harrow-like weekly series of the ITS tests (tests/its_series.py), built once per module
+harrow_like = pytest.fixture(scope="module")(harrow_like_series)
 
 
 def make_notebook(path: Path, params: str, body: str, title: str = "# Toy") -> Path:

@@ -6,12 +6,10 @@ import math
 
 import pandas as pd
 import pytest
-from its_series import HARROW, harrow_like_series
+from its_series import HARROW
 
 from study import its
 from study.errors import StudyInputError
-
-harrow_like = pytest.fixture(scope="module")(harrow_like_series)
 
 
 def test_controlled_its_equals_difference_of_separate_fits():

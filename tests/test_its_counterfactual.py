@@ -5,12 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from its_series import HARROW, harrow_like_series, one_line
+from its_series import HARROW, one_line
 
 from study import its
 from study.errors import StudyInputError
-
-harrow_like = pytest.fixture(scope="module")(harrow_like_series)
 
 
 def test_counterfactual_keeps_covid_terms():

@@ -9,12 +9,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from its_series import HARROW, harrow_like_series, one_line, weekly
+from its_series import HARROW, one_line, weekly
 
 from study import its
 from study.errors import StudyInputError
-
-harrow_like = pytest.fixture(scope="module")(harrow_like_series)
 
 
 def test_design_matrix_by_hand():

@@ -5,12 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
-from its_series import HARROW, harrow_like_series
+from its_series import HARROW
 from statsmodels.stats.diagnostic import acorr_breusch_godfrey
 
 from study import its
-
-harrow_like = pytest.fixture(scope="module")(harrow_like_series)
 
 
 def test_residual_diagnostics(harrow_like):

@@ -9,12 +9,10 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
-from its_series import HARROW, harrow_like_series
+from its_series import HARROW
 
 from study import its
 from study.tidy import ESTIMATE_COLUMNS
-
-harrow_like = pytest.fixture(scope="module")(harrow_like_series)
 
 
 def test_newey_west_rule():

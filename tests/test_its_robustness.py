@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from its_series import HARROW, harrow_like_series
+from its_series import HARROW
 
 from study import its
 from study.errors import StudyInputError
 from study.tidy import ESTIMATE_COLUMNS
-
-harrow_like = pytest.fixture(scope="module")(harrow_like_series)
 
 
 def test_placebo_dates_and_null_effects(harrow_like):

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
-from its_series import HARROW, harrow_like_series
+from its_series import HARROW
 from matplotlib.figure import Figure
 
 from study import its
 from study.plots import its as its_plots
-
-harrow_like = pytest.fixture(scope="module")(harrow_like_series)
 
 
 def test_plot_helpers_return_figures(harrow_like):
