@@ -9,7 +9,7 @@ PARAMS ?= params/default.yaml
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
 .DEFAULT_GOAL := help
-.PHONY: help venv report test lint format notebooks lock env-file data-readme synth bench coverage clean
+.PHONY: help venv report test lint format notebooks params lock env-file data-readme synth bench coverage clean
 
 help: ## Show the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ format: $(STAMP) ## Format the code with ruff
 
 notebooks: $(STAMP) ## Re-execute the committed notebooks in place with their default parameters
 	$(BIN)/python scripts/refresh_notebooks.py
+
+params: $(STAMP) ## Write the parameters cells and params/default.yaml from study/run/parameters.py
+	$(BIN)/study params --write
 
 lock: ## Re-resolve the newest versions and rewrite requirements/lock.txt (deliberate upgrade)
 	rm -rf /tmp/tcs-lock && $(PYTHON) -m venv /tmp/tcs-lock

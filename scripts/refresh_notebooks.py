@@ -1,7 +1,8 @@
 """Re-execute the committed notebooks in place with their default parameters (`make notebooks`).
 
-The committed outputs are what nbval compares against, so they must be the default run:
-the defaults in each `parameters` cell equal params/default.yaml (a test checks this).
+The committed outputs are what nbval compares against, so they must be the default run. Each
+notebook's `parameters` cell is first written from the parameter declaration
+(`study.run.parameters`, the same source as params/default.yaml), then the notebook is run.
 Uses nbclient without timing metadata so that re-running gives an identical file.
 """
 
@@ -13,10 +14,13 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from study.run.parameters import write_parameters_cell
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def refresh(path: Path) -> None:
+    write_parameters_cell(path)
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
     for cell in nb.cells:

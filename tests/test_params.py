@@ -1,18 +1,38 @@
-"""Parameter sets: validation of every value, the shipped sets, and `study new-params`."""
+"""Parameters: the one declaration, validation of every value, the shipped sets, `study
+new-params` and `study params`."""
 
 from __future__ import annotations
 
+import ast
 import copy
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 from typer.testing import CliRunner
 
-from study import config
+from study import config, its
 from study.errors import StudyInputError
 from study.run.cli import app
-from study.run.parameters import PARAMETER_NAMES, find_params_file, validate_params
+from study.run.parameters import BY_NAME as PARAMETERS_BY_NAME
+from study.run.parameters import (
+    NOTEBOOKS,
+    PARAMETER_NAMES,
+    PARAMETERS,
+    StudyParameters,
+    check_declaration,
+    default_params_text,
+    find_params_file,
+    notebook_number,
+    notebook_parameters,
+    notebooks_using,
+    python_literal,
+    validate_params,
+    write_generated,
+    yaml_literal,
+)
 from study.run.pipeline import discover_notebooks, load_params_file, plan_run
 
 SETS = ["default", "birmingham-6m", "birmingham-12m", "harrow-2019-20", "harrow-2020-21"]
@@ -181,3 +201,89 @@ def test_run_refuses_an_invalid_parameters_file_before_writing(tmp_path):
 def test_params_dir_holds_only_valid_sets():
     for path in sorted(Path(config.PARAMS_DIR).glob("*.yaml")):
         load_params_file(path)
+
+
+def test_new_params_comments_each_notebook_value_with_that_notebooks_help(tmp_path):
+    target = tmp_path / "mine.yaml"
+    args = ["new-params", "--from", "harrow-2019-20", "--name", "mine", "--out", target]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    text = target.read_text(encoding="utf-8")
+    assert "    n_draws: 10000  # Monte Carlo draws (avoided starts x unit cost)" in text
+    assert "    n_draws: 2000  # coefficient draws for the counterfactual intervals" in text
+    periods = yaml.safe_load(text)["parameters"]["periods"]
+    assert list(periods) == list(PARAMETERS_BY_NAME["periods"].default)  # order kept
+
+
+def test_the_model_is_made_from_the_declaration():
+    assert list(StudyParameters.model_fields) == [p.name for p in PARAMETERS]
+    for p in PARAMETERS:
+        assert StudyParameters.model_fields[p.name].description == p.help
+    assert PARAMETERS_BY_NAME["family"].help == " | ".join(its.FAMILIES)
+
+
+@pytest.mark.parametrize("name", list(NOTEBOOKS))
+def test_declared_defaults_pass_the_model_and_survive_both_literals(name):
+    number = notebook_number(name)
+    values = {n: PARAMETERS_BY_NAME[n].default_in(number) for n in NOTEBOOKS[name]}
+    StudyParameters.model_validate(values)
+    for value in values.values():
+        assert ast.literal_eval(python_literal(value)) == value
+        assert yaml.safe_load(yaml_literal(value)) == value
+
+
+def test_per_notebook_defaults_and_help():
+    n_draws = PARAMETERS_BY_NAME["n_draws"]
+    assert (n_draws.default_in("03"), n_draws.default_in("04")) == (2000, 10000)
+    assert n_draws.varies and not PARAMETERS_BY_NAME["alpha"].varies
+    last_week = PARAMETERS_BY_NAME["last_week"]
+    assert "windows" in last_week.help_in("03") and "windows" not in last_week.help_in("04")
+    assert notebook_parameters("04_cost_avoidance")["n_draws"].default == "10000"
+    assert list(notebook_parameters("03")) == [*NOTEBOOKS["03_interrupted_time_series"], "run_dir"]
+
+
+def test_a_broken_declaration_is_refused(monkeypatch):
+    monkeypatch.setitem(NOTEBOOKS, "07_new", ("alpha", "alhpa", "alpha"))
+    with pytest.raises(
+        ValueError, match=r"07_new: undeclared \['alhpa'\], listed twice \['alpha'\]"
+    ):
+        check_declaration()
+    monkeypatch.setitem(NOTEBOOKS, "07_new", ("seed",))
+    with pytest.raises(ValueError, match="seed: no default or no help in notebook 07"):
+        check_declaration()
+
+
+def test_params_command_checks_then_writes_the_generated_files(tmp_path, monkeypatch):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for name in NOTEBOOKS:
+        shutil.copy(config.NOTEBOOKS_DIR / f"{name}.ipynb", folder)
+    default = tmp_path / "default.yaml"
+    default.write_text("run_name: stale\n", encoding="utf-8")
+    monkeypatch.setattr(config, "NOTEBOOKS_DIR", folder)
+    monkeypatch.setattr(config, "DEFAULT_PARAMS", default)
+    runner = CliRunner()
+    stale = runner.invoke(app, ["params"])
+    assert (
+        stale.exit_code == 1 and "out of date:" in stale.output and "default.yaml" in stale.output
+    )
+    assert default.read_text(encoding="utf-8") == "run_name: stale\n"  # checking writes nothing
+    assert runner.invoke(app, ["params", "--write"]).exit_code == 0
+    assert default.read_text(encoding="utf-8") == default_params_text()
+    fresh = runner.invoke(app, ["params"])
+    assert fresh.exit_code == 0 and "7 generated files up to date" in fresh.output
+    before = {p: p.read_bytes() for p in folder.iterdir()}
+    assert write_generated(folder, default) == []  # nothing left to write
+    assert {p: p.read_bytes() for p in folder.iterdir()} == before
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_notebook_tags_in_a_sets_comments_follow_the_declaration(name):
+    """A `[NN, ...]` comment names the notebooks (of those the set runs) that use the value."""
+    path = config.PARAMS_DIR / f"{name}.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    runs = {notebook_number(n) for n in raw.get("only") or NOTEBOOKS}
+    tagged = re.compile(r"^  (\w+): .*  # \[([\d, ]+)\]")
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if match := tagged.match(line):
+            key, tags = match[1], match[2].split(", ")
+            assert tags == [n for n in notebooks_using(key) if n in runs], (name, key)

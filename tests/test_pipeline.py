@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from study import config
 from study.errors import StudyInputError
 from study.run.pipeline import (
     NotebookFailed,
@@ -15,7 +17,9 @@ from study.run.pipeline import (
     new_run_dir,
     plan_run,
     preflight,
+    project_label,
     run_study,
+    sha256,
 )
 
 
@@ -157,3 +161,12 @@ def test_preflight_rejects_missing_and_invalid_data_files(tmp_path):
         preflight(plan_run(params, notebooks=specs))
     assert "row 2, column count" in str(info.value) and str(bad) in str(info.value)
     assert bad.read_bytes() == before
+
+
+def test_sha256_and_the_project_relative_label(tmp_path):
+    big = tmp_path / "big.bin"
+    big.write_bytes(bytes(range(256)) * 5000)  # more than one 1 MiB block
+    assert sha256(big) == hashlib.sha256(big.read_bytes()).hexdigest()
+    assert project_label(config.DEFAULT_PARAMS) == "params/default.yaml"
+    assert project_label(config.NOTEBOOKS_DIR / ".." / "params" / "x.yaml") == "params/x.yaml"
+    assert project_label(big) == str(big.resolve())

@@ -1,5 +1,5 @@
-"""Command line: `study run | list | new-params | diff | index | validate | synth | check-published`
-(also `python -m study`).
+"""Command line: `study run | list | params | new-params | diff | index | validate | synth |
+check-published` (also `python -m study`).
 
 Bad input prints one line naming the file or parameter and exits with status 2; a failing
 notebook prints which notebook and cell failed and exits with status 1.
@@ -78,15 +78,40 @@ def run(
 
 @app.command("list")
 def list_notebooks() -> None:
-    """Show the notebooks and the parameters each declares."""
-    from study.run.pipeline import discover_notebooks
+    """Show the notebooks and the parameters each declares (from study.run.parameters)."""
+    from study.run.parameters import NOTEBOOKS, notebook_parameters
 
-    for nb in discover_notebooks():
-        out.print(f"[bold]{nb.name}[/]  ({nb.path.name})")
-        for p in nb.parameters.values():
+    for name in NOTEBOOKS:
+        out.print(f"[bold]{name}[/]  ({name}.ipynb)")
+        for p in notebook_parameters(name).values():
             out.print(f"  {p.name}: {p.type_name} = {p.default}", highlight=False, soft_wrap=True)
-            if p.help:
-                out.print(f"      {p.help}", highlight=False)
+            out.print(f"      {p.help}", highlight=False)
+
+
+@app.command("params")
+def params_files(
+    write: Annotated[
+        bool, typer.Option("--write", help="Write the files instead of only checking them.")
+    ] = False,
+) -> None:
+    """Check (or --write) what is generated from the parameter declaration in
+    study/run/parameters.py: each notebook's `parameters` cell and params/default.yaml.
+    Exits 1 if a file is out of date (without --write)."""
+    from study.run.parameters import generated_files, stale_files, write_generated
+    from study.run.pipeline import project_label
+
+    where = (config.NOTEBOOKS_DIR, config.DEFAULT_PARAMS)
+    try:
+        changed = write_generated(*where) if write else stale_files(*where)
+    except StudyInputError as exc:
+        _fail(str(exc))
+    for path in changed:
+        verb = "wrote" if write else "out of date:"
+        out.print(f"{verb} {project_label(path)}", highlight=False)
+    if not changed:
+        out.print(f"{len(generated_files(*where))} generated files up to date", highlight=False)
+    elif not write:
+        _fail("regenerate them with 'study params --write' (make params)", code=1)
 
 
 def _number_text(value: float, fmt: str) -> str:
@@ -193,7 +218,7 @@ def new_params(
 ) -> None:
     """Write a commented parameters file for your own run, copied from an existing set."""
     from study.run.parameters import check_run_name, find_params_file, new_params_text
-    from study.run.pipeline import discover_notebooks, load_params_file
+    from study.run.pipeline import load_params_file
 
     try:
         check_run_name(name)
@@ -202,12 +227,7 @@ def new_params(
         target = out_file or config.PARAMS_DIR / f"{name}.yaml"
         if target.exists():
             raise StudyInputError(f"{target} exists; choose another --name or --out")
-        helps: dict[str, tuple[str, list[str]]] = {}
-        for nb in discover_notebooks():
-            for p in nb.parameters.values():
-                text, numbers = helps.get(p.name, (p.help, []))
-                helps[p.name] = (text, [*numbers, nb.number])
-        text = new_params_text(raw, name=name, source=src.name, helps=helps)
+        text = new_params_text(raw, name=name, source=src.name)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
         load_params_file(target)

@@ -9,7 +9,6 @@ folder always gives the same bytes (no timestamps beyond the run folder's name).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -20,6 +19,7 @@ import yaml
 
 from study import config
 from study.data.published import FIGURES_FILE, figure_table, load_figures
+from study.run.pipeline import project_label, sha256
 from study.run.run_diff import flatten, load_run, setting_text, write_text_atomic
 
 STUDY_TITLE = "Three Conversations study"
@@ -540,23 +540,12 @@ def render_index(inputs: IndexInputs) -> str:
     return "\n".join([*head, *body, "</body>", "</html>", ""])
 
 
-def _label(path: Path) -> str:
-    """A file's key in provenance `inputs_sha256` (relative to the project root when inside)."""
-    path = path.resolve()
-    root = config.PROJ_ROOT
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _description(provenance: dict) -> str:
     """The parameters file's `description`, if that file is unchanged since the run."""
     label = str(provenance.get("params_file", ""))
     path = config.resolve_path(label) if label else None
     recorded = provenance.get("inputs_sha256", {}).get(label)
-    if path is None or not path.is_file() or recorded != _sha256(path):
+    if path is None or not path.is_file() or recorded != sha256(path):
         return ""
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return str(raw.get("description") or "") if isinstance(raw, dict) else ""
@@ -566,7 +555,7 @@ def read_index_inputs(run_dir: Path) -> IndexInputs:
     """Read what the index page shows from a run folder (StudyInputError if it is not one)."""
     run = load_run(run_dir)
     figures_csv = config.PUBLISHED_DIR / FIGURES_FILE
-    recorded = run.provenance.get("inputs_sha256", {}).get(_label(figures_csv))
+    recorded = run.provenance.get("inputs_sha256", {}).get(project_label(figures_csv))
     files = tuple(
         sorted(str(p.relative_to(run.path).as_posix()) for p in run.path.rglob("*") if p.is_file())
     )
@@ -577,7 +566,7 @@ def read_index_inputs(run_dir: Path) -> IndexInputs:
         params=run.params,
         estimates=run.estimates,
         published=load_figures(),
-        published_changed=recorded is not None and recorded != _sha256(figures_csv),
+        published_changed=recorded is not None and recorded != sha256(figures_csv),
         provenance=run.provenance,
         figures=tuple(f for f in files if f.startswith("figures/") and f.endswith(".png")),
         files=files,

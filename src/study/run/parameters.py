@@ -1,36 +1,48 @@
-"""Parameter files: what each study parameter may hold, checked before a run.
+"""Study parameters, declared once: types, limits, defaults, help and the notebooks using them.
+
+`PARAMETERS` declares every parameter once (`Parameter`: name, type with its constraints,
+default, help text, and a `Variant` for a notebook that genuinely differs, e.g. `n_draws`);
+`NOTEBOOKS` lists each notebook's parameters in its order (`run_dir` is added last to every
+one). Everything else is made from these two:
+
+- the pydantic model `StudyParameters` that checks parameters files (`validate_params`: every
+  problem at once, one line each, naming the file and the key);
+- each notebook's papermill `parameters` cell (`parameters_cell`) and `params/default.yaml`
+  (`default_params_text`), written by `study params --write` (`make params`) and checked by
+  `study params` and tests/test_notebooks_meta.py;
+- `study list` (`notebook_parameters`) and the comments of `study new-params`
+  (`new_params_text`).
 
 A parameters file (`params/*.yaml`) has `run_name`, `description`, optional `only` (the
 notebooks this parameter set runs), `parameters` (shared by every notebook that declares the
-name) and `notebooks` (per-notebook values). `validate_params` checks every value against the
-pydantic model `StudyParameters` (types, ranges, dates, date order, choices) and reports every
-problem at once, one line each, naming the file and the key. `new_params_text` writes a
-commented template from an existing parameter set (`study new-params`).
+name) and `notebooks` (per-notebook values).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple, get_args, get_origin
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 
-from study.config import PARAMS_DIR
+from study.config import DEFAULT_PARAMS, NOTEBOOKS_DIR, PARAMS_DIR
 from study.errors import StudyInputError
+from study.its import FAMILIES
 
 TOP_LEVEL_KEYS = ("run_name", "description", "only", "parameters", "notebooks")
-FAMILIES = ("poisson", "quasi_poisson", "negative_binomial", "poisson_hac", "ols_hac")
 
 
 def _iso_date(value: object) -> str:
@@ -48,11 +60,16 @@ def _iso_date(value: object) -> str:
 
 
 IsoDate = Annotated[str, BeforeValidator(_iso_date)]
+OptionalDate = Annotated[str, BeforeValidator(lambda v: v and _iso_date(v))]  # "" means none
 Probability = Annotated[float, Field(gt=0, lt=1)]
 Count = Annotated[int, Field(ge=1)]
+Counts = Annotated[list[Count], Field(min_length=1)]
 Path_ = Annotated[str, Field(description="file path, relative to the project root or absolute")]
+Name = Annotated[str, Field(min_length=1)]
 GeographyCode = Annotated[str, Field(pattern=r"^E\d{8}$")]
+FinancialYear = Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")]
 Weeks = Annotated[int, Field(ge=1, le=260)]
+Harmonics = Annotated[int, Field(ge=0, le=6)]
 MeasureCode = Annotated[str, Field(pattern=r"^ASC\d+$")]
 
 
@@ -66,81 +83,294 @@ class Period(BaseModel):
     slope: bool = True
 
 
-class StudyParameters(BaseModel):
-    """Every parameter a study notebook declares, with its allowed values (all optional here:
-    a parameters file sets only what it changes; the notebooks hold the defaults)."""
+# --------------------------------------------------------------------------------------------
+# The declaration
+# --------------------------------------------------------------------------------------------
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = _Unset()
+
+
+class Variant(NamedTuple):
+    """What one notebook declares differently from the parameter's own default and help."""
+
+    default: object = UNSET
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One study parameter: its type (with the constraints a parameters file is checked
+    against), default and help text, and `per_notebook` variants keyed by notebook number
+    (only where notebooks genuinely differ: another default, or another meaning)."""
+
+    name: str
+    type: object
+    default: object = UNSET
+    help: str = ""
+    per_notebook: Mapping[str, Variant] = field(default_factory=dict)
+
+    @property
+    def type_name(self) -> str:
+        """The annotation in a notebook's cell (`int`, `float`, `str`, `list`, `dict`)."""
+        return _plain_type(self.type).__name__
+
+    @property
+    def varies(self) -> bool:
+        """True if notebooks declare different defaults (default.yaml lists it per notebook)."""
+        return any(v.default is not UNSET for v in self.per_notebook.values())
+
+    def default_in(self, number: str) -> object:
+        variant = self.per_notebook.get(number, Variant())
+        return self.default if variant.default is UNSET else variant.default
+
+    def help_in(self, number: str) -> str:
+        return self.per_notebook.get(number, Variant()).help or self.help
+
+
+def _plain_type(tp: object) -> type:
+    """The Python type under the constraints: Annotated[float, ...] -> float, list[...] ->
+    list, Literal['a', 'b'] -> str."""
+    origin = get_origin(tp)
+    if origin is Annotated:
+        return _plain_type(get_args(tp)[0])
+    if origin is Literal:
+        return type(get_args(tp)[0])
+    return origin if isinstance(origin, type) else tp
+
+
+PERIODS = {
+    "early_intervention_team": {"start": "2018-09-03", "kind": "context"},
+    "innovation_site_1": {"start": "2019-06-03", "kind": "intervention"},
+    "innovation_site_2": {"start": "2019-09-09", "kind": "intervention", "slope": False},
+    "covid_wave_1": {"start": "2020-03-23", "kind": "context"},
+    "covid_wave_2": {"start": "2020-11-05", "kind": "context"},
+}
+WINDOWS = {
+    "pre_covid_innovation": ["2019-06-03", "2020-03-22"],
+    "fy_2019_20": ["2019-04-01", "2020-03-31"],
+    "fy_2020_21": ["2020-04-01", "2021-03-31"],
+}
+
+# fmt: off
+PARAMETERS: tuple[Parameter, ...] = (
+    # shared
+    Parameter("alpha", Probability, 0.05, "1 - confidence level"),
+    Parameter("seed", Annotated[int, Field(ge=0)], per_notebook={
+        "03": Variant(20190603, "random seed for the draws"),
+        "04": Variant(2020, "random seed for the model and Monte Carlo draws"),
+        "05": Variant(2020, "random seed for the bootstrap resamples")}),
+    Parameter("n_draws", Annotated[int, Field(ge=100, le=1_000_000)], per_notebook={
+        "03": Variant(2000, "coefficient draws for the counterfactual intervals"),
+        "04": Variant(10000, "Monte Carlo draws (avoided starts x unit cost)")}),
+    # data files
+    Parameter("conversations_path", Path_, "data/synthetic/conversations_synthetic.csv",
+              "record-level conversation episodes (synthetic by default)"),
+    Parameter("weekly_path", Path_, "data/synthetic/harrow_weekly_synthetic.csv",
+              "long weekly file (week_start, site, series, count[, population])"),
+    Parameter("reviews_path", Path_, "data/synthetic/reviews_synthetic.csv",
+              "record-level reviews (synthetic by default)"),
+    Parameter("review_tables_path", Path_, "data/published/harrow_reviews_tables.csv",
+              "Harrow Tables 1a/1b as published (seed 004)"),
+    Parameter("national_figures_path", Path_, "data/published/national_figures.csv",
+              "cited NHS Digital ASC-FR/SALT 2021-22 and Oflog figures (real public data, with "
+              "cell references; written by scripts/transcribe_national.py)"),
+    Parameter("ascfr_workbook", str, "",
+              "official ASC-FR/SALT workbook to read instead (empty: use national_figures_path)"),
+    Parameter("oflog_path", str, "",
+              "Oflog ASC_data.csv with every council (empty: STUDY_EXTERNAL_DIR or "
+              "../shared/external); without it the panel analysis is skipped"),
+    # 01 conversation split
+    Parameter("share_rounding", Annotated[float, Field(ge=0, le=0.1)], 0.01,
+              "published shares are whole percents: rounding unit as a fraction"),
+    Parameter("harrow_conversations_pre_covid", Count, 1000,
+              "assumption (not published): conversations behind Harrow's 9% C3 share; the "
+              "Covid-year count adds the published +20% in requests"),
+    Parameter("harrow_denominators", Counts, [100, 250, 500, 1000, 2000, 4000],
+              "plausible pre-Covid conversation counts for the denominator-sensitivity table "
+              "(not published)"),
+    # 02 long-term reduction
+    Parameter("weeks_per_rate", Weeks, 13,
+              "assumption: each published weekly average covers a 13-week quarter ending at its "
+              "month end; compared quarters are independent"),
+    Parameter("weeks_sensitivity", Annotated[list[Weeks], Field(min_length=1)], [4, 13, 26, 52],
+              "weeks assumed behind each published weekly average, for the sensitivity table"),
+    Parameter("bham_extract_months", Annotated[int, Field(ge=1, le=36)], 6,
+              "months of 3Cs in the record-level extract, compared with the same number of "
+              "months of usual care before (6: the published evaluation)"),
+    Parameter("bham_baseline_long_term", Count, 200,
+              "assumption (not published): people needing long-term services in the two key "
+              "areas in the six months before 3Cs, the published comparison period (about 2/3 "
+              "of 1,497 conversations x 20%)"),
+    Parameter("bham_baseline_sensitivity", Counts, [25, 50, 100, 200, 400, 800],
+              "Birmingham baseline counts tried in the sensitivity table"),
+    Parameter("repeat_requests_before", Count, 1000,
+              "assumption (not published): community requests in the year before 3Cs "
+              "(denominator of the 33%)"),
+    Parameter("repeat_requests_after", Count, 1000,
+              "assumption (not published): community requests in the innovation year 2019-20 "
+              "(denominator of the 25%)"),
+    Parameter("repeat_denominators", Counts, [250, 500, 1000, 2000, 4000],
+              "equal denominators tried for the repeat-request comparison"),
+    Parameter("dispersion_alpha", Probability, 0.05,
+              "record-level weekly series: quasi-Poisson if the Pearson dispersion test p < "
+              "this, else Poisson"),
+    # 03 interrupted time series
+    Parameter("series", Name, "new_long_term_starts", "series to model"),
+    Parameter("site", Name, "harrow", "site with the 3Cs innovation sites"),
+    Parameter("comparison_site", str, "london_comparison",
+              "comparison series for the controlled ITS (empty: skip)"),
+    Parameter("exposure", str, "", "exposure column for a log offset (empty: none)"),
+    Parameter("periods", Annotated[dict[str, Period], Field(min_length=1)], PERIODS,
+              "name -> start date, kind (intervention|context), level/slope switches"),
+    Parameter("windows", dict[str, Annotated[list[IsoDate], Field(min_length=2, max_length=2)]],
+              WINDOWS, "name -> [first day, last day]; weeks whose Monday lies inside"),
+    Parameter("last_week", OptionalDate, "",
+              "last week (a Monday) the evaluation had; later weeks, periods and windows are "
+              "left out (empty: all)",
+              per_notebook={"04": Variant(help="last week (a Monday) the evaluation had; later "
+                            "weeks and periods are left out of the ITS route (empty: all)")}),
+    Parameter("harmonics", Harmonics, 1,
+              "Fourier harmonic pairs for seasonality (period 52.18 weeks)"),
+    Parameter("max_harmonics", Harmonics, 2,
+              "sensitivity table: harmonics 0..max_harmonics x every family"),
+    Parameter("family", Literal[FAMILIES], "quasi_poisson", " | ".join(FAMILIES)),
+    Parameter("transition_weeks", Annotated[int, Field(ge=0, le=52)], 0,
+              "weeks after each period start left out of the fit"),
+    Parameter("placebo_step_weeks", Annotated[int, Field(ge=1, le=52)], 8,
+              "spacing of placebo dates before the first intervention"),
+    # 04 cost avoidance
+    Parameter("harrow_geography_code", GeographyCode, "E09000015",
+              "Harrow (LA code 725) in the ASC-FR workbook"),
+    Parameter("birmingham_geography_code", GeographyCode, "E08000025",
+              "Birmingham (LA code 406) in the ASC-FR workbook"),
+    Parameter("residential_cost_measure", Name, "res_nursing_total_2020_21",
+              "ASC-FR T52 'Residential and Nursing', 2020-21, all ages (£/week)"),
+    Parameter("community_cost_measure", Name, "community_weekly_end",
+              "ASC-FR T43+T44 community spend / T38 community clients at 31 March / 52 (£/week)"),
+    Parameter("unit_cost_cv", Annotated[float, Field(ge=0, le=2)], 0.2,
+              "SD / mean of each unit cost (gamma); judgement: avoided clients need not cost "
+              "the LA average"),
+    Parameter("harrow_exposure_weeks_before", Annotated[float, Field(gt=0, le=520)], 52.0,
+              "weeks behind the 7.2 rate (not published; assumed a year)"),
+    Parameter("harrow_exposure_weeks_after", Annotated[float, Field(gt=0, le=520)], 13.0,
+              "weeks behind the 5.5 rate (not published; assumed a quarter)"),
+    Parameter("harrow_fy_start", IsoDate, "2019-04-01",
+              "first Monday of financial year 2019-20"),
+    Parameter("harrow_full_effect", IsoDate, "2019-06-03",
+              "date the full drop is reached; same as the start means a step (assumed)"),
+    Parameter("birmingham_window_start", IsoDate, "2018-04-02",
+              "first day of the evaluation window costed (dates not published; assumed)"),
+    Parameter("birmingham_window_weeks", Weeks, 26,
+              "weeks costed at the baseline weekly rate (26: the six-month evaluation, seed 000)"),
+    # 05 reviews
+    Parameter("n_resamples", Annotated[int, Field(ge=1000, le=1_000_000)], 10000,
+              "bootstrap resamples per estimate (at least 1000)"),
+    # 06 national comparison
+    Parameter("treated_councils",
+              Annotated[dict[GeographyCode, FinancialYear], Field(min_length=1)],
+              {"E09000015": "2019-20", "E08000025": "2018-19"},
+              "council -> first treated financial year (Harrow: innovation sites from June "
+              "2019; Birmingham: roll-out before its six-month evaluation, the twelve-month one "
+              "due April 2019)"),
+    Parameter("panel_measures", Annotated[list[MeasureCode], Field(min_length=1)],
+              ["ASC6", "ASC5"], "Oflog measures for the panel analysis"),
+    Parameter("panel_first_year", FinancialYear, "2016-17",
+              "first year of the panel (ASC6 2015-16 is on another basis: its median is half "
+              "the later years)"),
+)
+RUN_DIR = Parameter("run_dir", str, "",
+                    "run folder written by the pipeline (empty: nothing written)")
+
+# Each notebook's parameters in the order of its `parameters` cell; `run_dir` follows them all.
+NOTEBOOKS: dict[str, tuple[str, ...]] = {
+    "01_conversation_split": tuple(
+        "alpha share_rounding harrow_conversations_pre_covid harrow_denominators "
+        "conversations_path".split()),
+    "02_long_term_reduction": tuple(
+        "alpha weeks_per_rate weeks_sensitivity bham_baseline_long_term bham_baseline_sensitivity "
+        "repeat_requests_before repeat_requests_after repeat_denominators dispersion_alpha "
+        "bham_extract_months conversations_path".split()),
+    "03_interrupted_time_series": tuple(
+        "weekly_path series site comparison_site exposure periods windows last_week harmonics "
+        "family transition_weeks placebo_step_weeks max_harmonics n_draws seed alpha".split()),
+    "04_cost_avoidance": tuple(
+        "alpha seed n_draws national_figures_path ascfr_workbook harrow_geography_code "
+        "birmingham_geography_code residential_cost_measure community_cost_measure unit_cost_cv "
+        "harrow_exposure_weeks_before harrow_exposure_weeks_after harrow_fy_start "
+        "harrow_full_effect weekly_path last_week periods family harmonics transition_weeks "
+        "bham_baseline_long_term bham_baseline_sensitivity birmingham_window_start "
+        "birmingham_window_weeks".split()),
+    "05_reviews_existing_care": tuple(
+        "alpha seed n_resamples review_tables_path reviews_path".split()),
+    "06_national_comparison": tuple(
+        "alpha national_figures_path oflog_path treated_councils panel_measures "
+        "panel_first_year".split()),
+}
+# fmt: on
+BY_NAME: dict[str, Parameter] = {p.name: p for p in (*PARAMETERS, RUN_DIR)}
+PARAMETER_NAMES = frozenset(p.name for p in PARAMETERS)
+
+
+def notebook_number(name: str) -> str:
+    """'03' for '03_interrupted_time_series' (also for '03' or '03_....ipynb')."""
+    return str(name).split("_", 1)[0]
+
+
+def notebooks_using(name: str) -> list[str]:
+    """Numbers of the notebooks declaring a parameter, in reading order."""
+    if name == RUN_DIR.name:
+        return [notebook_number(nb) for nb in NOTEBOOKS]
+    return [notebook_number(nb) for nb, names in NOTEBOOKS.items() if name in names]
+
+
+def check_declaration() -> None:
+    """The declaration is complete and consistent (run at import; raises ValueError)."""
+    problems = []
+    for nb, names in NOTEBOOKS.items():
+        unknown = [n for n in names if n not in PARAMETER_NAMES]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if unknown or twice:
+            problems.append(f"{nb}: undeclared {unknown}, listed twice {twice}")
+    numbers = [notebook_number(nb) for nb in NOTEBOOKS]
+    if len(set(numbers)) != len(numbers):
+        problems.append(f"notebook numbers repeat: {numbers}")
+    for p in PARAMETERS:
+        using = notebooks_using(p.name)
+        if not using:
+            problems.append(f"{p.name}: no notebook declares it")
+        if extra := sorted(set(p.per_notebook) - set(using)):
+            problems.append(f"{p.name}: variants for notebooks {extra} that do not declare it")
+        for n in using:
+            if p.default_in(n) is UNSET or not p.help_in(n):
+                problems.append(f"{p.name}: no default or no help in notebook {n}")
+            elif not isinstance(p.default_in(n), _plain_type(p.type)):
+                problems.append(f"{p.name}: default in {n} is not {p.type_name}")
+            elif "\n" in p.help_in(n):
+                problems.append(f"{p.name}: help in {n} spans lines")
+    if problems:
+        raise ValueError("parameter declaration: " + "; ".join(problems))
+
+
+check_declaration()
+
+
+# --------------------------------------------------------------------------------------------
+# The pydantic model and the validation of parameters files
+# --------------------------------------------------------------------------------------------
+
+
+class _CrossChecks(BaseModel):
+    """Checks across values; `StudyParameters` adds one optional field per parameter."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    # shared
-    alpha: Probability | None = None
-    seed: Annotated[int, Field(ge=0)] | None = None
-    n_draws: Annotated[int, Field(ge=100, le=1_000_000)] | None = None
-    # data files
-    conversations_path: Path_ | None = None
-    weekly_path: Path_ | None = None
-    reviews_path: Path_ | None = None
-    review_tables_path: Path_ | None = None
-    national_figures_path: Path_ | None = None
-    ascfr_workbook: str | None = None
-    oflog_path: str | None = None
-    # 01 conversation split
-    share_rounding: Annotated[float, Field(ge=0, le=0.1)] | None = None
-    harrow_conversations_pre_covid: Count | None = None
-    harrow_denominators: Annotated[list[Count], Field(min_length=1)] | None = None
-    # 02 long-term reduction
-    weeks_per_rate: Weeks | None = None
-    weeks_sensitivity: (
-        Annotated[list[Annotated[int, Field(ge=1, le=260)]], Field(min_length=1)] | None
-    ) = None
-    bham_extract_months: Annotated[int, Field(ge=1, le=36)] | None = None
-    bham_baseline_long_term: Count | None = None
-    bham_baseline_sensitivity: Annotated[list[Count], Field(min_length=1)] | None = None
-    repeat_requests_before: Count | None = None
-    repeat_requests_after: Count | None = None
-    repeat_denominators: Annotated[list[Count], Field(min_length=1)] | None = None
-    dispersion_alpha: Probability | None = None
-    # 03 interrupted time series
-    series: Annotated[str, Field(min_length=1)] | None = None
-    site: Annotated[str, Field(min_length=1)] | None = None
-    comparison_site: str | None = None
-    exposure: str | None = None
-    periods: Annotated[dict[str, Period], Field(min_length=1)] | None = None
-    windows: dict[str, Annotated[list[IsoDate], Field(min_length=2, max_length=2)]] | None = None
-    last_week: Annotated[str, BeforeValidator(lambda v: v and _iso_date(v))] | None = None
-    harmonics: Annotated[int, Field(ge=0, le=6)] | None = None
-    max_harmonics: Annotated[int, Field(ge=0, le=6)] | None = None
-    family: Literal[FAMILIES] | None = None
-    transition_weeks: Annotated[int, Field(ge=0, le=52)] | None = None
-    placebo_step_weeks: Annotated[int, Field(ge=1, le=52)] | None = None
-    # 04 cost avoidance
-    harrow_geography_code: GeographyCode | None = None
-    birmingham_geography_code: GeographyCode | None = None
-    residential_cost_measure: Annotated[str, Field(min_length=1)] | None = None
-    community_cost_measure: Annotated[str, Field(min_length=1)] | None = None
-    unit_cost_cv: Annotated[float, Field(ge=0, le=2)] | None = None
-    harrow_exposure_weeks_before: Annotated[float, Field(gt=0, le=520)] | None = None
-    harrow_exposure_weeks_after: Annotated[float, Field(gt=0, le=520)] | None = None
-    harrow_fy_start: IsoDate | None = None
-    harrow_full_effect: IsoDate | None = None
-    birmingham_window_start: IsoDate | None = None
-    birmingham_window_weeks: Weeks | None = None
-    # 05 reviews
-    n_resamples: Annotated[int, Field(ge=1000, le=1_000_000)] | None = None
-    # 06 national comparison
-    treated_councils: (
-        Annotated[
-            dict[GeographyCode, Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")]],
-            Field(min_length=1),
-        ]
-        | None
-    ) = None
-    panel_measures: (
-        Annotated[list[Annotated[str, Field(pattern=r"^ASC\d+$")]], Field(min_length=1)] | None
-    ) = None
-    panel_first_year: Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")] | None = None
-
-    @field_validator("windows")
+    @field_validator("windows", check_fields=False)
     @classmethod
     def _window_order(cls, value: dict | None) -> dict | None:
         for name, (first, last) in (value or {}).items():
@@ -149,19 +379,25 @@ class StudyParameters(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> StudyParameters:
-        if self.harrow_fy_start and self.harrow_full_effect:
-            if self.harrow_full_effect < self.harrow_fy_start:
-                raise ValueError(
-                    f"harrow_full_effect ({self.harrow_full_effect}) is before harrow_fy_start "
-                    f"({self.harrow_fy_start})"
-                )
-        if self.periods and not any(p.kind == "intervention" for p in self.periods.values()):
+    def _cross_checks(self):
+        fy_start, full_effect = self.harrow_fy_start, self.harrow_full_effect
+        if fy_start and full_effect and full_effect < fy_start:
+            raise ValueError(
+                f"harrow_full_effect ({full_effect}) is before harrow_fy_start ({fy_start})"
+            )
+        periods = self.periods
+        if periods and not any(p.kind == "intervention" for p in periods.values()):
             raise ValueError("periods: at least one period must be of kind 'intervention'")
         return self
 
 
-PARAMETER_NAMES = frozenset(StudyParameters.model_fields)
+StudyParameters = create_model(
+    "StudyParameters",
+    __base__=_CrossChecks,
+    __doc__="Every study parameter with its allowed values (all optional: a parameters file "
+    "sets only what it changes).",
+    **{p.name: (p.type | None, Field(None, description=p.help)) for p in PARAMETERS},
+)
 
 
 def _problem_lines(exc: ValidationError, where: str) -> list[str]:
@@ -221,24 +457,204 @@ def validate_params(raw: Mapping, source: str | Path) -> None:
         )
 
 
-def _yaml_value(value: object) -> str:
-    """One-line YAML (flow style) for a parameter value; dates stay quoted strings."""
-    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10_000)
-    return text.strip().removesuffix("...").strip()
+# --------------------------------------------------------------------------------------------
+# What is generated: the notebooks' parameters cells, params/default.yaml, `study list`
+# --------------------------------------------------------------------------------------------
 
 
-def new_params_text(
-    raw: Mapping,
-    *,
-    name: str,
-    source: str,
-    helps: Mapping[str, tuple[str, list[str]]],
-) -> str:
+@dataclass(frozen=True)
+class NotebookParameter:
+    """One parameter as a notebook's `parameters` cell declares it (papermill's reading)."""
+
+    name: str
+    type_name: str
+    default: str
+    help: str
+
+
+def python_literal(value: object) -> str:
+    """A plain Python literal with double-quoted strings, as the parameters cells write them."""
+    if isinstance(value, bool | int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(python_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = (f"{python_literal(k)}: {python_literal(v)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    raise TypeError(f"no plain literal for {type(value).__name__} {value!r}")
+
+
+def yaml_literal(value: object) -> str:
+    """One-line YAML for a parameter value (JSON flow style: key order kept, dates quoted)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _notebook_name(notebook: str) -> str:
+    """A declared notebook's name from its name, file name or number ('03')."""
+    name = Path(str(notebook)).stem
+    by_number = {notebook_number(nb): nb for nb in NOTEBOOKS}
+    name = by_number.get(name, name)
+    if name not in NOTEBOOKS:
+        raise StudyInputError(
+            f"notebook {name!r} is not in the parameter declaration "
+            f"(study.run.parameters.NOTEBOOKS has: {', '.join(NOTEBOOKS)})"
+        )
+    return name
+
+
+def notebook_parameters(notebook: str) -> dict[str, NotebookParameter]:
+    """The parameters a notebook declares, in its cell's order (`run_dir` last)."""
+    name = _notebook_name(notebook)
+    number = notebook_number(name)
+    declared = [BY_NAME[n] for n in NOTEBOOKS[name]] + [RUN_DIR]
+    return {
+        p.name: NotebookParameter(
+            p.name, p.type_name, python_literal(p.default_in(number)), p.help_in(number)
+        )
+        for p in declared
+    }
+
+
+def parameters_cell(notebook: str) -> str:
+    """The source of a notebook's papermill `parameters` cell: `name: type = literal  # help`."""
+    return "\n".join(
+        f"{p.name}: {p.type_name} = {p.default}  # {p.help}"
+        for p in notebook_parameters(notebook).values()
+    )
+
+
+DEFAULT_RUN_NAME = "default"
+DEFAULT_DESCRIPTION = (
+    "Default study run on the published figures and the synthetic record-level extract."
+)
+_DEFAULT_HEADER = """\
+# Default run: the published figures + the committed synthetic extract (data/synthetic/).
+# Generated from the parameter declaration (src/study/run/parameters.py) by
+# 'study params --write' (make params), like each notebook's `parameters` cell, so the
+# committed notebook outputs are this run. Do not edit by hand: change the declaration.
+# To run with your own data, copy a set ('study new-params --from default --name mine').
+# [NN, ...] = the notebooks that use a parameter; `study list` shows them all."""
+
+
+def default_params_text() -> str:
+    """params/default.yaml: every parameter at its default, tagged with its notebooks.
+
+    Parameters whose default differs between notebooks go under `notebooks:`."""
+    lines = [
+        _DEFAULT_HEADER,
+        f"run_name: {DEFAULT_RUN_NAME}",
+        f"description: {DEFAULT_DESCRIPTION}",
+        "parameters:",
+    ]
+    seen: list[str] = []
+    for names in NOTEBOOKS.values():
+        seen += [n for n in names if n not in seen]
+    for p in (BY_NAME[n] for n in seen):
+        if not p.varies:
+            tags = ", ".join(notebooks_using(p.name))
+            lines.append(f"  {p.name}: {yaml_literal(p.default)}  # [{tags}] {p.help}")
+    lines.append("notebooks:  # per-notebook values where the same name differs")
+    for nb, names in NOTEBOOKS.items():
+        number = notebook_number(nb)
+        varying = [BY_NAME[n] for n in names if BY_NAME[n].varies]
+        if varying:
+            lines.append(f"  {nb}:")
+            lines += [
+                f"    {p.name}: {yaml_literal(p.default_in(number))}  # {p.help_in(number)}"
+                for p in varying
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def write_parameters_cell(path: Path) -> bool:
+    """Set a notebook's `parameters` cell to `parameters_cell`; True if the file changed.
+
+    Only that cell's source is touched (outputs stay); the file is rewritten only on change."""
+    import nbformat
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    if len(tagged) != 1:
+        raise StudyInputError(f"{path}: {len(tagged)} cells tagged 'parameters', expected one")
+    text = parameters_cell(path.stem)
+    if tagged[0].source == text:
+        return False
+    tagged[0].source = text
+    nbformat.write(nb, path)
+    return True
+
+
+def _cell_source(path: Path) -> str | None:
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    return tagged[0].source if len(tagged) == 1 else None
+
+
+def generated_files(
+    notebooks_dir: Path = NOTEBOOKS_DIR, default_params: Path = DEFAULT_PARAMS
+) -> list[Path]:
+    """The files `study params --write` writes: each notebook, then params/default.yaml."""
+    return [notebooks_dir / f"{nb}.ipynb" for nb in NOTEBOOKS] + [default_params]
+
+
+def stale_files(
+    notebooks_dir: Path = NOTEBOOKS_DIR, default_params: Path = DEFAULT_PARAMS
+) -> list[Path]:
+    """Generated files that differ from the declaration (what `study params --write` changes)."""
+    stale = []
+    for path in generated_files(notebooks_dir, default_params):
+        if path.suffix == ".ipynb":
+            fresh = path.is_file() and _cell_source(path) == parameters_cell(path.stem)
+        else:
+            fresh = path.is_file() and path.read_text(encoding="utf-8") == default_params_text()
+        if not fresh:
+            stale.append(path)
+    return stale
+
+
+def write_generated(
+    notebooks_dir: Path = NOTEBOOKS_DIR, default_params: Path = DEFAULT_PARAMS
+) -> list[Path]:
+    """Write every notebook's `parameters` cell and params/default.yaml; returns those changed."""
+    changed = []
+    for path in generated_files(notebooks_dir, default_params):
+        if path.suffix == ".ipynb":
+            if not path.is_file():
+                raise StudyInputError(f"{path}: declared in study.run.parameters but missing")
+            if write_parameters_cell(path):
+                changed.append(path)
+        elif not path.is_file() or path.read_text(encoding="utf-8") != default_params_text():
+            path.write_text(default_params_text(), encoding="utf-8")
+            changed.append(path)
+    return changed
+
+
+# --------------------------------------------------------------------------------------------
+# New parameter sets and finding them
+# --------------------------------------------------------------------------------------------
+
+
+def help_for(name: str, numbers: list[str]) -> str:
+    """A parameter's help text for a set running `numbers`: that of those notebooks if they
+    agree, else the parameter's own."""
+    p = BY_NAME.get(name)
+    if p is None:
+        return ""
+    texts = {p.help_in(n) for n in numbers}
+    return texts.pop() if len(texts) == 1 else p.help
+
+
+def new_params_text(raw: Mapping, *, name: str, source: str) -> str:
     """A commented parameters file copied from the parsed file `raw` under a new run name.
 
-    `helps` maps each parameter name to (help text, notebook numbers declaring it), as shown by
-    `study list`; each value gets that text as a trailing comment so a new user can see what
-    to change. The result parses back to the same parameters.
+    Each shared value gets a trailing comment with the notebooks that use it (those this set
+    runs) and its help text; each per-notebook value gets that notebook's help text, so a new
+    user can see what to change. The result parses back to the same parameters.
     """
     original = str(raw.get("description") or "").strip()
     description = f"{name}: describe this evaluation here (copied from {source}" + (
@@ -253,28 +669,28 @@ def new_params_text(
         "# notebook default. 'study list' shows them all, and any of them can be added here.",
         "# The description is printed at the top of the report: say what this run is.",
         f"run_name: {name}",
-        f"description: {_yaml_value(description)}",
+        f"description: {yaml_literal(description)}",
     ]
     only = [str(n) for n in raw.get("only") or []]
     if only:
-        lines.append(f"only: {_yaml_value(only)}  # notebooks this set runs")
+        lines.append(f"only: {yaml_literal(only)}  # notebooks this set runs")
+    runs = {notebook_number(n) for n in only}
 
-    def block(values: Mapping, indent: str) -> None:
-        for key, value in values.items():
-            text, numbers = helps.get(key, ("", []))
-            numbers = [n for n in numbers if not only or n in only]
-            tag = f"[{', '.join(numbers)}] " if numbers else ""
-            comment = f"  # {tag}{text}".rstrip() if (tag or text) else ""
-            lines.append(f"{indent}{key}: {_yaml_value(value)}{comment}")
+    def line(indent: str, key: str, value: object, comment: str) -> str:
+        return f"{indent}{key}: {yaml_literal(value)}" + (f"  # {comment}" if comment else "")
 
     lines.append("parameters:")
-    block(raw.get("parameters") or {}, "  ")
+    for key, value in (raw.get("parameters") or {}).items():
+        numbers = [n for n in notebooks_using(key) if not runs or n in runs]
+        tag = f"[{', '.join(numbers)}] " if numbers else ""
+        lines.append(line("  ", key, value, f"{tag}{help_for(key, numbers)}".strip()))
     overrides = raw.get("notebooks") or {}
     if overrides:
         lines.append("notebooks:  # per-notebook values where the same name differs")
         for nb, values in overrides.items():
             lines.append(f"  {nb}:")
-            block(values or {}, "    ")
+            for key, value in (values or {}).items():
+                lines.append(line("    ", key, value, help_for(key, [notebook_number(nb)])))
     return "\n".join(lines) + "\n"
 
 

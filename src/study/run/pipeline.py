@@ -4,11 +4,13 @@ A run folder `reports/<run-name>-<YYYYmmdd-HHMMSS>/` holds the executed notebook
 rendering of each, the figures (PNG and SVG), `estimates.csv`, the resolved parameters and a
 provenance record (package and dependency versions, SHA-256 of every input file). Parameters
 come from a YAML file and are checked against each notebook's `parameters` cell (names and
-annotated types) before anything is written.
+annotated types; the cells are generated from the declaration in `study.run.parameters`)
+before anything is written.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.metadata
 import json
@@ -27,7 +29,7 @@ import yaml
 
 from study import __version__, config
 from study.errors import StudyInputError
-from study.run.index_page import write_index
+from study.run.parameters import NotebookParameter, validate_params
 from study.run.recorder import gather_estimates
 
 KERNEL = "python3"
@@ -40,16 +42,6 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "list": (list,),
 }
 _DATA_SUFFIXES = {".csv", ".parquet", ".xlsx", ".xls"}
-
-
-@dataclass(frozen=True)
-class NotebookParameter:
-    """One parameter declared in a notebook's `parameters` cell."""
-
-    name: str
-    type_name: str
-    default: str
-    help: str
 
 
 @dataclass(frozen=True)
@@ -141,8 +133,6 @@ def _dates_as_text(value: object) -> object:
 def load_params_file(path: Path) -> dict:
     """Read and validate a parameters YAML (`study.run.parameters`): `run_name`,
     `description`, `only`, `parameters` (shared) and `notebooks` (per-notebook values)."""
-    from study.run.parameters import validate_params
-
     if not path.is_file():
         raise StudyInputError(f"{path}: parameters file does not exist")
     try:
@@ -223,6 +213,12 @@ def plan_run(
     return RunPlan(params_file, run_name, chosen, resolved)
 
 
+def notebook_values(plan: RunPlan, nb: NotebookSpec) -> dict[str, object]:
+    """Every parameter a notebook runs with: its cell's defaults, then the planned values."""
+    defaults = {name: ast.literal_eval(p.default) for name, p in nb.parameters.items()}
+    return {**defaults, **plan.parameters[nb.name]}
+
+
 def preflight(plan: RunPlan) -> None:
     """Check the inputs before anything is written: published data and every data file.
 
@@ -239,9 +235,7 @@ def preflight(plan: RunPlan) -> None:
     published.load_events()
     published.load_review_tables()
     for nb in plan.notebooks:
-        defaults = {n: p.default.strip("'\"") for n, p in nb.parameters.items()}
-        values = {**defaults, **plan.parameters[nb.name]}
-        for name, value in values.items():
+        for name, value in notebook_values(plan, nb).items():
             if not name.endswith("_path") or not isinstance(value, str) or not value:
                 continue
             path = config.resolve_path(value)
@@ -277,6 +271,7 @@ def new_run_dir(plan: RunPlan, out: Path | None = None, reports: Path = config.R
 
 
 def sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (hex), read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -284,14 +279,20 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def project_label(path: Path) -> str:
+    """How provenance names a file: relative to the project root when inside it, else absolute
+    (the keys of `inputs_sha256` and `params_file`)."""
+    path = Path(path).resolve()
+    root = config.PROJ_ROOT
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
 def _input_files(plan: RunPlan) -> list[Path]:
     files = {plan.params_file.resolve()}
     files.update(p.resolve() for p in config.PUBLISHED_DIR.glob("*") if p.is_file())
     files.update(nb.path.resolve() for nb in plan.notebooks)
     for nb in plan.notebooks:
-        defaults = {n: p.default.strip("'\"") for n, p in nb.parameters.items()}
-        values = {**defaults, **plan.parameters[nb.name]}
-        for value in values.values():
+        for value in notebook_values(plan, nb).values():
             if isinstance(value, str) and Path(value).suffix.lower() in _DATA_SUFFIXES:
                 path = config.resolve_path(value)
                 if path.is_file():
@@ -320,19 +321,14 @@ def provenance(plan: RunPlan) -> dict:
         key=lambda t: t[0].lower(),
     )
 
-    def label(p: Path) -> str:
-        return (
-            str(p.relative_to(config.PROJ_ROOT)) if p.is_relative_to(config.PROJ_ROOT) else str(p)
-        )
-
     return {
         "study_version": __version__,
         "git_commit": _git_commit(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "params_file": label(plan.params_file.resolve()),
+        "params_file": project_label(plan.params_file),
         "notebooks": [nb.name for nb in plan.notebooks],
-        "inputs_sha256": {label(p): sha256(p) for p in _input_files(plan)},
+        "inputs_sha256": {project_label(p): sha256(p) for p in _input_files(plan)},
         "packages": {name: version for name, version in dists},
     }
 
@@ -420,6 +416,8 @@ def run_study(
     kernel). If a notebook errors, no further notebook is started, the partially executed
     notebook and FAILED.txt are kept, and NotebookFailed names the first failure in reading order.
     """
+    from study.run.index_page import write_index  # the page reads this module's provenance
+
     if jobs < 1:
         raise StudyInputError(f"jobs must be at least 1, got {jobs}")
     (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
