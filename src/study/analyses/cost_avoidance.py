@@ -44,7 +44,7 @@ HARROW_COST_FIGURES = {
 BHAM_FIGURES = {"reduction": "bham_long_term_reduction", "months": "bham_evaluation_months"}
 QUALIFIER_TEXT = {"up_to": "up to ", "approx": "approximately "}  # figures.csv `qualifier`
 RULE_LABELS = {"part_year": "part-year", "full_year": "full year (52 weeks each)"}
-GBP_DIGITS = {"estimate": 1, "ci_low": 1, "ci_high": 1}  # the views round £ to pence/10
+GBP_DIGITS = {"estimate": 1, "ci_low": 1, "ci_high": 1}  # views: numbers to one decimal
 TRANSITION = "transition to the new rate"
 ITS_FAMILIES = ("poisson", "quasi_poisson", "negative_binomial", "ols_hac")
 SYNTHETIC_NOTE = (
@@ -747,18 +747,17 @@ def harrow_its(
         data_kind=kind,
         source=f"{weekly_path}; {unit_cost.cost_source}",
     )
-    tornado = plot_tornado(
-        sensitivity.tornado(), title=f"Harrow ITS route ({kind.upper()} series): model choices"
-    )
+    tornado = sensitivity.tornado()
+    figure = plot_tornado(tornado, title=f"Harrow ITS route ({kind.upper()} series): model choices")
     lines = [f"Data: `{weekly_path}` ({SYNTHETIC_NOTE if kind == 'synthetic' else kind})."]
     if cut.dropped:
         lines.append(f"After last_week {last_week}, left out: {'; '.join(cut.dropped)}.")
-    lines.append(cost_avoidance_summary(costings["part_year"], tornado=sensitivity.tornado()))
+    lines.append(cost_avoidance_summary(costings["part_year"], tornado=tornado))
     return AnalysisResult(
         table=table,
         text="\n\n".join(lines),
         view=_view(table),
-        figures={"tornado_harrow_its_synthetic": tornado},
+        figures={"tornado_harrow_its_synthetic": figure},
         tables={"sensitivity": sensitivity.table()},
     )
 
