@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from matplotlib.figure import Figure
 
 from study import costs
+from study.avoided_starts import AvoidedStarts
+from study.bootstrap import percentile_interval
 from study.data import national
 from study.errors import StudyInputError
-from study.plots.costs import plot_tornado
 from study.tidy import ESTIMATE_COLUMNS
 
 FY_2019 = costs.weekly_dates("2019-04-01", 52)  # Monday 1 April 2019 .. Monday 23 March 2020
@@ -37,7 +37,7 @@ def test_one_avoided_start_costs_weeks_to_31_march():
     """1 avoided start in financial-year week 10 (3 June 2019) costs £500 x 43 weeks."""
     path = np.zeros(52)
     path[9] = 1.0
-    av = costs.avoided_starts_from_draws(path, FY_2019)
+    av = AvoidedStarts(FY_2019, path, path[None, :])
     fixed = costs.UnitCost(500.0, 0.0, "fixed")
     part = costs.cost_avoidance(av, fixed, rule="part_year")
     assert part.point_gbp == pytest.approx(500 * 43)
@@ -64,7 +64,7 @@ def test_harrow_published_696k_and_1m_imply_the_same_weekly_cost():
     step = costs.avoided_starts_from_rates(7.2, 5.5, FY_2019, effect_start="2019-06-03")
     assert costs.person_weeks(step, "part_year")[0] == pytest.approx(1.7 * 946)
     assert float(step.estimate.sum()) == pytest.approx(1.7 * 43)
-    implied = costs.implied_weekly_cost(696_000, step)
+    implied = costs.cost_avoidance(step, costs.UnitCost(433.0, 0.0)).implied_weekly_cost(696_000)
     assert implied == pytest.approx(696_000 / (1.7 * 946))
     whole_year = costs.avoided_starts_from_rates(7.2, 5.5, FY_2019)
     assert costs.person_weeks(whole_year, "part_year")[0] == pytest.approx(1.7 * 1378)
@@ -168,41 +168,35 @@ def test_birmingham_sensitivity_grid_by_hand():
     assert row["person_weeks"].item() == pytest.approx(1.8 * sum(range(27, 53)))
 
 
-def test_tornado_table_and_plot():
-    table = costs.tornado_table(
-        100.0, {"unit cost": {"low": 80.0, "high": 130.0}, "rule": {"part": 90.0, "full": 95.0}}
-    )
-    assert list(table["assumption"]) == ["unit cost", "rule"]
-    assert table.loc[0, "swing_gbp"] == 50.0
-    long = costs.scenario_table(100.0, {"rule": {"part": 90.0, "full": 95.0}})
-    assert list(long["change_vs_base_gbp"]) == [-10.0, -5.0]
-    fig = plot_tornado(table, reference={"published": 96.0})
-    assert isinstance(fig, Figure)
+def test_unit_cost_interval_is_the_percentile_interval_of_seeded_draws():
+    cost = costs.UnitCost(450.0, 90.0, "normal")
+    low, high = costs.unit_cost_interval(cost, alpha=0.1, seed=4)
+    draws = cost.draw(100_000, np.random.default_rng(4))
+    assert (low, high) == percentile_interval(draws, 0.1)
+    assert low == pytest.approx(450 - 1.645 * 90, rel=0.01)
 
 
-def test_sensitivity_over_overrides_one_assumption_at_a_time():
-    base, alts = costs.sensitivity_over(
-        lambda a, b: a * b, {"a": 2.0, "b": 3.0}, {"a": {"a=1": {"a": 1.0}, "a=4": {"a": 4.0}}}
+def test_rates_cost_avoidance_is_the_rates_route_then_the_monte_carlo():
+    """Rate draws with `seed`, the Monte Carlo with `seed + 1`; point 1.7 x 946 x £450."""
+    args = dict(exposure_weeks_before=52, exposure_weeks_after=13, effect_start="2019-06-03")
+    cost = costs.UnitCost(450.0, 90.0)
+    res = costs.rates_cost_avoidance(
+        7.2, 5.5, unit_cost=cost, first_week="2019-04-01", n_draws=2000, seed=5, **args
     )
-    assert base == 6.0 and alts == {"a": {"a=1": 3.0, "a=4": 12.0}}
+    assert res.point_gbp == pytest.approx(1.7 * 946 * 450)
+    av = costs.avoided_starts_from_rates(7.2, 5.5, FY_2019, n_draws=2000, seed=5, **args)
+    by_hand = costs.cost_avoidance(av, cost, n_draws=2000, seed=6)
+    assert res.draws_gbp.tobytes() == by_hand.draws_gbp.tobytes()
+    assert res.interval == percentile_interval(by_hand.draws_gbp, 0.05)
 
 
-def test_summary_sentence_is_computed():
-    av = costs.avoided_starts_from_rates(
-        7.2,
-        5.5,
-        FY_2019,
-        exposure_weeks_before=52,
-        exposure_weeks_after=13,
-        effect_start="2019-06-03",
-    )
-    res = costs.cost_avoidance(av, costs.UnitCost(433.0, 80.0), label="Harrow")
-    text = costs.cost_avoidance_summary(
-        res, published_gbp=696_000, assumptions={"unit cost": "implied"}
-    )
-    assert text.startswith("Harrow: £696k")
-    assert "Assumed: unit cost: implied." in text
-    assert "\n" not in text
+def test_implied_weekly_cost_needs_positive_person_weeks():
+    none = costs.avoided_starts_from_rates(5.5, 5.5, FY_2019)
+    res = costs.cost_avoidance(none, costs.UnitCost(450.0))
+    with pytest.raises(StudyInputError, match="person-weeks"):
+        res.implied_weekly_cost(696_000)
+    with pytest.raises(StudyInputError, match="published_gbp"):
+        res.implied_weekly_cost(-1.0)
 
 
 # ----------------------------------------------------------------------------- ASC-FR unit costs
@@ -266,9 +260,6 @@ def test_ascfr_unknown_geography_names_it():
         national.cost_figures("E99999999")
 
 
-# ----------------------------------------------------------------------------- reviews
-
-
 # ----------------------------------------------------------------------------- bad input
 
 
@@ -299,11 +290,6 @@ def test_ascfr_unknown_geography_names_it():
             "full_effect",
         ),
         (lambda: costs.avoided_starts_from_reduction(5.0, 1.36, FY_2019), "relative_reduction"),
-        (lambda: costs.avoided_starts_from_draws(np.ones((3, 4)), FY_2019), "week_dates"),
-        (lambda: costs.avoided_starts_from_draws(np.ones((0, 52)), FY_2019), "draws"),
-        (lambda: costs.avoided_starts_from_draws([np.nan] * 52, FY_2019), "draws"),
-        (lambda: costs.avoided_starts_from_draws(np.ones(1), ["not a date"]), "week_dates"),
-        (lambda: costs.tornado_table(1.0, {}), "scenarios"),
         (
             lambda: costs.cost_sensitivity_grid(
                 [], [1.0], relative_reduction=0.36, week_dates=FY_2019
@@ -340,8 +326,6 @@ def test_cost_avoidance_bad_arguments(kwargs, match):
 
 def test_one_avoided_starts_class_for_every_route_and_its_person_weeks():
     """The ITS, rates and reduction routes share study.avoided_starts.AvoidedStarts."""
-    from study.avoided_starts import AvoidedStarts
-
     weeks = pd.date_range("2019-06-03", periods=3, freq="7D")
     av = AvoidedStarts(weeks, np.array([1.0, 2.0, 3.0]), np.ones((5, 3)), "m")
     np.testing.assert_array_equal(av.estimate, [1.0, 2.0, 3.0])
@@ -413,173 +397,5 @@ def test_cost_is_linear_in_the_unit_cost_and_the_effect(weekly_cost, scale, rule
     av = costs.avoided_starts_from_rates(7.2, 5.5, FY_2019, effect_start="2019-06-03")
     base = costs.point_cost_avoidance(av, weekly_cost, rule)
     assert costs.point_cost_avoidance(av, weekly_cost * scale, rule) == pytest.approx(base * scale)
-    big = costs.avoided_starts_from_draws(av.estimate * scale, FY_2019)
+    big = AvoidedStarts(FY_2019, av.estimate * scale, av.draws * scale)
     assert costs.point_cost_avoidance(big, weekly_cost, rule) == pytest.approx(base * scale)
-
-
-# ------------------------------------------------------------------------ notebook 04 scenarios
-
-HARROW_STEP = 1.7 * 946  # 1.7 fewer a week from FY week 10 (3 June 2019), counted 43 + ... + 1
-
-
-def _harrow_kwargs(cost: float = 500.0) -> dict:
-    return dict(
-        unit_cost=costs.UnitCost(cost, 0.0, "fixed"),
-        fy_start="2019-04-01",
-        effect_start="2019-06-03",
-        full_effect=None,
-        exposure_weeks_before=52.0,
-        exposure_weeks_after=13.0,
-        n_draws=1000,
-        alpha=0.05,
-        seed=3,
-    )
-
-
-def test_published_path_anchors_share_out_the_drop():
-    from study.analyses import cost_avoidance as scen
-
-    path = scen.published_path_anchors(7.2, 6.1, 5.5, effect_start="2019-06-03")
-    assert path == {"2019-06-03": 0.0, "2019-09-30": pytest.approx(1.1 / 1.7), "2020-03-30": 1.0}
-    with pytest.raises(StudyInputError, match="no drop"):
-        scen.published_path_anchors(5.0, 5.0, 5.0, effect_start="2019-06-03")
-
-
-def test_harrow_rates_costings_by_hand():
-    from study.analyses import cost_avoidance as scen
-
-    res = scen.harrow_rates_costings(7.2, 5.5, **_harrow_kwargs())
-    assert res["part_year"].point_gbp == pytest.approx(HARROW_STEP * 500)
-    assert res["full_year"].point_gbp == pytest.approx(1.7 * 43 * 52 * 500)
-    assert res["whole_fy"].point_gbp == pytest.approx(1.7 * sum(range(1, 53)) * 500)
-    table = scen.costings_table(res.values())
-    assert list(table.columns[:7]) == ESTIMATE_COLUMNS
-    assert table["quantity"].str.startswith("Harrow").all() and len(table) == 9
-    assert "Harrow, a whole financial year at the new rate" in table["quantity"].iloc[-1]
-
-
-def test_published_comparison_implied_cost_is_gbp_over_person_weeks():
-    from study.analyses import cost_avoidance as scen
-
-    res = scen.harrow_rates_costings(7.2, 5.5, **_harrow_kwargs())
-    table = scen.published_comparison([("£696k", 696_000.0, res["part_year"])])
-    row = table.iloc[0]
-    assert row["implied_weekly_cost_gbp"] == pytest.approx(696_000 / HARROW_STEP)
-    assert row["estimate_gbp"] == pytest.approx(HARROW_STEP * 500)
-    low, high = res["part_year"].interval
-    assert (row["ci_low_gbp"], row["ci_high_gbp"]) == (low, high)
-    assert row["inside_interval"] == (low <= 696_000 <= high)
-
-
-def test_harrow_sensitivity_with_a_fixed_unit_cost_by_hand():
-    from study.analyses import cost_avoidance as scen
-
-    units = pd.DataFrame(
-        {"measure": ["community_weekly_during", "res_nursing_total_2021_22"], "value": [300, 1000]}
-    )
-    kw = _harrow_kwargs()
-    sens = scen.harrow_rates_sensitivity(
-        7.2, 6.1, 5.5, unit_costs=units, published_gbp=696_000.0, site2_start="2019-09-09", **kw
-    )
-    assert sens.base_gbp == pytest.approx(HARROW_STEP * 500)
-    s = sens.scenarios
-    # a fixed unit cost has a zero-width interval: both ends are the mean
-    assert s["unit cost (ASC-FR mix interval)"] == {"£500/wk": pytest.approx(HARROW_STEP * 500)}
-    extremes = s["unit cost (other sources, extreme mixes)"]
-    assert extremes[f"implied by £696k: £{696_000 / HARROW_STEP:,.0f}/wk"] == pytest.approx(696_000)
-    assert extremes["all community, T34 denominator: £300/wk"] == pytest.approx(HARROW_STEP * 300)
-    assert s["counting rule"]["full year (52 weeks)"] == pytest.approx(1.7 * 43 * 52 * 500)
-    assert s["effect start"]["1 Apr 2019"] == pytest.approx(1.7 * 1378 * 500)
-    assert s["effect start"]["3 Jun 2019"] == sens.base_gbp
-    # site 2 from 9 September 2019 = FY week 24: counted 29 + ... + 1 weeks
-    assert s["effect start"]["site 2 (2019-09-09)"] == pytest.approx(1.7 * 435 * 500)
-    transition = s[scen.TRANSITION]
-    assert transition["step in June 2019"] == sens.base_gbp
-    assert sens.base_gbp > transition["published path 7.2 -> 6.1 -> 5.5"]
-    assert transition["published path 7.2 -> 6.1 -> 5.5"] > transition["linear to 30 Mar 2020"]
-    tornado = sens.tornado()
-    assert tornado.loc[0, "assumption"] == "unit cost (other sources, extreme mixes)"
-    assert tornado.loc[0, "high_gbp"] == pytest.approx(HARROW_STEP * 1000)
-    assert len(sens.table()) == sum(len(v) for v in s.values())
-    text = scen.harrow_summary(
-        scen.harrow_rates_costings(7.2, 5.5, **kw),
-        sens,
-        rate_before=7.2,
-        rate_midyear=6.1,
-        rate_after=5.5,
-        published_part_gbp=696_000.0,
-        published_full_gbp=1_000_000.0,
-        effect_start="2019-06-03",
-        exposure_weeks=(52.0, 13.0),
-        unit_cost_cv=0.2,
-    )
-    assert f"implies £{696_000 / HARROW_STEP:,.0f} a week" in text
-    assert (
-        f"'up to £1m' (a whole financial year at the new rate) £{1e6 / (1.7 * 1378):,.0f}" in text
-    )
-    assert "Assumed: avoided starts: a step of 1.7 fewer a week from 2019-06-03" in text
-
-
-def test_reduction_costings_grid_and_summary_by_hand():
-    from study.analyses import cost_avoidance as scen
-
-    fixed = costs.UnitCost(400.0, 0.0, "fixed")
-    window = dict(unit_cost=fixed, first_week="2018-04-02", n_weeks=26)
-    res = scen.reduction_costings(10.0, 0.36, **window, n_draws=1000, alpha=0.05, seed=1)
-    # 10 x 36% = 3.6 fewer a week for 26 weeks; weeks 1..26 of the FY count 52..27 weeks
-    assert res["full_year"].point_gbp == pytest.approx(3.6 * 26 * 52 * 400)
-    assert res["part_year"].point_gbp == pytest.approx(3.6 * sum(range(27, 53)) * 400)
-    assert res["part_year"].label == "Birmingham evaluation window, part-year"
-    grid = scen.reduction_grid([5.0, 10.0], 0.36, **window, alpha=0.05, seed=1)
-    assert len(grid) == 2 * 2 * 3  # baselines x rules x (low, mean, high) cost
-    wide = scen.grid_thousands(grid)
-    assert list(wide.columns) == [400.0]  # a fixed cost: low = mean = high
-    assert wide.loc[("full_year", 5.0), 400.0] == pytest.approx(1.8 * 26 * 52 * 400 / 1000)
-    text = scen.reduction_summary(
-        res, grid, relative_reduction=0.36, baseline_per_week=10.0, n_weeks=26
-    )
-    assert text.startswith("Birmingham (published 36%, assumed baseline 10.0 starts a week")
-    assert f"£{1.8 * sum(range(27, 53)) * 400 / 1000:,.0f}k to" in text
-
-
-def test_a_longer_window_from_the_same_six_month_rates_keeps_their_uncertainty():
-    from study.analyses import cost_avoidance as scen
-
-    fixed = costs.UnitCost(400.0, 0.0, "fixed")
-    common = dict(unit_cost=fixed, first_week="2018-04-02", n_draws=2000, alpha=0.05, seed=3)
-    six = scen.reduction_costings(10.0, 0.36, n_weeks=26, **common)["full_year"]
-    twelve = scen.reduction_costings(10.0, 0.36, n_weeks=52, exposure_weeks=26, **common)
-    # same rate draws (26 weeks observed), twice the weeks costed: every draw exactly doubles
-    np.testing.assert_allclose(twelve["full_year"].starts_draws, 2 * six.starts_draws)
-    naive = scen.reduction_costings(10.0, 0.36, n_weeks=52, **common)["full_year"]
-    assert np.ptp(naive.starts_draws) < np.ptp(twelve["full_year"].starts_draws)
-
-
-def test_its_sensitivity_base_and_one_change_at_a_time(step_series):
-    from study.analyses import cost_avoidance as scen
-
-    data = step_series
-    model = dict(
-        window_start="2019-04-01",
-        window_end="2020-03-30",
-        family="poisson",
-        harmonics=0,
-        transition_weeks=0,
-        alpha=0.05,
-        seed=2,
-    )
-    sens = scen.its_sensitivity(
-        data, {"site": "2019-06-03"}, unit_cost_gbp=450.0, families=("poisson", "ols_hac"), **model
-    )
-    direct = costs.its_cost_avoidance(
-        data, {"site": "2019-06-03"}, unit_cost=scen.fixed_cost(450.0), n_draws=1000, **model
-    )
-    assert sens.base_gbp == pytest.approx(direct.point_gbp)
-    assert sens.scenarios["ITS model family (synthetic)"]["poisson"] == sens.base_gbp
-    assert sens.scenarios["ITS seasonality (synthetic)"]["0 harmonics"] == sens.base_gbp
-    assert set(sens.scenarios["ITS transition weeks (synthetic)"]) == {
-        "0 weeks",
-        "2 weeks",
-        "4 weeks",
-    }
-    assert 0.5 * 1.7 * 946 * 450 < sens.base_gbp < 1.5 * 1.7 * 946 * 450

@@ -1,29 +1,28 @@
-"""Cost avoidance in £ with Monte Carlo intervals.
+"""Cost avoidance in £: unit costs, avoided starts, and Monte Carlo intervals.
 
-Front door (Harrow innovation sites 1-2, Birmingham): avoided long-term starts x weekly cost per
-long-term client x weeks counted. Two counting rules:
+£ avoided = sum over weeks of avoided long-term starts x weeks of cost counted x weekly unit
+cost. The pieces, in the order an estimate is built:
 
-- ``part_year``: each avoided person is counted from the week they would have started to the end
-  of that financial year (31 March): a start in financial-year week w (1..52, weeks from
-  1 April) counts 53 - w weeks.
-- ``full_year``: each avoided person is counted for 52 weeks (the annualised cost of the people
-  avoided).
+- unit costs (`UnitCost`, `CareMixCost`), from the NHS Digital ASC-FR/SALT 2021-22 cells that
+  `study.data.national.cost_figures` reads (`ascfr_unit_costs`, `care_mix_from_ascfr`);
+- weekly avoided starts (`study.avoided_starts.AvoidedStarts`) from two published rates
+  (`avoided_starts_from_rates`), a relative reduction (`avoided_starts_from_reduction`) or an
+  interrupted time series (`its_avoided_starts`);
+- the counting rule (`weeks_counted`): ``part_year`` counts each avoided person from the week
+  they would have started to 31 March (a start in financial-year week w counts 53 - w weeks),
+  ``full_year`` counts 52 weeks each (the annualised cost of the people avoided);
+- the Monte Carlo (`cost_avoidance`): draw i pairs one resampled draw of the avoided-start model
+  with one unit-cost draw; percentile interval of the products, and the share of the interval
+  due to each source (`CostAvoidance.decomposition`).
 
-Interval: Monte Carlo, ``n_draws`` draws from ``np.random.default_rng(seed)``; draw i pairs one
-draw of the avoided-start model (resampled with replacement from the model's draws) with one
-draw of the unit cost; percentile interval (alpha/2, 1 - alpha/2) of the products. The
-contribution of each source is reported by re-running with one source held at its point value
-(interval widths and variance shares).
-
-Unit costs come from the NHS Digital ASC-FR/SALT 2021-22 tables: `study.data.national.cost_figures`
-reads the cited cells (data/published/national_figures.csv, or the workbook itself), then
-`ascfr_unit_costs` and `care_mix_from_ascfr` turn them into weekly costs and the care mix.
+`rates_cost_avoidance` and `its_cost_avoidance` are the two routes end to end; the notebook-level
+assembly (scenarios, sensitivity, sentences) is `study.analyses.cost_avoidance`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from study.avoided_starts import AvoidedStarts
+from study.bootstrap import percentile_interval
 from study.checks import (
     check_alpha,
     check_count,
@@ -39,7 +39,7 @@ from study.checks import (
     check_proportion,
 )
 from study.errors import StudyInputError
-from study.tidy import WEEKS_PER_YEAR, confidence_level, estimate_table, gbp, label_quantity
+from study.tidy import WEEKS_PER_YEAR, confidence_level, estimate_table, label_quantity
 
 RULES = ("part_year", "full_year")
 DISTRIBUTIONS = ("fixed", "normal", "gamma", "lognormal", "uniform")
@@ -219,11 +219,9 @@ CostModel = UnitCost | CareMixCost
 
 
 def unit_cost_interval(cost: CostModel, alpha: float = 0.05, seed: int = 0) -> tuple[float, float]:
-    """(alpha/2, 1 - alpha/2) quantiles of a unit-cost distribution (100,000 seeded draws)."""
+    """Percentile interval of 100,000 draws of a unit cost (`np.random.default_rng(seed)`)."""
     alpha = check_alpha(alpha)
-    draws = cost.draw(100_000, np.random.default_rng(seed))
-    low, high = np.percentile(draws, [100 * alpha / 2, 100 * (1 - alpha / 2)])
-    return float(low), float(high)
+    return percentile_interval(cost.draw(100_000, np.random.default_rng(seed)), alpha)
 
 
 # --------------------------------------------------------------------------- ASC-FR unit costs
@@ -346,33 +344,6 @@ def person_weeks(avoided: AvoidedStarts, rule: str = "part_year") -> tuple[float
     """(point, per-draw) avoided person-weeks: each week's avoided starts x `weeks_counted`."""
     w = weeks_counted(avoided.week_start, rule)
     return float(avoided.estimate @ w), avoided.draws @ w
-
-
-def avoided_starts_from_draws(
-    draws, week_dates, point=None, source: str = "model draws"
-) -> AvoidedStarts:
-    """Wrap an (n_draws, n_weeks) array of weekly avoided starts (e.g. from `study.its`).
-
-    `point` defaults to the mean of the draws.
-    """
-    arr = np.asarray(draws, dtype=float)
-    if arr.ndim == 1:
-        arr = arr[None, :]
-    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise StudyInputError(
-            f"draws must be a non-empty (n_draws, n_weeks) array, got {arr.shape}"
-        )
-    if not np.all(np.isfinite(arr)):
-        raise StudyInputError("draws contains missing or infinite values")
-    dates = _to_days(week_dates)
-    if dates.size != arr.shape[1]:
-        raise StudyInputError(
-            f"week_dates has {dates.size} dates but draws has {arr.shape[1]} weeks"
-        )
-    pt = arr.mean(axis=0) if point is None else np.asarray(point, dtype=float).ravel()
-    if pt.shape != (arr.shape[1],) or not np.all(np.isfinite(pt)):
-        raise StudyInputError(f"point must be {arr.shape[1]} finite weekly values")
-    return AvoidedStarts(dates, pt, arr, source)
 
 
 def effect_ramp(
@@ -530,11 +501,6 @@ def its_avoided_starts(
 # --------------------------------------------------------------------------- Monte Carlo
 
 
-def _interval(x: np.ndarray, alpha: float) -> tuple[float, float]:
-    low, high = np.percentile(x, [100 * alpha / 2, 100 * (1 - alpha / 2)])
-    return float(low), float(high)
-
-
 @dataclass(frozen=True, eq=False)
 class CostAvoidance:
     """Cost avoidance in £ with its Monte Carlo draws, split into model and unit-cost parts."""
@@ -560,7 +526,15 @@ class CostAvoidance:
 
     @property
     def interval(self) -> tuple[float, float]:
-        return _interval(self.draws_gbp, self.alpha)
+        """Percentile interval of the £ draws (`study.bootstrap.percentile_interval`)."""
+        return percentile_interval(self.draws_gbp, self.alpha)
+
+    def implied_weekly_cost(self, published_gbp: float) -> float:
+        """Weekly cost per client that reproduces a published £ figure: £ / point person-weeks."""
+        total = check_positive(published_gbp, "published_gbp")
+        if self.person_weeks_point <= 0:
+            raise StudyInputError("avoided starts give no positive person-weeks; no implied cost")
+        return total / self.person_weeks_point
 
     def table(self) -> pd.DataFrame:
         """Tidy estimates: £ avoided, avoided starts and person-weeks (percentile intervals)."""
@@ -590,7 +564,7 @@ class CostAvoidance:
                 rule,
             ),
         ):
-            low, high = _interval(draws, self.alpha)
+            low, high = percentile_interval(draws, self.alpha)
             rows.append(
                 {
                     "quantity": label_quantity(self.label, qty),
@@ -620,7 +594,7 @@ class CostAvoidance:
         var_both = float(np.var(self.draws_gbp))
         rows = []
         for name, x in parts.items():
-            low, high = _interval(x, self.alpha)
+            low, high = percentile_interval(x, self.alpha)
             share = float(np.var(x)) / var_both if var_both > 0 else float("nan")
             rows.append(
                 {
@@ -700,9 +674,15 @@ def rates_cost_avoidance(
     seed: int = 0,
     label: str = "",
 ) -> CostAvoidance:
-    """`avoided_starts_from_rates` over `n_weeks` weeks from `first_week`, then `cost_avoidance`.
+    """£ avoided by a drop from one weekly rate to another, with a Monte Carlo interval.
 
-    The rate draws use `seed`, the Monte Carlo of costs `seed + 1`.
+    Avoided starts in each of the `n_weeks` weeks from `first_week`: (rate_before - rate_after)
+    x the share of the drop reached that week (`effect_ramp`: a step at `effect_start`, linear
+    to `full_effect`, or the `anchors` path). Each rate is a Poisson rate over its exposure,
+    drawn as Gamma(rate x weeks, 1 / weeks) (`avoided_starts_from_rates`, `seed`). £ = avoided
+    starts x weeks counted (`rule`) x weekly unit cost; interval: `n_draws` rate draws paired
+    with independent unit-cost draws (`cost_avoidance`, `seed + 1`), percentile interval
+    (alpha/2, 1 - alpha/2) of the products.
     """
     av = avoided_starts_from_rates(
         rate_before_per_week,
@@ -739,7 +719,13 @@ def its_cost_avoidance(
     seed: int = 0,
     label: str = "",
 ) -> CostAvoidance:
-    """`its_avoided_starts` (ITS draws with `seed`) then `cost_avoidance` (with `seed + 1`)."""
+    """£ avoided by the weeks of an interrupted time series, with a Monte Carlo interval.
+
+    Avoided starts: counterfactual - fitted weekly counts of `study.its.fit_its` over the weeks
+    in [window_start, window_end], `n_model_draws` draws from the coefficients' normal sampling
+    distribution (`its_avoided_starts`, `seed`). £ and its percentile interval as in
+    `rates_cost_avoidance` (`cost_avoidance`, `seed + 1`).
+    """
     av = its_avoided_starts(
         data,
         periods,
@@ -761,17 +747,6 @@ def point_cost_avoidance(avoided: AvoidedStarts, weekly_cost_gbp: float, rule: s
     """Point £ avoided: point person-weeks x weekly cost (no simulation)."""
     c = check_positive(weekly_cost_gbp, "weekly_cost_gbp")
     return person_weeks(avoided, rule)[0] * c
-
-
-def implied_weekly_cost(
-    published_gbp: float, avoided: AvoidedStarts, rule: str = "part_year"
-) -> float:
-    """Weekly cost per client that reproduces a published £ figure: £ / point person-weeks."""
-    total = check_positive(published_gbp, "published_gbp")
-    pw = person_weeks(avoided, rule)[0]
-    if pw <= 0:
-        raise StudyInputError("avoided starts give no positive person-weeks; no implied cost")
-    return total / pw
 
 
 # --------------------------------------------------------------------------- sensitivity
@@ -818,124 +793,3 @@ def cost_sensitivity_grid(
                     }
                 )
     return pd.DataFrame(rows)
-
-
-def tornado_table(base_value: float, scenarios: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
-    """One row per assumption: the lowest and highest estimate over its alternatives.
-
-    `scenarios` maps an assumption to {alternative label: estimate}. Rows are sorted by swing
-    (high - low), largest first.
-    """
-    if not scenarios:
-        raise StudyInputError("scenarios must name at least one assumption")
-    rows = []
-    for name, alts in scenarios.items():
-        if not alts:
-            raise StudyInputError(f"scenarios[{name!r}] has no alternatives")
-        items = sorted(alts.items(), key=lambda kv: kv[1])
-        (lo_label, lo), (hi_label, hi) = items[0], items[-1]
-        rows.append(
-            {
-                "assumption": name,
-                "low_label": lo_label,
-                "low_gbp": float(lo),
-                "high_label": hi_label,
-                "high_gbp": float(hi),
-                "swing_gbp": float(hi) - float(lo),
-                "base_gbp": float(base_value),
-            }
-        )
-    return (
-        pd.DataFrame(rows)
-        .sort_values("swing_gbp", ascending=False, kind="stable")
-        .reset_index(drop=True)
-    )
-
-
-def scenario_table(base_value: float, scenarios: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
-    """Every alternative of every assumption, long: assumption, alternative, value, change.
-
-    Changes smaller than 1e-9 of the base (floating-point noise) are reported as 0.
-    """
-    base = float(base_value)
-
-    def change(v: float) -> float:
-        d = float(v) - base
-        return 0.0 if abs(d) <= 1e-9 * max(1.0, abs(base)) else d
-
-    rows = [
-        {
-            "assumption": name,
-            "alternative": label,
-            "estimate_gbp": float(v),
-            "change_vs_base_gbp": change(v),
-        }
-        for name, alts in scenarios.items()
-        for label, v in alts.items()
-    ]
-    if not rows:
-        raise StudyInputError("scenarios must name at least one assumption")
-    return pd.DataFrame(rows)
-
-
-def cost_avoidance_summary(
-    result: CostAvoidance,
-    *,
-    published_gbp: float | None = None,
-    published_label: str = "the published figure",
-    assumptions: Mapping[str, str] | None = None,
-    tornado: pd.DataFrame | None = None,
-) -> str:
-    """One computed paragraph: estimate, interval, uncertainty sources, comparison, assumptions."""
-    low, high = result.interval
-    dec = result.decomposition().set_index("uncertainty")
-    rule = (
-        "each avoided person counted from their would-be start week to 31 March"
-        if result.rule == "part_year"
-        else "each avoided person counted for 52 weeks"
-    )
-    text = (
-        f"{result.label or 'Cost avoidance'}: {gbp(result.point_gbp)} "
-        f"({result.level:.0%} interval {gbp(low)} to {gbp(high)}; {rule}), from "
-        f"{result.starts_point:.1f} avoided long-term starts ({result.source}) at "
-        f"{result.unit_cost.describe()}. "
-        f"Model uncertainty alone gives an interval "
-        f"{gbp(dec.loc['model only', 'width_gbp'])} wide "
-        f"and unit-cost uncertainty alone {gbp(dec.loc['unit cost only', 'width_gbp'])} "
-        f"(together {gbp(dec.loc['both', 'width_gbp'])}; "
-        f"{dec.loc['model only', 'share_of_variance']:.0%} / "
-        f"{dec.loc['unit cost only', 'share_of_variance']:.0%} of the variance)."
-    )
-    if published_gbp is not None:
-        inside = low <= published_gbp <= high
-        text += (
-            f" {published_label.capitalize()} ({gbp(published_gbp)}) is "
-            f"{'inside' if inside else 'outside'} this interval."
-        )
-    if tornado is not None and len(tornado):
-        top = tornado.iloc[0]
-        text += (
-            f" The assumption that moves the estimate most is {top['assumption']} "
-            f"({gbp(top['low_gbp'])} with {top['low_label']} to {gbp(top['high_gbp'])} with "
-            f"{top['high_label']})."
-        )
-    if assumptions:
-        text += " Assumed: " + "; ".join(f"{k}: {v}" for k, v in assumptions.items()) + "."
-    return text
-
-
-def sensitivity_over(
-    fn: Callable[..., float],
-    base: Mapping[str, object],
-    alternatives: Mapping[str, Mapping[str, Mapping[str, object]]],
-) -> tuple[float, dict[str, dict[str, float]]]:
-    """Evaluate fn(**base) and fn(**{**base, **override}) for each alternative.
-
-    `alternatives` maps an assumption to {label: keyword overrides}. Returns the base value and
-    {assumption: {label: value}}, ready for `tornado_table`.
-    """
-    base_value = float(fn(**base))
-    out: dict[str, dict[str, float]] = {}
-    for name, alts in alternatives.items():
-        out[name] = {label: float(fn(**{**base, **over})) for label, over in alts.items()}
-    return base_value, out

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from study.plots import new_figure
+
 
 def plot_tornado(
     table: pd.DataFrame,
@@ -15,15 +17,14 @@ def plot_tornado(
     title: str = "",
     reference: Mapping[str, float] | None = None,
 ) -> Figure:
-    """Tornado plot of `tornado_table` output (bars from the base to low and high), £k axis.
+    """Tornado plot of a `Sensitivity.tornado()` table (bars from the base to low and high), £k.
 
-    `reference` adds labelled vertical lines (e.g. {"published £696k": 696000}).
+    `reference` adds labelled vertical lines (e.g. {"published £696k part-year": 696000}).
     """
     import seaborn as sns
 
     n = len(table)
-    fig = Figure(figsize=(8, 1.0 + 0.6 * n))
-    ax = fig.add_subplot()
+    fig, ax = new_figure(8, 1.0 + 0.6 * n)
     colours = sns.color_palette("deep", 2)
     base = float(table["base_gbp"].iloc[0]) / 1000
     ys = np.arange(n)[::-1]
@@ -45,5 +46,4 @@ def plot_tornado(
     pad = 0.35 * (hi_all - lo_all or 1)
     ax.set_xlim(lo_all - pad, hi_all + pad)
     ax.set_title(title or f"Sensitivity of the estimate (base £{base:,.0f}k)")
-    fig.tight_layout()
     return fig
