@@ -249,9 +249,9 @@ def test_verify_quotes_detects_a_changed_quote(figures, events, tables):
     assert result.loc[~result["found"], "id"].tolist() == ["harrow_lt_starts_2020_03"]
 
 
-def test_verify_quotes_missing_seeds_dir(tmp_path):
+def test_verify_quotes_missing_seeds_dir(tmp_path, figures, events, tables):
     with pytest.raises(StudyInputError, match="seeds folder"):
-        published.verify_quotes(seeds_dir=tmp_path / "nope")
+        published.verify_quotes(figures, events, tables, seeds_dir=tmp_path / "nope")
 
 
 # ------------------------------------------------------------------ look-ups
@@ -508,16 +508,16 @@ def test_unsupported_descriptor_feature_named(tmp_path):
         published.load_figures(package_path=pkg)
 
 
-def test_sources_name_the_figures_and_their_documents():
-    text = published.figures_source(["bham_share_c1", "harrow_repeat_share_after"])
-    doc_b = published.figure_table(["bham_share_c1"])["source_file"].iloc[0]
-    doc_h = published.figure_table(["harrow_repeat_share_after"])["source_file"].iloc[0]
+def test_sources_name_the_figures_and_their_documents(figures):
+    text = published.figures_source(["bham_share_c1", "harrow_repeat_share_after"], figures)
+    doc_b = published.figure_table(["bham_share_c1"], figures)["source_file"].iloc[0]
+    doc_h = published.figure_table(["harrow_repeat_share_after"], figures)["source_file"].iloc[0]
     assert text == (
         "data/published/figures.csv: bham_share_c1, harrow_repeat_share_after "
         f"(quoted from {', '.join(sorted({doc_b, doc_h}))})"
     )
     with pytest.raises(StudyInputError, match="unknown figure_id"):
-        published.figures_source(["no_such_figure"])
+        published.figures_source(["no_such_figure"], figures)
     tables = published.load_review_tables()
     assert published.review_tables_source(tables).startswith(
         "data/published/harrow_reviews_tables.csv: Tables 1a, 1b (from 004_"

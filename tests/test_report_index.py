@@ -156,7 +156,7 @@ def test_format_value_rejects_an_unknown_scale():
     ],
 )
 def test_format_published(figure_id, text):
-    assert format_published(figure_table([figure_id]).iloc[0]) == text
+    assert format_published(figure_table([figure_id], load_figures()).iloc[0]) == text
 
 
 def test_key_rows_found_missing_and_skipped():

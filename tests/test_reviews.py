@@ -22,9 +22,9 @@ def review_tables():
 
 def test_published_arithmetic_reproduces_the_budget_impacts(review_tables):
     """Reuse study.data.published: 37 x -£24 x 52 = -£46,176 against the published -£46,000."""
-    from study.data.published import check_published_arithmetic
+    from study.data.published import check_published_arithmetic, load_figures
 
-    checks = check_published_arithmetic(tables=review_tables).set_index("check")
+    checks = check_published_arithmetic(load_figures(), review_tables).set_index("check")
     row = checks.loc[
         "Table 1a innovation_site (Aug-Nov 2020): full-year impact = completed x "
         "average weekly change x 52"

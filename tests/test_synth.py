@@ -31,9 +31,11 @@ from study.data.synthetic import (
 from study.errors import StudyInputError
 from study.proportions import largest_remainder_counts
 
+FIGURES = published.load_figures()
+
 
 def _pct(figure_id: str) -> float:
-    return published.figure_value(figure_id) / 100
+    return published.figure_value(figure_id, FIGURES) / 100
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +177,7 @@ def test_birmingham_split_and_long_term_reduction(committed, cal):
     c = committed[CONVERSATIONS_FILE]
     b = c[c["site"] == "birmingham"]
     pilot = b[b["team"] != "usual_care"]
-    n = int(published.figure_value("bham_conversations_6m"))
+    n = int(published.figure_value("bham_conversations_6m", FIGURES))
     assert len(pilot) == n
     w0, w1 = cal.bham_window
     assert pilot["start_date"].between(w0, w1).all()
@@ -189,7 +191,7 @@ def test_birmingham_split_and_long_term_reduction(committed, cal):
     key_areas = pilot["team"].isin(["innovation_site_1", "innovation_site_2"])
     lt_after = (pilot.loc[key_areas, "outcome"] == "long_term_support").sum()
     assert round(100 * (1 - lt_after / lt_before)) == published.figure_value(
-        "bham_long_term_reduction"
+        "bham_long_term_reduction", FIGURES
     )
 
 
@@ -227,8 +229,8 @@ def test_harrow_conversation_3_share(committed, cal):
     }
     split = conversation_split(h, periods, by=("site",))
     c3 = split[split["conversation"] == 3].set_index("period")["share"]
-    assert round(100 * c3["pre"]) == published.figure_value("harrow_c3_share_pre_covid")
-    assert round(100 * c3["covid"]) == published.figure_value("harrow_c3_share_covid")
+    assert round(100 * c3["pre"]) == published.figure_value("harrow_c3_share_pre_covid", FIGURES)
+    assert round(100 * c3["covid"]) == published.figure_value("harrow_c3_share_covid", FIGURES)
 
 
 def test_harrow_teams_follow_site_start_dates(committed, cal):

@@ -229,18 +229,16 @@ def _unknown(kind: str, wanted: str, known: Iterable[str], file: str) -> StudyIn
     return StudyInputError(f"unknown {kind} {wanted!r} (not in data/published/{file}){hint}")
 
 
-def figure_value(figure_id: str, figures: pd.DataFrame | None = None) -> float:
+def figure_value(figure_id: str, figures: pd.DataFrame) -> float:
     """The published value of one figure (as in figures.csv, in its `unit`)."""
-    figures = load_figures() if figures is None else figures
     hit = figures.loc[figures["figure_id"] == figure_id, "value"]
     if hit.empty:
         raise _unknown("figure_id", figure_id, figures["figure_id"], FIGURES_FILE)
     return float(hit.iloc[0])
 
 
-def figure_table(ids: Iterable[str], figures: pd.DataFrame | None = None) -> pd.DataFrame:
+def figure_table(ids: Iterable[str], figures: pd.DataFrame) -> pd.DataFrame:
     """The rows of figures.csv for the given ids, in the order given (unknown id: error)."""
-    figures = load_figures() if figures is None else figures
     ids = list(ids)
     indexed = figures.set_index("figure_id", drop=False)
     for fid in ids:
@@ -249,7 +247,7 @@ def figure_table(ids: Iterable[str], figures: pd.DataFrame | None = None) -> pd.
     return indexed.loc[ids].reset_index(drop=True)
 
 
-def figures_source(ids: Iterable[str], figures: pd.DataFrame | None = None) -> str:
+def figures_source(ids: Iterable[str], figures: pd.DataFrame) -> str:
     """The `source` of estimates built from published figures (estimates.csv): 'data/published/
     figures.csv: <ids> (quoted from <source documents>)'; unknown ids raise."""
     rows = figure_table(ids, figures)
@@ -267,11 +265,8 @@ def review_tables_source(tables: pd.DataFrame) -> str:
     return f"data/published/{REVIEW_TABLES_FILE}: Tables {names} (from {documents})"
 
 
-def event_dates(
-    event_id: str, events: pd.DataFrame | None = None
-) -> tuple[pd.Timestamp, pd.Timestamp]:
+def event_dates(event_id: str, events: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
     """(date_start, date_end) of one event in events.csv; NaT where the text gives no date."""
-    events = load_events() if events is None else events
     hit = events.loc[events["event_id"] == event_id]
     if hit.empty:
         raise _unknown("event_id", event_id, events["event_id"], EVENTS_FILE)
@@ -279,13 +274,12 @@ def event_dates(
     return row["date_start"], row["date_end"]
 
 
-def review_blocks(tables: pd.DataFrame | None = None) -> pd.DataFrame:
+def review_blocks(tables: pd.DataFrame) -> pd.DataFrame:
     """One row per block of Tables 1a/1b (table x team) with every published cell as a column.
 
     Adds `outcome_sum` (sum of the five outcome rows, to compare with `total`) and `completed`
     (increases + decreases + no change: the conversations the average and impact refer to).
     """
-    tables = load_review_tables() if tables is None else tables
     keys = ["table", "covid_status", "team", "period", "period_start", "period_end"]
     counts = tables[tables["quantity"] == "count"].pivot_table(
         index=keys, columns="row", values="value", aggfunc="first", sort=False
@@ -313,13 +307,12 @@ def review_blocks(tables: pd.DataFrame | None = None) -> pd.DataFrame:
     ]
 
 
-def published_changes(figures: pd.DataFrame | None = None) -> pd.DataFrame:
+def published_changes(figures: pd.DataFrame) -> pd.DataFrame:
     """The changes the documents state in words, with the derived absolute and relative change.
 
     relative_change = to_value / from_value - 1 (e.g. 5.5 / 7.2 - 1 = -0.236); no percentage
     change is published for any of them.
     """
-    figures = load_figures() if figures is None else figures
     rows = []
     for from_id, to_id, direction, wording in STATED_CHANGES:
         a, b = figure_value(from_id, figures), figure_value(to_id, figures)
@@ -379,9 +372,7 @@ def _money(x: float, plus: bool = True) -> str:
     return f"{sign}£{abs(x):,.0f}"
 
 
-def check_published_arithmetic(
-    figures: pd.DataFrame | None = None, tables: pd.DataFrame | None = None
-) -> pd.DataFrame:
+def check_published_arithmetic(figures: pd.DataFrame, tables: pd.DataFrame) -> pd.DataFrame:
     """Reproduce the arithmetic behind the published figures; flag what does not add up.
 
     Checks (difference = recomputed - published):
@@ -397,8 +388,6 @@ def check_published_arithmetic(
     - the part-year cost avoidance does not exceed the full-year bound ('up to £1m').
     Status is 'ok' or 'discrepancy'; a discrepancy is reported, never corrected.
     """
-    figures = load_figures() if figures is None else figures
-    tables = load_review_tables() if tables is None else tables
     blocks = review_blocks(tables)
     rows: list[dict] = []
 
@@ -606,10 +595,10 @@ def _normalise(text: str) -> str:
 
 
 def verify_quotes(
+    figures: pd.DataFrame,
+    events: pd.DataFrame,
+    tables: pd.DataFrame,
     seeds_dir: str | Path | None = None,
-    figures: pd.DataFrame | None = None,
-    events: pd.DataFrame | None = None,
-    tables: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Check that every quote is in its source text (whitespace-normalised, case-sensitive).
 
@@ -620,9 +609,6 @@ def verify_quotes(
     seeds = config.SEEDS_DIR if seeds_dir is None else config.resolve_path(seeds_dir)
     if not seeds.is_dir():
         raise StudyInputError(f"seeds folder {seeds} not found (needed to verify quotes)")
-    figures = load_figures() if figures is None else figures
-    events = load_events() if events is None else events
-    tables = load_review_tables() if tables is None else tables
 
     cache: dict[str, tuple[str, set[str]]] = {}
 

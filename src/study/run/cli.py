@@ -276,10 +276,10 @@ def synth(
 @app.command("check-published")
 def check_published() -> None:
     """Reproduce the published arithmetic and list every cell that does not add up."""
-    from study.data.published import check_published_arithmetic
+    from study.data.published import check_published_arithmetic, load_figures, load_review_tables
 
     try:
-        checks = check_published_arithmetic()
+        checks = check_published_arithmetic(load_figures(), load_review_tables())
     except StudyInputError as exc:
         _fail(str(exc))
     table = Table(*checks.columns)
