@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from study import config
+from study.config import project_label
 from study.errors import StudyInputError
 from study.run.pipeline import (
     NotebookFailed,
@@ -17,7 +18,6 @@ from study.run.pipeline import (
     new_run_dir,
     plan_run,
     preflight,
-    project_label,
     run_study,
     sha256,
 )

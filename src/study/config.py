@@ -26,3 +26,11 @@ def data_kind(path: str | Path) -> str:
     """Label a record-level input: 'synthetic' if it lives in data/synthetic/, else 'user'."""
     p = resolve_path(path).resolve()
     return "synthetic" if p.is_relative_to(SYNTHETIC_DIR.resolve()) else "user"
+
+
+def project_label(path: str | Path) -> str:
+    """How a file is named in messages and provenance: relative to the project root when inside
+    it, else the absolute path (the inverse of `resolve_path`)."""
+    p = Path(path).resolve()
+    root = PROJ_ROOT.resolve()
+    return p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p)

@@ -41,6 +41,13 @@ def gbp(x: float) -> str:
     return f"{sign}£{abs(x) / 1e3:,.0f}k"
 
 
+def gbp_pounds(x: float, *, plus: bool = False) -> str:
+    """Whole pounds with the sign before the £, as tables print them ("-£24", "£1,200";
+    "+£74" with `plus`)."""
+    sign = "-" if x < 0 else ("+" if plus else "")
+    return f"{sign}£{abs(x):,.0f}"
+
+
 def full_year_impact_gbp(completed, avg_weekly_change_gbp):
     """Full-year budget impact (£) = completed x average weekly change x `WEEKS_PER_YEAR`: the
     rule behind Harrow Tables 1a/1b; numbers, arrays or Series alike."""

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from study import config
-from study.data.package import RowRule, display_path, read_resource
+from study.data.package import RowRule, read_resource
 from study.errors import StudyInputError
 
 __all__ = [
@@ -685,7 +685,7 @@ def load_national_figures(
     )
     frame, csv_path = read_resource(path, "national_figures", package_path, rules=[flagged])
     if frame.empty:
-        raise StudyInputError(f"{display_path(csv_path)}: no rows")
+        raise StudyInputError(f"{config.project_label(csv_path)}: no rows")
     frame["flag"] = frame["flag"].fillna("")
     return frame
 

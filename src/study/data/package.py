@@ -35,7 +35,6 @@ from study.errors import StudyInputError
 __all__ = [
     "PACKAGE_FILE",
     "RowRule",
-    "display_path",
     "input_error",
     "load_package",
     "resource_schema",
@@ -52,17 +51,9 @@ _HEADER_PROBLEMS = {  # pandera's header checks -> (rank, problem)
 _CELL, _KEY, _RULE = 3, 4, 5  # ranks: field checks, primary key, foreign keys and row rules
 
 
-def display_path(path: Path) -> str:
-    """Path as shown in messages: relative to the project root when inside it."""
-    try:
-        return path.resolve().relative_to(config.PROJ_ROOT.resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def input_error(path: Path, line: int, column: str | None, problem: str) -> StudyInputError:
     """The one-line error for a problem in a file: "<file> line N, column 'c': <problem>"."""
-    where = f"{display_path(path)} line {line}"
+    where = f"{config.project_label(path)} line {line}"
     if column is not None:
         where += f", column {column!r}"
     return StudyInputError(f"{where}: {problem}")
@@ -76,12 +67,12 @@ def load_package(package_path: str | Path | None = None) -> tuple[Path, dict]:
         else config.resolve_path(package_path)
     )
     if not path.is_file():
-        raise StudyInputError(f"{display_path(path)}: data package description not found")
+        raise StudyInputError(f"{config.project_label(path)}: data package description not found")
     try:
         return path, json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise StudyInputError(
-            f"{display_path(path)} line {exc.lineno}: not valid JSON ({exc.msg})"
+            f"{config.project_label(path)} line {exc.lineno}: not valid JSON ({exc.msg})"
         ) from None
 
 
@@ -342,7 +333,7 @@ def _validate(
         problems = _problem_list(err.failure_cases, cells, lines, resource, rules)
         if not problems:
             detail = " ".join(str(err.schema_errors[0]).split())
-            raise StudyInputError(f"{display_path(csv_path)}: {detail}") from None
+            raise StudyInputError(f"{config.project_label(csv_path)}: {detail}") from None
         line, column, problem = problems[0]
         more = len(problems) - 1
         if more:
@@ -367,16 +358,18 @@ def read_resource(
     pkg_path, package = load_package(package_path)
     resource = next((r for r in package.get("resources", []) if r.get("name") == name), None)
     if resource is None:
-        raise StudyInputError(f"{display_path(pkg_path)}: no resource named {name!r}")
+        raise StudyInputError(f"{config.project_label(pkg_path)}: no resource named {name!r}")
     try:
         schema = resource_schema(resource, rules)
     except StudyInputError as exc:
-        raise StudyInputError(f"{display_path(pkg_path)}: resource {name!r}: {exc}") from None
+        raise StudyInputError(
+            f"{config.project_label(pkg_path)}: resource {name!r}: {exc}"
+        ) from None
     csv_path = (
         config.PUBLISHED_DIR / resource["path"] if path is None else config.resolve_path(path)
     )
     if not csv_path.is_file():
-        raise StudyInputError(f"{display_path(csv_path)}: file not found")
+        raise StudyInputError(f"{config.project_label(csv_path)}: file not found")
     cells, lines, broken = _read_cells(csv_path)
     where = (csv_path, lines, resource, rules)
     if broken is not None:

@@ -24,7 +24,7 @@ import pandas as pd
 from study import config
 from study.data.package import PACKAGE_FILE, RowRule, read_resource
 from study.errors import StudyInputError
-from study.tidy import WEEKS_PER_YEAR, full_year_impact_gbp
+from study.tidy import WEEKS_PER_YEAR, full_year_impact_gbp, gbp_pounds
 
 __all__ = [
     "FIGURES_FILE",
@@ -366,12 +366,6 @@ def _row(
     }
 
 
-def _money(x: float, plus: bool = True) -> str:
-    """Format GBP as the tables print it (-£24, +£74); plus=False drops the '+'."""
-    sign = "-" if x < 0 else ("+" if plus else "")
-    return f"{sign}£{abs(x):,.0f}"
-
-
 def check_published_arithmetic(figures: pd.DataFrame, tables: pd.DataFrame) -> pd.DataFrame:
     """Reproduce the arithmetic behind the published figures; flag what does not add up.
 
@@ -421,8 +415,9 @@ def check_published_arithmetic(figures: pd.DataFrame, tables: pd.DataFrame) -> p
                 recomputed,
                 tol,
                 abs(recomputed - b.full_year_budget_impact_gbp) <= tol,
-                f"{b.completed:.0f} completed x {_money(b.avg_weekly_change_gbp)} x 52 = "
-                f"{_money(recomputed)}; tolerance {b.completed:.0f} x 0.5 x 52 + 500; "
+                f"{b.completed:.0f} completed x {gbp_pounds(b.avg_weekly_change_gbp, plus=True)} "
+                f"x 52 = {gbp_pounds(recomputed, plus=True)}; "
+                f"tolerance {b.completed:.0f} x 0.5 x 52 + 500; "
                 f"implied average = impact / (completed x 52) = {implied:+.2f} GBP per week",
             )
         )
@@ -443,8 +438,8 @@ def check_published_arithmetic(figures: pd.DataFrame, tables: pd.DataFrame) -> p
             old,
             1000.0,
             old - 1000 > bound_old,
-            f"{_money(impact('old_locality_team', '1a'), False)} + "
-            f"{_money(impact('old_locality_team', '1b'), False)} = {_money(old, False)}; "
+            f"{gbp_pounds(impact('old_locality_team', '1a'))} + "
+            f"{gbp_pounds(impact('old_locality_team', '1b'))} = {gbp_pounds(old)}; "
             "must exceed the bound beyond rounding",
         )
     )
@@ -455,8 +450,8 @@ def check_published_arithmetic(figures: pd.DataFrame, tables: pd.DataFrame) -> p
             new,
             1000.0,
             new + 1000 < bound_new,
-            f"{_money(impact('innovation_site', '1a'), False)} + "
-            f"{_money(impact('innovation_site', '1b'), False)} = {_money(new, False)}; "
+            f"{gbp_pounds(impact('innovation_site', '1a'))} + "
+            f"{gbp_pounds(impact('innovation_site', '1b'))} = {gbp_pounds(new)}; "
             "must stay below the bound beyond rounding",
         )
     )
@@ -467,7 +462,7 @@ def check_published_arithmetic(figures: pd.DataFrame, tables: pd.DataFrame) -> p
             old - new,
             2000.0,
             old - new - 2000 > bound_saving,
-            f"{_money(old, False)} - {_money(new, False)} = {_money(old - new, False)}; "
+            f"{gbp_pounds(old)} - {gbp_pounds(new)} = {gbp_pounds(old - new)}; "
             "four terms, each rounded to £1,000",
         )
     )
@@ -553,8 +548,10 @@ def check_published_arithmetic(figures: pd.DataFrame, tables: pd.DataFrame) -> p
             diff,
             0.0,
             diff < 0,
-            f"'fewer and smaller increases': {_money(new_b['avg_weekly_change_gbp'])} vs "
-            f"{_money(old_b['avg_weekly_change_gbp'])} per completed conversation per week",
+            f"'fewer and smaller increases': "
+            f"{gbp_pounds(new_b['avg_weekly_change_gbp'], plus=True)} vs "
+            f"{gbp_pounds(old_b['avg_weekly_change_gbp'], plus=True)} "
+            "per completed conversation per week",
         )
     )
     avg_1a = block("innovation_site", "1a")["avg_weekly_change_gbp"]
@@ -566,7 +563,7 @@ def check_published_arithmetic(figures: pd.DataFrame, tables: pd.DataFrame) -> p
             0.0,
             avg_1a < 0,
             "'Work with Covid-recovering clients even resulted in net savings on the care "
-            f"packages originally set up': average weekly change {_money(avg_1a)}",
+            f"packages originally set up': average weekly change {gbp_pounds(avg_1a, plus=True)}",
         )
     )
 

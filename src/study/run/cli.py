@@ -97,8 +97,8 @@ def params_files(
     """Check (or --write) what is generated from the parameter declaration in
     study/run/parameters.py: each notebook's `parameters` cell and params/default.yaml.
     Exits 1 if a file is out of date (without --write)."""
+    from study.config import project_label
     from study.run.parameters import generated_files, stale_files, write_generated
-    from study.run.pipeline import project_label
 
     where = (config.NOTEBOOKS_DIR, config.DEFAULT_PARAMS)
     try:

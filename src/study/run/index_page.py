@@ -18,9 +18,11 @@ import pandas as pd
 import yaml
 
 from study import config
+from study.config import project_label
 from study.data.published import FIGURES_FILE, figure_table, load_figures
-from study.run.pipeline import project_label, sha256
+from study.run.pipeline import sha256
 from study.run.run_diff import flatten, load_run, setting_text, write_text_atomic
+from study.tidy import gbp_pounds
 
 STUDY_TITLE = "Three Conversations study"
 STUDY_SUBTITLE = (
@@ -258,7 +260,7 @@ def format_value(value: float, scale: str) -> str:
     if scale == "count":
         return f"{value:,.0f}"
     if scale == "gbp":
-        return f"-£{-value:,.0f}" if value < 0 else f"£{value:,.0f}"
+        return gbp_pounds(value)
     raise ValueError(f"unknown scale {scale!r}; expected one of {SCALES}")
 
 
@@ -268,7 +270,7 @@ def format_published(row: pd.Series) -> str:
     if unit == "percent":
         text = f"{value:g}%"
     elif unit == "gbp":
-        text = f"£{value:,.0f}"
+        text = gbp_pounds(value)
     elif unit == "people_per_week":
         text = f"{value:g} a week"
     else:

@@ -279,14 +279,6 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def project_label(path: Path) -> str:
-    """How provenance names a file: relative to the project root when inside it, else absolute
-    (the keys of `inputs_sha256` and `params_file`)."""
-    path = Path(path).resolve()
-    root = config.PROJ_ROOT
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-
-
 def _input_files(plan: RunPlan) -> list[Path]:
     files = {plan.params_file.resolve()}
     files.update(p.resolve() for p in config.PUBLISHED_DIR.glob("*") if p.is_file())
@@ -326,9 +318,9 @@ def provenance(plan: RunPlan) -> dict:
         "git_commit": _git_commit(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "params_file": project_label(plan.params_file),
+        "params_file": config.project_label(plan.params_file),
         "notebooks": [nb.name for nb in plan.notebooks],
-        "inputs_sha256": {project_label(p): sha256(p) for p in _input_files(plan)},
+        "inputs_sha256": {config.project_label(p): sha256(p) for p in _input_files(plan)},
         "packages": {name: version for name, version in dists},
     }
 
