@@ -144,7 +144,7 @@ def synthetic_readme(seed: int, rows: dict[str, int], cal: Calibration | None = 
         "Harrow's pre-intervention level (Mar 2019) then Harrow's relative Covid rise; "
         "requests at Harrow's pre-intervention rate, raised by the same Covid-year increase.",
         "",
-        "## Assumptions (not published; constants in `study/synth.py`)",
+        "## Assumptions (not published; constants in `src/study/data/synthetic/calibration.py`)",
         "",
         "- Birmingham's six-month window is undated; it is placed so that the twelve-month "
         "evaluation (April 2019) closes the first year; the baseline is the six months before. "
