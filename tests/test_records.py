@@ -102,11 +102,22 @@ def test_not_found_and_folder_are_file_level_problems(tmp_path):
     assert _rows(folder) == [(None, "", "is a folder, not a file")]
 
 
-def test_header_only_file_is_valid_and_empty(tmp_path):
+def test_header_only_file_is_refused(tmp_path):
     path = tmp_path / "conversations.csv"
     path.write_text(",".join(SCHEMAS["conversations"].columns) + "\n")
-    assert validate_file(path).empty
-    assert len(read_records(path, "conversations")) == 0
+    assert _rows(validate_file(path)) == [
+        (None, "", "no records: the file has a header but no data rows")
+    ]
+    with pytest.raises(StudyInputError, match="no records"):
+        read_records(path, "conversations")
+    # an in-memory frame without rows is not a problem (only extracts must have records)
+    assert validate_frame(pd.DataFrame(columns=SCHEMAS["weekly"].columns), "weekly").empty
+
+
+def test_blank_rows_only_is_one_problem(tmp_path):
+    path = tmp_path / "weekly.csv"
+    path.write_text("week_start,site,series,count\n" + ",,,\n" * 500)
+    assert _rows(validate_file(path)) == [(None, "", "no records: all 500 data rows are empty")]
 
 
 def test_read_records_raises_one_line_summary():
@@ -115,12 +126,14 @@ def test_read_records_raises_one_line_summary():
     msg = str(err.value)
     assert "\n" not in msg
     assert msg == (
-        f"2 problems in {FIXTURES / 'duplicate_id.csv'}; first: row 2, column episode_id: "
+        f"{FIXTURES / 'duplicate_id.csv'}: 2 problems; column episode_id, 2 rows (2, 4): "
         "duplicate value: 'E1'"
     )
-    with pytest.raises(StudyInputError, match="1 problem in .*empty.csv; first: file: file is"):
+    with pytest.raises(StudyInputError, match=r"empty.csv: file is empty$"):
         read_records(FIXTURES / "empty.csv", "conversations")
-    with pytest.raises(StudyInputError, match="column outcome: required column is missing"):
+    with pytest.raises(
+        StudyInputError, match="missing_column.csv: column outcome: required column is missing$"
+    ):
         read_records(FIXTURES / "missing_column.csv", "conversations")
 
 
