@@ -230,9 +230,9 @@ def _missing_column_problems(raw_columns: list[str], kind: str, file: str) -> li
         rows.append(
             _file_problem(
                 file,
-                f"the header fits {best['kind']} better than {kind} ({best['present']} of "
-                f"{best['required']} required columns, against {own['present']} of "
-                f"{own['required']})",
+                f"the header fits {best['kind']} ({best['present']} of {best['required']} "
+                f"required columns) better than {kind} ({own['present']} of {own['required']}): "
+                f"is this a {best['kind']} file?",
             )
         )
     extra = [c for c in raw_columns if c not in SCHEMAS[kind].columns]
@@ -464,12 +464,18 @@ def _pandera_problems(
     return fc[DETAIL_COLUMNS].drop_duplicates(subset=["row", "column", "message", "value"])
 
 
-def _rule_problems(typed: pd.DataFrame, kind: str, file: str) -> list[pd.DataFrame]:
+def _rule_problems(
+    typed: pd.DataFrame, kind: str, file: str, parse_problems: list[pd.DataFrame]
+) -> list[pd.DataFrame]:
+    """Cross-column rules, except in rows where a cell the rule needs did not parse."""
+    unparsed = {p["column"].iloc[0]: p["row"].to_numpy() - FIRST_DATA_ROW for p in parse_problems}
     found = []
     for rule in rules_for(kind):
         if any(c not in typed.columns for c in rule.needs):
             continue
-        bad = rule.bad(typed).to_numpy()
+        bad = rule.bad(typed).to_numpy(dtype=bool, copy=True)
+        for c in rule.needs:
+            bad[unparsed.get(c, np.array([], dtype=int))] = False
         if bad.any():
             found.append(_row_problems(file, np.flatnonzero(bad), rule.column, rule.text))
     return found
@@ -502,7 +508,9 @@ def _check(
     typed = typed[ordered + [c for c in typed.columns if c not in schema.columns]]
     empty = _no_records(raw, typed, kind) if need_records else None
     if empty is not None:
-        return typed, _sorted(_detail_frame([*file_rows, _file_problem(file, empty)]), kind)
+        file_rows.append(_file_problem(file, empty))
+    if empty is not None or not _recognisable(raw.columns, kind):  # rows would only add noise
+        return typed, _sorted(_detail_frame(file_rows), kind)
 
     absent = [c for c in schema.columns if c not in typed.columns]
     active = schema.remove_columns(absent) if absent else schema
@@ -517,7 +525,7 @@ def _check(
             pandera_part = pandera_part.merge(seen, on=["row", "column"], how="left")
             pandera_part = pandera_part[pandera_part["_seen"].isna()].drop(columns="_seen")
         parts.append(pandera_part)
-    parts.extend(_rule_problems(typed, kind, file))
+    parts.extend(_rule_problems(typed, kind, file, parse_problems))
     parts = [p for p in parts if len(p)]
     detail = pd.concat(parts, ignore_index=True) if parts else _detail_frame()
     return typed, _sorted(detail, kind)
@@ -531,7 +539,7 @@ def _sorted(detail: pd.DataFrame, kind: str | None) -> pd.DataFrame:
     detail = detail.assign(
         row=detail["row"].astype("Int64"),
         _file_level=detail["row"].notna().astype(int),
-        _col=detail["column"].map(order).fillna(len(order)),
+        _col=detail["column"].map(order).fillna(len(order)).where(detail["row"].notna(), 0),
     )
     detail = detail.sort_values(["_file_level", "row", "_col"], kind="stable", na_position="first")
     out = detail[DETAIL_COLUMNS].reset_index(drop=True)
@@ -735,10 +743,12 @@ class RecordCheck:
         if len(self.detail) == 1 and pd.isna(self.detail["row"].iloc[0]):
             return self.summary
         n = len(self.detail)
-        about = [self.kind or "kind unknown", f"{self.n_records:,} records", *self.notes]
+        about = [self.kind or "kind unknown", _records_text(self.n_records), *self.notes]
         lines = [f"{self.file}: {n:,} problem{'s' if n > 1 else ''} ({', '.join(about)})"]
         lines += ["  " + line for line in self.lines()]
-        if (self.groups["n"] > ROWS_SHOWN).any() or len(self.groups) > LINES_SHOWN:
+        groups = self.groups
+        cut = (groups["n"] > ROWS_SHOWN) & ~groups["file_level"].astype(bool)
+        if cut.any() or len(groups) > LINES_SHOWN:
             lines.append(
                 "  (first rows only: study validate --all lists every problem, "
                 "--report FILE writes them to a CSV)"
@@ -746,8 +756,12 @@ class RecordCheck:
         return "\n".join(lines)
 
     def _valid_line(self) -> str:
-        about = [self.kind or "", f"{self.n_records:,} records", *self.notes]
+        about = [self.kind or "", _records_text(self.n_records), *self.notes]
         return f"{self.file}: valid ({', '.join(a for a in about if a)})"
+
+
+def _records_text(n: int) -> str:
+    return f"{n:,} record{'' if n == 1 else 's'}"
 
 
 def _check_kind(kind: str | None) -> None:
