@@ -488,6 +488,15 @@ def test_row_lines_list_every_problem():
         "column outcome: required column is missing"
     ]
     assert problem_row_lines(check_file(GOOD).problems) == []
+    assert check.full_text.splitlines() == [
+        f"{FIXTURES / 'duplicate_id.csv'}: 2 problems (conversations, 4 records)",
+        "  row 2, column episode_id: duplicate value: 'E1'",
+        "  row 4, column episode_id: duplicate value: 'E1'",
+    ]
+    assert (
+        check_file(FIXTURES / "empty.csv").full_text
+        == f"{FIXTURES / 'empty.csv'}: 1 problem\n  file is empty"
+    )
 
 
 def test_valid_file_text_and_groups():

@@ -755,6 +755,14 @@ class RecordCheck:
             )
         return "\n".join(lines)
 
+    @property
+    def full_text(self) -> str:
+        """`text` with every problem listed, one line each (`study validate --all`)."""
+        if self.valid:
+            return self._valid_line()
+        head = self.text.splitlines()[0] if len(self.detail) > 1 else f"{self.file}: 1 problem"
+        return "\n".join([head, *("  " + line for line in problem_row_lines(self.detail))])
+
     def _valid_line(self) -> str:
         about = [self.kind or "", _records_text(self.n_records), *self.notes]
         return f"{self.file}: valid ({', '.join(a for a in about if a)})"
