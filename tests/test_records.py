@@ -669,3 +669,24 @@ def test_report_path_refuses_the_input_a_folder_and_a_missing_folder(tmp_path):
         check_report_path(tmp_path / "problems.xlsx", GOOD)
     with pytest.raises(StudyInputError, match="does not exist"):
         check_report_path(tmp_path / "no" / "problems.csv", GOOD)
+
+
+@pytest.mark.parametrize(
+    ("column", "cell", "hint"),
+    [
+        ("week_start", "13/01/2020", "did you mean 2020-01-13?"),
+        ("week_start", "01/13/2020", "did you mean 2020-01-13?"),
+        ("week_start", "03/02/2020", "day and month order is ambiguous; write YYYY-MM-DD"),
+        ("week_start", "43843", "an Excel day number? that is 2020-01-13"),
+        ("week_start", "soon", ""),
+        ("count", "1,200", "write the plain number 1200"),
+        ("count", "£12", "write the plain number 12"),
+        ("population", "12,5", "decimal comma? write 12.5"),
+        ("count", "seven", ""),
+    ],
+)
+def test_unparseable_cells_get_a_hint_when_the_meaning_is_clear(column, cell, hint):
+    row = {"week_start": "2020-01-13", "site": "harrow", "series": "repeat_requests", "count": "1"}
+    problems = validate_frame(pd.DataFrame([{**row, column: cell}]), "weekly")
+    (problem,) = problems[problems["column"] == column]["problem"]
+    assert problem.endswith(f"{cell!r} ({hint})" if hint else repr(cell))

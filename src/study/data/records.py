@@ -82,8 +82,7 @@ def _detail_frame(rows: list[dict] | None = None) -> pd.DataFrame:
 
 
 def _file_problem(file: str, message: str, column: str = "", hint: str = "") -> dict:
-    return {"file": file, "row": pd.NA, "column": column, "message": message, "value": "",
-            "hint": hint}  # fmt: skip
+    return dict(file=file, row=pd.NA, column=column, message=message, value="", hint=hint)
 
 
 # --------------------------------------------------------------------------------------------
@@ -343,10 +342,8 @@ def _per_unique(values, fn) -> np.ndarray:
 
 def _date_hint(value) -> str:
     text = str(value).strip()
-    iso = None
-    if m := re.fullmatch(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})", text):
-        iso = (m[1], m[2], m[3])
-    elif m := re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})", text):
+    iso = None  # (year, month, day) of a day-first or month-first date
+    if m := re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})", text):
         a, b = int(m[1]), int(m[2])
         if a > 12 >= b:
             iso = (m[3], m[2], m[1])
@@ -384,11 +381,8 @@ _PARSE_HINTS = {"date": _date_hint, "number": _number_hint, "integer": _number_h
 
 def _row_problems(file, idx, column, message, value="", hint="") -> pd.DataFrame:
     """Problem detail of the rows at 0-based positions `idx`."""
-    row = idx + FIRST_DATA_ROW
-    return pd.DataFrame(
-        {"file": file, "row": row, "column": column, "message": message, "value": value,
-         "hint": hint}
-    )  # fmt: skip
+    cells = dict(file=file, row=idx + FIRST_DATA_ROW, column=column, message=message)
+    return pd.DataFrame({**cells, "value": value, "hint": hint})
 
 
 def _parse(raw: pd.DataFrame, kind: str, file: str) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
@@ -457,8 +451,8 @@ def _pandera_problems(
     multi = check == "multiple_fields_uniqueness"
     if multi.any():
         cols = ", ".join(schema.unique or [])
-        fc.loc[multi, ["message", "value", "column"]] = [f"duplicate combination of ({cols})",
-                                                         "", cols]  # fmt: skip
+        text = f"duplicate combination of ({cols})"
+        fc.loc[multi, ["message", "value", "column"]] = [text, "", cols]
     fc["hint"] = _allowed_hints(fc, schema)
     fc["file"] = file
     return fc[DETAIL_COLUMNS].drop_duplicates(subset=["row", "column", "message", "value"])
