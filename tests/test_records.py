@@ -14,8 +14,16 @@ from hypothesis import strategies as st
 
 from study.data.records import (
     PROBLEM_COLUMNS,
+    RecordCheck,
+    check_file,
+    check_report_path,
     infer_kind,
+    problem_groups,
+    problem_lines,
+    problem_row_lines,
     read_records,
+    sniff_delimiter,
+    summarise_problems,
     typed_frame,
     validate_file,
     validate_frame,
@@ -58,6 +66,16 @@ EXPECTED = {
         (4, "count", "must be >= 0 (negative value): '-1'"),
     ],
     "empty.csv": [(None, "", "file is empty")],
+    "header_only.csv": [(None, "", "no records: the file has a header but no data rows")],
+    "future_date.csv": [
+        (3, "request_date", "date is in the future (after today): '2099-06-04'"),
+        (3, "start_date", "date is in the future (after today): '2099-06-05'"),
+        (3, "end_date", "date is in the future (after today): '2099-08-01'"),
+        (4, "request_date", "date is before 2000-01-01 (implausibly early): '1999-12-31'"),
+    ],
+    "semicolon_reviews.csv": [
+        (2, "weekly_cost_before_gbp", "not a number: '250,50' (decimal comma? write 250.50)")
+    ],
     "wrong_type.txt": [(None, "", "unsupported file type '.txt' (use .csv, .parquet or .xlsx)")],
 }
 
@@ -102,11 +120,22 @@ def test_not_found_and_folder_are_file_level_problems(tmp_path):
     assert _rows(folder) == [(None, "", "is a folder, not a file")]
 
 
-def test_header_only_file_is_valid_and_empty(tmp_path):
+def test_header_only_file_is_refused(tmp_path):
     path = tmp_path / "conversations.csv"
     path.write_text(",".join(SCHEMAS["conversations"].columns) + "\n")
-    assert validate_file(path).empty
-    assert len(read_records(path, "conversations")) == 0
+    assert _rows(validate_file(path)) == [
+        (None, "", "no records: the file has a header but no data rows")
+    ]
+    with pytest.raises(StudyInputError, match="no records"):
+        read_records(path, "conversations")
+    # an in-memory frame without rows is not a problem (only extracts must have records)
+    assert validate_frame(pd.DataFrame(columns=SCHEMAS["weekly"].columns), "weekly").empty
+
+
+def test_blank_rows_only_is_one_problem(tmp_path):
+    path = tmp_path / "weekly.csv"
+    path.write_text("week_start,site,series,count\n" + ",,,\n" * 500)
+    assert _rows(validate_file(path)) == [(None, "", "no records: all 500 data rows are empty")]
 
 
 def test_read_records_raises_one_line_summary():
@@ -115,12 +144,14 @@ def test_read_records_raises_one_line_summary():
     msg = str(err.value)
     assert "\n" not in msg
     assert msg == (
-        f"2 problems in {FIXTURES / 'duplicate_id.csv'}; first: row 2, column episode_id: "
+        f"{FIXTURES / 'duplicate_id.csv'}: 2 problems; column episode_id, 2 rows (2, 4): "
         "duplicate value: 'E1'"
     )
-    with pytest.raises(StudyInputError, match="1 problem in .*empty.csv; first: file: file is"):
+    with pytest.raises(StudyInputError, match=r"empty.csv: file is empty$"):
         read_records(FIXTURES / "empty.csv", "conversations")
-    with pytest.raises(StudyInputError, match="column outcome: required column is missing"):
+    with pytest.raises(
+        StudyInputError, match="missing_column.csv: column outcome: required column is missing$"
+    ):
         read_records(FIXTURES / "missing_column.csv", "conversations")
 
 
@@ -375,3 +406,287 @@ def test_utf8_bom_and_padded_cells_are_accepted(tmp_path):
     )
     assert validate_file(path).empty
     assert read_records(path, "weekly")["count"].tolist() == [3]
+
+
+# --------------------------------------------------------------------------------------------
+# Grouped wording: one line per column x problem, the same words for validate and run
+
+
+def _repeated_mistake(tmp_path, n: int = 500) -> Path:
+    """A weekly extract of n rows with `site` = 'Harrow' on every row."""
+    weeks = pd.date_range("2005-01-03", periods=n, freq="7D").strftime("%Y-%m-%d")
+    path = tmp_path / "weekly.csv"
+    pd.DataFrame(
+        {"week_start": weeks, "site": "Harrow", "series": "repeat_requests", "count": 1}
+    ).to_csv(path, index=False)
+    return path
+
+
+def test_one_repeated_mistake_is_one_line_with_count_rows_and_suggestion(tmp_path):
+    path = _repeated_mistake(tmp_path)
+    check = check_file(path)
+    assert isinstance(check, RecordCheck) and not check.valid
+    assert len(check.problems) == 500 and list(check.problems.columns) == PROBLEM_COLUMNS
+    allowed = "not an allowed value (allowed: birmingham, harrow, london_comparison, other)"
+    line = f"column site, 500 rows (2, 3, 4, 5, 6, …): {allowed}: 'Harrow' (did you mean 'harrow'?)"
+    assert check.lines() == [line]
+    assert check.summary == f"{path}: 500 problems; {line}"
+    assert check.text.splitlines() == [
+        f"{path}: 500 problems (weekly, 500 records)",
+        "  " + line,
+        "  (first rows only: study validate --all lists every problem, --report FILE writes "
+        "them to a CSV)",
+    ]
+    # the plain table words it the same way, so callers holding only the table agree
+    assert problem_lines(check.problems) == [line]
+    assert summarise_problems(check.problems, str(path)) == check.summary
+    with pytest.raises(StudyInputError) as err:
+        read_records(path, "weekly")
+    assert str(err.value) == check.summary
+
+
+def test_groups_merge_values_and_count_them():
+    check = check_file(FIXTURES / "near_miss_site.csv")
+    groups = check.groups
+    assert len(groups) == 1
+    g = groups.iloc[0]
+    assert (g["column"], g["n"], g["rows"], g["n_values"]) == ("site", 8, [2, 3, 4, 5, 6], 3)
+    assert g["values"] == [
+        ("'Harrow'", "did you mean 'harrow'?", 6),
+        ("'harow'", "did you mean 'harrow'?", 1),
+        ("'leeds'", "", 1),
+    ]
+    assert check.lines()[0].endswith(
+        ": 'Harrow' (did you mean 'harrow'?) ×6, 'harow' (did you mean 'harrow'?) ×1, 'leeds' ×1"
+    )
+
+
+def test_lines_are_limited_and_say_how_many_more(tmp_path):
+    path = tmp_path / "conversations.csv"
+    path.write_text(
+        "episode_id,person_id,site,team,request_date,conversation,start_date,end_date,"
+        "outcome,repeat_request,covid_positive\n"
+        "E1,P1,leeds,team_x,2019-02-30,4,2019-01-01,2018-12-01,finished,maybe,perhaps\n"
+    )
+    check = check_file(path)
+    n_groups = len(check.groups)
+    assert n_groups >= 8
+    assert len(check.lines(limit=3)) == 4
+    assert check.lines(limit=3)[-1] == f"… and {n_groups - 3} more kinds of problem"
+    assert len(check.lines(limit=None)) == n_groups
+    assert check.summary.endswith(f"; and {n_groups - 1} more kinds of problem")
+    assert "\n" not in check.summary
+
+
+def test_row_lines_list_every_problem():
+    check = check_file(FIXTURES / "duplicate_id.csv")
+    assert problem_row_lines(check.problems) == [
+        "row 2, column episode_id: duplicate value: 'E1'",
+        "row 4, column episode_id: duplicate value: 'E1'",
+    ]
+    assert problem_row_lines(check_file(FIXTURES / "missing_column.csv").detail) == [
+        "column outcome: required column is missing"
+    ]
+    assert problem_row_lines(check_file(GOOD).problems) == []
+    assert check.full_text.splitlines() == [
+        f"{FIXTURES / 'duplicate_id.csv'}: 2 problems (conversations, 4 records)",
+        "  row 2, column episode_id: duplicate value: 'E1'",
+        "  row 4, column episode_id: duplicate value: 'E1'",
+    ]
+    assert (
+        check_file(FIXTURES / "empty.csv").full_text
+        == f"{FIXTURES / 'empty.csv'}: 1 problem\n  file is empty"
+    )
+
+
+def test_valid_file_text_and_groups():
+    check = check_file(GOOD)
+    assert check.valid and check.problems.empty and problem_groups(check.problems).empty
+    assert check.text == check.summary == f"{GOOD}: valid (conversations, 4 records)"
+    assert check.lines() == []
+
+
+def test_file_level_problem_is_one_line():
+    check = check_file(FIXTURES / "empty.csv", "conversations")
+    assert check.text == check.summary == f"{FIXTURES / 'empty.csv'}: file is empty"
+
+
+def test_missing_columns_are_one_line_with_near_miss_names(tmp_path):
+    raw = pd.read_csv(GOOD, dtype=str, keep_default_na=False)
+    path = tmp_path / "conversations.csv"
+    raw.rename(columns={"person_id": "Person ID"}).drop(columns=["outcome"]).to_csv(
+        path, index=False
+    )
+    lines = check_file(path).lines()
+    assert lines[0] == (
+        "columns person_id (did you mean 'Person ID'? column names are matched exactly), "
+        "outcome: required columns are missing"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Which kind: the closest kind and the columns it lacks
+
+
+def test_wrong_kind_names_the_better_kind_and_skips_row_noise():
+    check = check_file(GOOD, kind="weekly")
+    assert check.lines() == [
+        "the header fits conversations (11 of 11 required columns) better than weekly (1 of 4): "
+        "is this a conversations file?",
+        "columns week_start, series, count: required columns are missing",
+    ]
+
+
+def test_unknown_kind_names_the_closest_kind_and_what_it_lacks(tmp_path):
+    path = tmp_path / "extract.csv"
+    path.write_text("person_id,team,review_start\nP1,innovation_site_3,2020-08-03\n")
+    (problem,) = validate_file(path)["problem"]
+    assert problem == (
+        "cannot tell which kind of file this is (conversations, reviews, weekly); the header is "
+        "closest to reviews (3 of 9 required columns, lacks review_id, review_end, "
+        "weekly_cost_before_gbp, weekly_cost_after_gbp, covid_positive, status); pass the kind "
+        "explicitly (study validate --kind)"
+    )
+    path.write_text("a,b\n1,2\n")
+    (problem,) = validate_file(path)["problem"]
+    assert problem.endswith("the header ('a', 'b') has none of their columns")
+
+
+# --------------------------------------------------------------------------------------------
+# Dialects and sheets
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
+def test_delimiters_are_recognised_and_read_alike(tmp_path, sep):
+    raw = pd.read_csv(GOOD, dtype=str, keep_default_na=False)
+    path = tmp_path / "conversations.csv"
+    raw.to_csv(path, sep=sep, index=False)
+    before = _digest(path)
+    assert sniff_delimiter(path) == sep
+    check = check_file(path)
+    assert check.valid
+    named = {
+        ",": "",
+        ";": ", semicolon-delimited",
+        "\t": ", tab-delimited",
+        "|": ", pipe (|)-delimited",
+    }
+    assert check.text == f"{path}: valid (conversations, 4 records{named[sep]})"
+    pd.testing.assert_frame_equal(
+        read_records(path, "conversations"), read_records(GOOD, "conversations")
+    )
+    assert _digest(path) == before
+
+
+def test_quoted_header_cells_do_not_mislead_the_sniffer(tmp_path):
+    path = tmp_path / "weekly.csv"
+    path.write_text('"week_start","site;x",series,count\n')
+    assert sniff_delimiter(path) == ","
+
+
+def _workbook(path: Path, first: pd.DataFrame, second: pd.DataFrame) -> Path:
+    with pd.ExcelWriter(path) as book:
+        first.to_excel(book, sheet_name="Notes", index=False)
+        second.to_excel(book, sheet_name="Data", index=False)
+    return path
+
+
+def test_data_on_the_second_sheet_lists_the_sheets_and_sheet_picks_it(tmp_path):
+    raw = pd.read_csv(GOOD, dtype=str, keep_default_na=False)
+    notes = pd.DataFrame({"About this extract": ["exported from the case system"]})
+    path = _workbook(tmp_path / "extract.xlsx", notes, raw)
+    before = _digest(path)
+    listed = "(sheets: 'Notes', 'Data'; 'Data' looks like conversations)"
+    assert _rows(validate_file(path)) == [
+        (None, "", f"the first sheet 'Notes' has no recognisable header {listed}; "
+         "choose a sheet (study validate --sheet NAME)")
+    ]  # fmt: skip
+    assert "has no conversations header" in validate_file(path, "conversations")["problem"][0]
+    for sheet in ("Data", 2, "2"):
+        check = check_file(path, sheet=sheet)
+        assert check.valid and check.text.endswith("(conversations, 4 records, sheet 'Data')")
+    typed = read_records(path, "conversations", sheet="Data")
+    pd.testing.assert_frame_equal(typed, read_records(GOOD, "conversations"))
+    assert _rows(validate_file(path, sheet="Summary")) == [
+        (None, "", "no sheet 'Summary' in the workbook (sheets: 'Notes', 'Data')")
+    ]
+    assert _digest(path) == before
+
+
+def test_a_first_sheet_with_a_real_header_is_checked_not_skipped(tmp_path):
+    raw = pd.read_csv(GOOD, dtype=str, keep_default_na=False)
+    path = _workbook(tmp_path / "extract.xlsx", raw.drop(columns=["outcome"]), raw)
+    assert _rows(validate_file(path, "conversations")) == [
+        (None, "outcome", "required column is missing")
+    ]
+
+
+def test_a_sheet_for_a_csv_is_a_file_level_problem():
+    assert _rows(validate_file(GOOD, sheet="Data")) == [
+        (None, "", "a sheet was given, but this is a csv file, not an Excel workbook")
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Dates: not before 2000-01-01, not after today (read when the file is checked)
+
+
+def test_today_is_accepted_and_tomorrow_is_not(tmp_path):
+    today = pd.Timestamp.today().normalize()
+    monday = today - pd.Timedelta(days=today.day_of_week)
+    path = tmp_path / "weekly.csv"
+    rows = [monday, monday + pd.Timedelta(days=7), pd.Timestamp("1999-12-27")]
+    pd.DataFrame(
+        {"week_start": [d.strftime("%Y-%m-%d") for d in rows], "site": "harrow",
+         "series": "repeat_requests", "count": 1}
+    ).to_csv(path, index=False)  # fmt: skip
+    got = [(r, c, p.split(":")[0]) for r, c, p in _rows(validate_file(path))]
+    assert got == [
+        (3, "week_start", "date is in the future (after today)"),
+        (4, "week_start", "date is before 2000-01-01 (implausibly early)"),
+    ]
+
+
+def test_committed_synthetic_extracts_still_validate():
+    from study.config import SYNTHETIC_DIR
+
+    for path in sorted(SYNTHETIC_DIR.glob("*.csv")):
+        check = check_file(path)
+        assert check.valid, check.text
+
+
+# --------------------------------------------------------------------------------------------
+# The report file must not overwrite the input
+
+
+def test_report_path_refuses_the_input_a_folder_and_a_missing_folder(tmp_path):
+    assert check_report_path(tmp_path / "problems.csv", GOOD) == tmp_path / "problems.csv"
+    with pytest.raises(StudyInputError, match="is the file being checked"):
+        check_report_path(GOOD, GOOD)
+    with pytest.raises(StudyInputError, match="is a folder"):
+        check_report_path(tmp_path, GOOD)
+    with pytest.raises(StudyInputError, match="give a .csv file name"):
+        check_report_path(tmp_path / "problems.xlsx", GOOD)
+    with pytest.raises(StudyInputError, match="does not exist"):
+        check_report_path(tmp_path / "no" / "problems.csv", GOOD)
+
+
+@pytest.mark.parametrize(
+    ("column", "cell", "hint"),
+    [
+        ("week_start", "13/01/2020", "did you mean 2020-01-13?"),
+        ("week_start", "01/13/2020", "did you mean 2020-01-13?"),
+        ("week_start", "03/02/2020", "day and month order is ambiguous; write YYYY-MM-DD"),
+        ("week_start", "43843", "an Excel day number? that is 2020-01-13"),
+        ("week_start", "soon", ""),
+        ("count", "1,200", "write the plain number 1200"),
+        ("count", "£12", "write the plain number 12"),
+        ("population", "12,5", "decimal comma? write 12.5"),
+        ("count", "seven", ""),
+    ],
+)
+def test_unparseable_cells_get_a_hint_when_the_meaning_is_clear(column, cell, hint):
+    row = {"week_start": "2020-01-13", "site": "harrow", "series": "repeat_requests", "count": "1"}
+    problems = validate_frame(pd.DataFrame([{**row, column: cell}]), "weekly")
+    (problem,) = problems[problems["column"] == column]["problem"]
+    assert problem.endswith(f"{cell!r} ({hint})" if hint else repr(cell))

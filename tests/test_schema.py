@@ -8,12 +8,16 @@ import pytest
 
 from study.config import DATA_DIR
 from study.data.schema import (
+    DATE_FLOOR,
     KIND_DTYPES,
     KINDS,
     OPTIONAL_COLUMNS,
     RULES,
     SCHEMAS,
+    TEAM_PATTERN,
     column_kinds,
+    header_match,
+    near_miss,
     required_columns,
     schema_markdown,
     write_schema_markdown,
@@ -117,3 +121,58 @@ def test_pandera_schema_is_lazy_and_reports_every_failure():
         SCHEMAS["weekly"].validate(df, lazy=True)
     failed = set(err.value.failure_cases["column"])
     assert failed >= {"week_start", "site", "series", "count", "population"}
+
+
+def test_date_columns_carry_the_plausible_range():
+    for kind, schema in SCHEMAS.items():
+        for name, col in schema.columns.items():
+            if col.metadata["kind"] == "date":
+                assert col.metadata["allowed"].endswith("2000-01-01 … today"), (kind, name)
+    df = pd.DataFrame(
+        {
+            "week_start": pd.to_datetime(["1999-12-27", "2020-01-06"])
+            .append(pd.DatetimeIndex([pd.Timestamp.today().normalize() + pd.Timedelta(days=7)]))
+            .as_unit("us"),
+            "site": "harrow",
+            "series": "repeat_requests",
+            "count": pd.array([1, 1, 1], dtype="Int64"),
+        }
+    )
+    with pytest.raises(pa.errors.SchemaErrors) as err:
+        SCHEMAS["weekly"].validate(df, lazy=True)
+    checks = err.value.failure_cases.groupby("check")["index"].apply(list).to_dict()
+    assert checks[f"date is before {DATE_FLOOR:%Y-%m-%d} (implausibly early)"] == [0]
+    assert checks["date is in the future (after today)"] == [2]
+
+
+@pytest.mark.parametrize(
+    ("value", "allowed", "pattern", "meant"),
+    [
+        ("Harrow", ("birmingham", "harrow"), None, "harrow"),
+        ("  HARROW ", ("birmingham", "harrow"), None, "harrow"),
+        ("harow", ("birmingham", "harrow"), None, "harrow"),
+        ("Long term support", ("long_term_support", "ongoing"), None, "long_term_support"),
+        ("long-term-support", ("long_term_support", "ongoing"), None, "long_term_support"),
+        ("leeds", ("birmingham", "harrow", "other"), None, None),
+        ("Innovation Site 4", (), TEAM_PATTERN, "innovation_site_4"),
+        ("Usual Care", (), TEAM_PATTERN, "usual_care"),
+        ("innovation site one", (), TEAM_PATTERN, None),
+    ],
+)
+def test_near_miss(value, allowed, pattern, meant):
+    assert near_miss(value, allowed, pattern) == meant
+
+
+def test_header_match_ranks_the_kinds():
+    match = header_match(["review_id", "person_id", "team", "status", "extra"])
+    assert list(match["kind"])[0] == "reviews"
+    best = match.iloc[0]
+    assert (best["present"], best["required"]) == (4, 9)
+    assert best["missing"] == [
+        "review_start",
+        "review_end",
+        "weekly_cost_before_gbp",
+        "weekly_cost_after_gbp",
+        "covid_positive",
+    ]
+    assert header_match(["week_start", "site", "series", "count"]).iloc[0]["share"] == 1.0

@@ -14,6 +14,8 @@ metadata; the row-level rules that involve several columns are listed in ``RULES
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +62,9 @@ SERIES_MEANINGS = {
     "completed_at_c3": "completed 3Cs episodes that ended at Conversation 3, by end_date week",
 }
 
+# plausible dates: none before DATE_FLOOR and none after the day the file is checked
+DATE_FLOOR = pd.Timestamp("2000-01-01")
+
 # column kinds understood by the reader (study.data.records) when it parses raw text
 KIND_DTYPES = {
     "text": "str",
@@ -87,6 +92,26 @@ def _isin(values: tuple) -> pa.Check:
     )
 
 
+def _today() -> pd.Timestamp:
+    """Today's date, read when a file is checked (not when the schema is built)."""
+    return pd.Timestamp.today().normalize()
+
+
+_DATE_CHECKS = (
+    pa.Check(
+        lambda s: s >= DATE_FLOOR,
+        element_wise=False,
+        error=f"date is before {DATE_FLOOR:%Y-%m-%d} (implausibly early)",
+    ),
+    pa.Check(
+        lambda s: s < _today() + pd.Timedelta(days=1),
+        element_wise=False,
+        error="date is in the future (after today)",
+    ),
+)
+_DATE_RANGE_TEXT = f"{DATE_FLOOR:%Y-%m-%d} … today"
+
+
 def _col(
     kind: str,
     description: str,
@@ -94,22 +119,38 @@ def _col(
     unit: str = "",
     allowed: str = "",
     values: tuple | None = None,
+    pattern: tuple[str, str] | None = None,
     nullable: bool = False,
     unique: bool = False,
     checks: list[pa.Check] | None = None,
 ) -> pa.Column:
-    """A documented column: type `kind`, description, unit and allowed values in metadata."""
+    """A documented column: type `kind`, description, unit and allowed values in metadata.
+
+    `values` are the allowed values; `pattern` = (regular expression, error text) is the
+    alternative for open sets. Date columns also get the plausible range (DATE_FLOOR … today).
+    """
     all_checks = list(checks or [])
     if values is not None:
         all_checks.insert(0, _isin(values))
         allowed = allowed or _allowed_text(values)
+    if pattern is not None:
+        all_checks.insert(0, pa.Check.str_matches(pattern[0], error=pattern[1]))
+    if kind == "date":
+        all_checks.extend(_DATE_CHECKS)
+        allowed = f"{allowed}, {_DATE_RANGE_TEXT}" if allowed else _DATE_RANGE_TEXT
     return pa.Column(
         _PANDERA_DTYPES[kind],
         all_checks,
         nullable=nullable,
         unique=unique,
         description=description,
-        metadata={"kind": kind, "unit": unit, "allowed": allowed, "values": values},
+        metadata={
+            "kind": kind,
+            "unit": unit,
+            "allowed": allowed,
+            "values": values,
+            "pattern": pattern[0] if pattern else None,
+        },
     )
 
 
@@ -134,12 +175,7 @@ CONVERSATIONS_SCHEMA = pa.DataFrameSchema(
             "text",
             "Team that held the episode: a Three Conversations innovation site or usual care.",
             allowed="`innovation_site_1` … `innovation_site_99`, `usual_care`",
-            checks=[
-                pa.Check.str_matches(
-                    TEAM_PATTERN,
-                    error="not an allowed team (innovation_site_<n> or usual_care)",
-                )
-            ],
+            pattern=(TEAM_PATTERN, "not an allowed team (innovation_site_<n> or usual_care)"),
         ),
         "request_date": _col(
             "date", "Date the request for support was received.", unit="date (YYYY-MM-DD)"
@@ -310,6 +346,66 @@ def column_kinds(kind: str) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------------------------
+# Which kind a header fits, and which allowed value a near miss meant
+
+_SIGNATURE = {
+    "conversations": {"episode_id"},
+    "reviews": {"review_id"},
+    "weekly": {"week_start", "series"},
+}
+_NAME_HINT = {"conversations": "conversation", "reviews": "review", "weekly": "weekly"}
+
+
+def infer_kind(columns: list[str], file_name: str = "") -> str | None:
+    """Kind of file from its columns (id columns), else from its name; None if ambiguous."""
+    cols = set(columns)
+    by_cols = [k for k, sig in _SIGNATURE.items() if sig <= cols]
+    if len(by_cols) == 1:
+        return by_cols[0]
+    name = file_name.lower()
+    by_name = [k for k, hint in _NAME_HINT.items() if hint in name]
+    candidates = [k for k in by_name if not by_cols or k in by_cols]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def header_match(columns) -> pd.DataFrame:
+    """How well a header fits each kind: kind, present, required, share, missing (best first)."""
+    cols = {str(c).strip() for c in columns}
+    rows = []
+    for kind in KINDS:
+        required = required_columns(kind)
+        missing = [c for c in required if c not in cols]
+        present = len(required) - len(missing)
+        rows.append(
+            {"kind": kind, "present": present, "required": len(required),
+             "share": present / len(required), "missing": missing}
+        )  # fmt: skip
+    return pd.DataFrame(rows).sort_values("share", ascending=False, kind="stable")
+
+
+def _fold(value) -> str:
+    """Case-folded, spaces and hyphens as underscores: the key of a near miss."""
+    return re.sub(r"[\s\-]+", "_", str(value).strip().lower())
+
+
+def near_miss(value, allowed=(), pattern: str | None = None) -> str | None:
+    """The allowed value a near miss was meant to be, or None.
+
+    Same after case-folding (spaces and hyphens read as underscores), a folded form that matches
+    `pattern`, or the closest allowed value by `difflib` similarity (ratio >= 0.8).
+    """
+    key = _fold(value)
+    texts = [str(a) for a in allowed]
+    for a in texts:
+        if _fold(a) == key:
+            return a
+    if pattern and re.fullmatch(pattern, key):
+        return key
+    close = difflib.get_close_matches(key, texts, n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+# --------------------------------------------------------------------------------------------
 # Row rules that involve several columns (vectorised: each returns a mask of offending rows)
 
 
@@ -418,20 +514,28 @@ _KIND_WORDS = {
     "number": "number",
 }
 
-_PREAMBLE = """\
+_PREAMBLE = f"""\
 # Data: record-level inputs
 
 <!-- GENERATED by study.data.schema.schema_markdown(); do not edit by hand.
      Regenerate with: .venv/bin/python -m study.data.schema -->
 
-The package reads three kinds of record-level file. `study validate PATH [--kind KIND]` checks
-a file against the schema below and prints a table of problems (file, row, column, problem);
-notebooks call `study.data.records.read_records(path, kind)`, which raises `StudyInputError` on an
-invalid file. CSV (`.csv`), Parquet (`.parquet`, `.pq`) and Excel (`.xlsx`, `.xlsm`; first
-sheet) are accepted. Dates are written `YYYY-MM-DD`; true/false columns accept `true`/`false` (also
-`1`/`0`, `yes`/`no`); an empty cell is a missing value. Extra columns are allowed and ignored.
-Row numbers in problem reports follow the spreadsheet convention: the header is row 1, the first
-record is row 2.
+The package reads three kinds of record-level file. `study validate PATH [--kind KIND]
+[--sheet SHEET]` checks a file against the schema below and prints one line per column and
+problem (how many rows, the first row numbers, the offending values and, for a near miss such as
+`Harrow`, the allowed value meant); `--all` lists every row and `--report FILE` writes them all
+to a CSV (file, row, column, problem). `study run` words a failing input the same way, in one
+line. Notebooks call `study.data.records.read_records(path, kind)`, which raises
+`StudyInputError` on an invalid file.
+
+CSV (`.csv`; comma-separated, or semicolon, tab or `|` as recognised from the header line),
+Parquet (`.parquet`, `.pq`) and Excel (`.xlsx`, `.xlsm`; the first sheet, or the one named with
+`--sheet`; when the first sheet has no recognisable header the error lists the sheets) are
+accepted. A file with a header but no records is refused. Dates are written `YYYY-MM-DD` and must
+lie between {DATE_FLOOR:%Y-%m-%d} and the day the file is checked; true/false columns accept
+`true`/`false` (also `1`/`0`, `yes`/`no`); an empty cell is a missing value. Extra columns are
+allowed and ignored. Row numbers in problem reports follow the spreadsheet convention: the
+header is row 1, the first record is row 2.
 
 Folders: `published/` holds the figures cited from the source documents; `synthetic/` holds
 generated files (`*synthetic*`, see `synthetic/README.md`) — SYNTHETIC data calibrated to the
