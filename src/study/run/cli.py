@@ -242,19 +242,40 @@ def validate(
     kind: Annotated[
         str | None, typer.Option(help="conversations | reviews | weekly (default: inferred).")
     ] = None,
+    sheet: Annotated[
+        str | None, typer.Option(help="Excel sheet: its name or 1-based position (default: first).")
+    ] = None,
+    every_row: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="List every problem (default: one line per column and problem)."
+        ),
+    ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Also write every problem to this CSV (file, row, column, problem)."),
+    ] = None,
 ) -> None:
-    """Check a record-level file against the documented schema (data/README.md)."""
-    from study.data.records import validate_file
+    """Check a record-level file against the documented schema (data/README.md).
 
-    problems = validate_file(path, kind)
-    if problems.empty:
-        out.print(f"{path}: valid", highlight=False)
-        return
-    table = Table("file", "row", "column", "problem", title=f"{len(problems)} problem(s)")
-    for row in problems.itertuples(index=False):
-        table.add_row(*("" if pd.isna(v) else str(v) for v in row))
-    err.print(table)
-    raise typer.Exit(2)
+    Prints one line per column and problem (how many rows, the first rows, the values).
+    Exits with status 2 if there is any problem. The file is only read."""
+    from study.data.records import check_file, check_report_path
+    from study.run.run_diff import write_csv_atomic
+
+    try:
+        check = check_file(path, kind, sheet)
+        if report is not None:
+            write_csv_atomic(check.problems, check_report_path(report, path))
+    except StudyInputError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"--report {report}: cannot write ({exc.strerror or exc})")
+    typer.echo(check.full_text if every_row else check.text)
+    if report is not None:
+        typer.echo(f"wrote {report} ({len(check.problems):,} problems)")
+    if not check.valid:
+        raise typer.Exit(2)
 
 
 @app.command()

@@ -228,7 +228,7 @@ def preflight(plan: RunPlan) -> None:
     StudyInputError (one line naming the file) on the first failing input.
     """
     from study.data import published
-    from study.data.records import summarise_problems, validate_file
+    from study.data.records import check_file
     from study.data.schema import KINDS
 
     published.load_figures()
@@ -239,16 +239,19 @@ def preflight(plan: RunPlan) -> None:
             if not name.endswith("_path") or not isinstance(value, str) or not value:
                 continue
             path = config.resolve_path(value)
+            if path.is_dir():
+                raise StudyInputError(
+                    f"{nb.name}: parameter '{name}': {path} is a folder, not a file"
+                )
             if not path.is_file():
                 raise StudyInputError(f"{nb.name}: parameter '{name}': no such file {path}")
             kind = next((k for k in KINDS if k in name), None)
             if kind is None:
                 continue
-            problems = validate_file(path, kind)
-            if len(problems):
-                message = summarise_problems(problems, str(path))
+            check = check_file(path, kind)
+            if not check.valid:
                 raise StudyInputError(
-                    f"{nb.name}: parameter '{name}': {message} (see 'study validate {path}')"
+                    f"{nb.name}: parameter '{name}': {check.summary} (see 'study validate {path}')"
                 )
 
 
