@@ -18,7 +18,11 @@ from study.data import national
 from study.errors import StudyInputError
 from study.panel import PanelDesign, event_study_did
 from study.run.recorder import Recorder
-from study.synthetic_control import choose_penalty, synthetic_control_placebo
+from study.synthetic_control import (
+    choose_penalty,
+    synthetic_control_conformal,
+    synthetic_control_placebo,
+)
 from study.tidy import ESTIMATE_COLUMNS
 
 GEOS = {"Harrow": "E09000015", "London": "E12000007"}
@@ -345,11 +349,18 @@ def test_council_panel_is_the_estimators_on_one_design_with_rows_text_and_figure
         label="ASC6 Harrow vs same type councils",
     )
     lam = choose_penalty(design).penalty
-    sc = synthetic_control_placebo(design, penalty=lam, label="ASC6 Harrow synthetic control")
-    expected = pd.concat([es.table, same.table, sc.table], ignore_index=True)
+    label = "ASC6 Harrow synthetic control"
+    sc = synthetic_control_placebo(design, penalty="holdout", label=label)
+    conf = synthetic_control_conformal(design, penalty=lam, label=label)
+    expected = pd.concat([es.table, same.table, conf.table, sc.table], ignore_index=True)
     pd.testing.assert_frame_equal(
         res.table[ESTIMATE_COLUMNS], expected[ESTIMATE_COLUMNS], check_exact=True
     )
+    # one keyed row per estimate: no two synthetic-control rows share a quantity
+    assert not res.table.duplicated(["quantity", "method"]).any()
+    sc_rows = res.table[res.table["quantity"].str.contains("synthetic control")]
+    assert len(sc_rows) == 9 and not sc_rows["quantity"].duplicated().any()
+    assert sc.penalty == lam and sc.penalty_rule == "holdout"
     assert set(res.table["site"]) == {"harrow"}
     assert set(res.table["source"]) == {"ASC_test.csv ASC6 (Oflog, every council)"}
     assert sorted(res.figures) == [
@@ -358,12 +369,18 @@ def test_council_panel_is_the_estimators_on_one_design_with_rows_text_and_figure
         "synthetic_control_harrow_asc6",
     ]
     avg = es.table[es.table["method"].str.startswith("placebo")].iloc[-1]
+    cavg = conf.table.iloc[-1]
+    band = f"{cavg['ci_low']:.1f} to {cavg['ci_high']:.1f}"
+    if np.isinf(cavg["ci_low"]) and np.isinf(cavg["ci_high"]):
+        band = "unbounded"
     assert res.text == (
         f"Harrow ASC6: average post-treatment change against all other councils "
         f"{avg['estimate']:.1f} ({avg['ci_low']:.1f} to {avg['ci_high']:.1f}) (event study, "
-        f"placebo-in-space interval, p = {avg['p_value']:.2f}); penalised synthetic control gap "
-        f"{sc.fit.mean_post_gap:.1f}, ranked {sc.rank} of {len(sc.placebos)} placebos "
-        f"(p = {sc.p_value:.2f})."
+        f"placebo-in-space interval, p = {avg['p_value']:.2f}); penalised synthetic control "
+        f"average gap {sc.fit.mean_post_gap:.1f} (95% conformal interval {band}, "
+        f"p = {cavg['p_value']:.3f}; per-year intervals unbounded with 3 pre-treatment years); "
+        f"placebo rank test {sc.rank} of {len(sc.placebos)} (p = {sc.p_value:.2f}, each "
+        "placebo's penalty chosen by the same hold-out rule)."
     )
     summary = res.tables["synthetic_control"].iloc[0]
     assert summary["penalty"] == lam and summary["of"] == 14

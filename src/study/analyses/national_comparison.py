@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from study import proportions, rates
@@ -30,7 +31,11 @@ from study.errors import StudyInputError
 from study.panel import PanelDesign, event_study_did
 from study.plots.national import plot_long_term_shares
 from study.plots.panel import plot_event_study, plot_placebo_gaps, plot_synthetic_control
-from study.synthetic_control import choose_penalty, synthetic_control_placebo
+from study.synthetic_control import (
+    choose_penalty,
+    synthetic_control_conformal,
+    synthetic_control_placebo,
+)
 from study.tidy import estimate_table
 
 LONG_TERM_PREFIX = "Long Term Care:"
@@ -498,10 +503,18 @@ def _ci(row, digits: int = 1) -> str:
     return f"{row.estimate:.{digits}f} ({row.ci_low:.{digits}f} to {row.ci_high:.{digits}f})"
 
 
-def panel_sentence(events: pd.DataFrame, synthetic: pd.DataFrame) -> str:
+def _interval(lo: float, hi: float, digits: int = 1) -> str:
+    """'lo to hi', or 'unbounded' for the whole line (an open end prints as inf)."""
+    if np.isinf(lo) and np.isinf(hi):
+        return "unbounded"
+    return f"{lo:.{digits}f} to {hi:.{digits}f}"
+
+
+def panel_sentence(events: pd.DataFrame, synthetic: pd.DataFrame, *, alpha: float = 0.05) -> str:
     """Per council and measure: the event study's average post-treatment effect against all
-    other councils (placebo-in-space interval and p) and the synthetic control's gap, rank
-    and p (from the `council_panel` tables)."""
+    other councils (placebo-in-space interval and p), the synthetic control's average gap with
+    its conformal interval and p, and the placebo rank test with the placebos it kept (from the
+    `council_panel` tables)."""
     avg = events[
         events["quantity"].str.contains("average")
         & events["method"].str.startswith("placebo")
@@ -514,8 +527,13 @@ def panel_sentence(events: pd.DataFrame, synthetic: pd.DataFrame) -> str:
         lines.append(
             f"{r.council} {r.measure}: average post-treatment change against all other councils "
             f"{_ci(r)} (event study, placebo-in-space interval, p = {r.p_value:.2f}); "
-            f"penalised synthetic control gap {s['mean_post_gap']:.1f}, ranked {s['rank']} of "
-            f"{s['of']} placebos (p = {s['p_value']:.2f})."
+            f"penalised synthetic control average gap {s['mean_post_gap']:.1f} "
+            f"({1 - alpha:.0%} conformal interval {_interval(s['ci_low'], s['ci_high'])}, "
+            f"p = {s['conformal_p']:.3f}; per-year intervals "
+            f"{'unbounded' if s['years_unbounded'] == s['years'] else 'see the table'} with "
+            f"{s['pre_years']} pre-treatment years); placebo rank test "
+            f"{s['rank']} of {s['of']} (p = {s['p_value']:.2f}, each placebo's penalty chosen "
+            f"by the same hold-out rule)."
         )
     return " ".join(lines)
 
@@ -528,6 +546,7 @@ def council_panel(
     first_year: str,
     oflog_file: str | Path | None,
     alpha: float = 0.05,
+    average_scheme: str = "iid",
 ) -> AnalysisResult:
     """Section 4: the comparative panel of each treated council and Oflog measure, from
     `first_year` to the last year of `oflog` (`read_oflog_measures`, every council).
@@ -535,9 +554,13 @@ def council_panel(
     `treated_councils`: geography code -> first treated year. Per council and measure, one
     `PanelDesign` against all other councils (councils missing a year are dropped) serves the
     event study (`event_study_did`, also against councils of the same type, `donor_pool`), the
-    hold-out choice of the penalty (`choose_penalty`) and the penalised synthetic control with
-    placebos in space (`synthetic_control_placebo`). Rows: every event study, then every
-    synthetic control; their source names `oflog_file` (the file `oflog` was read from). Figures
+    hold-out choice of the penalty (`choose_penalty`), the penalised synthetic control's gaps
+    with conformal intervals (`synthetic_control_conformal`, per post year and for the
+    post-period average with `average_scheme` permutations) and placebos in space
+    (`synthetic_control_placebo`, every placebo's penalty chosen by the same hold-out rule,
+    one keyed row per pre-fit filter with the placebos it dropped). Rows: every event study,
+    then every synthetic control; their source names `oflog_file` (the file `oflog` was read
+    from). Figures
     event_study_<council>_<measure> (against all councils), synthetic_control_... and
     placebo_gaps_...; `tables`: event_study (every row, with council, measure, pool),
     event_study_paths (placebo-interval estimates by year), synthetic_control (one row per
@@ -591,13 +614,22 @@ def council_panel(
                         ylabel=f"{measure} difference from councils' change",
                     )
             choice = choose_penalty(against_all)
-            placebo = synthetic_control_placebo(
-                against_all, penalty=choice.penalty, label=f"{measure} {name} synthetic control"
+            sc_label = f"{measure} {name} synthetic control"
+            placebo = synthetic_control_placebo(against_all, penalty="holdout", label=sc_label)
+            conformal = synthetic_control_conformal(
+                against_all,
+                penalty=choice.penalty,
+                alpha=alpha,
+                average_scheme=average_scheme,
+                label=sc_label,
             )
-            synthetic.append(
-                labelled(placebo.table, site=_site(name), data_kind="published", source=source)
-            )
+            for part in (conformal.table, placebo.table):
+                synthetic.append(
+                    labelled(part, site=_site(name), data_kind="published", source=source)
+                )
             top = placebo.fit.weights.head(3)
+            average = conformal.table.iloc[-1]
+            years = conformal.table.iloc[:-1]
             summary.append(
                 {
                     "council": name,
@@ -605,9 +637,19 @@ def council_panel(
                     "penalty": choice.penalty,
                     "pre_rmspe": placebo.fit.pre_rmspe,
                     "mean_post_gap": placebo.fit.mean_post_gap,
+                    "ci_low": average["ci_low"],
+                    "ci_high": average["ci_high"],
+                    "conformal_p": average["p_value"],
+                    "pre_years": against_all.n_pre,
+                    "years": len(years),
+                    "years_unbounded": int(np.isinf(years["ci_low"]).sum()),
                     "rank": placebo.rank,
                     "of": len(placebo.placebos),
                     "p_value": placebo.p_value,
+                    "dropped by pre-fit filter": ", ".join(
+                        f"{r.pre_rmspe_multiple:g}x: {r.dropped}"
+                        for r in placebo.table.iloc[1:].itertuples(index=False)
+                    ),
                     "largest weights": ", ".join(
                         f"{names.get(u, u)} {w:.2f}"
                         for u, w in zip(top["unit"], top["weight"], strict=True)
@@ -634,7 +676,7 @@ def council_panel(
     averages = placebo_rows[placebo_rows["quantity"].str.contains("average")]
     return AnalysisResult(
         table=pd.concat([event_table, *synthetic], ignore_index=True),
-        text=panel_sentence(event_table, synthetic_summary),
+        text=panel_sentence(event_table, synthetic_summary, alpha=alpha),
         view=averages[[*SHOW, "p_value"]].round(3),
         figures=figures,
         tables={
