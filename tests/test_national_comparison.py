@@ -277,9 +277,40 @@ def test_requests_from_new_clients_rows_and_text_from_the_counts(all_figures):
     assert res.view.loc[("Harrow", "18 to 64"), "2021-22"] == round(3845 / 2725, 3)
     assert res.text.startswith(
         "Requests from new clients in 2021-22 against 2019-20 (rate ratio, "
-        f"{rates.WALD_GLM}): Harrow {3845 / 2725:.2f} ("
+        f"{rates.WALD_GLM}; exposures: equal one-year exposures): Harrow {3845 / 2725:.2f} ("
     )
     assert f"Birmingham {9600 / 9000:.2f} (" in res.text
+
+
+def test_requests_on_population_exposures_by_hand(all_figures):
+    """With ONS adults as exposures the rate ratio is (k1 / N1) / (k0 / N0) and the rates are
+    per 100,000 adults; a year without an estimate falls back to equal exposures, said so."""
+    req = all_figures[
+        (all_figures["table"] == "T2") & (all_figures["measure"] == nc.REQUESTS_MEASURE)
+    ]
+    k = req.set_index(["geography_code", "age_band", "year"])["value"]
+    population = pd.DataFrame(
+        [
+            {"year": f"mid-{y}", "geography_code": code, "age_band": band, "population": n}
+            for code in nc.GEOGRAPHIES.values()
+            for band in ("18 to 64", "65 and over")
+            for y, n in (("2019", 150_000.0), ("2020", 160_000.0))
+        ]
+    )
+    res = nc.requests_from_new_clients(all_figures, via="x", population=population)
+    t = res.tables["requests"]
+    harrow = t[(t["label"] == "Harrow") & (t["age_band"] == "18 to 64")]
+    covid = harrow[harrow["year"] == "2020-21"]
+    ratio = covid[covid["quantity"].str.endswith("rate ratio after / before")].iloc[0]
+    k1, k0 = k[("E09000015", "18 to 64", "2020-21")], k[("E09000015", "18 to 64", "2019-20")]
+    assert ratio["estimate"] == pytest.approx((k1 / 160_000) / (k0 / 150_000), rel=1e-12)
+    assert set(covid["exposure"]) == {"per 100,000 adults"}
+    assert "160,000 adults (2020-21) and 150,000 (2019-20)" in ratio["note"]
+    rate = covid[covid["quantity"].str.contains("rate after")].iloc[0]
+    assert rate["estimate"] == pytest.approx(k1 / 1.6, rel=1e-12)  # per 100,000 adults
+    later = harrow[harrow["year"] == "2021-22"]
+    assert set(later["exposure"]) == {"equal one-year exposures"}
+    assert later["note"].str.contains("no ONS mid-year estimate for 2021-22").all()
 
 
 def test_councils_against_median_rows_by_measure_and_council(all_figures):
@@ -373,6 +404,8 @@ def test_council_panel_is_the_estimators_on_one_design_with_rows_text_and_figure
     band = f"{cavg['ci_low']:.1f} to {cavg['ci_high']:.1f}"
     if np.isinf(cavg["ci_low"]) and np.isinf(cavg["ci_high"]):
         band = "unbounded"
+    if "not an interval" in cavg["note"]:
+        band += " (hull of a confidence set that is not an interval)"
     assert res.text == (
         f"Harrow ASC6: average post-treatment change against all other councils "
         f"{avg['estimate']:.1f} ({avg['ci_low']:.1f} to {avg['ci_high']:.1f}) (event study, "

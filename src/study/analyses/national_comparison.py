@@ -27,6 +27,7 @@ import pandas as pd
 from study import proportions, rates
 from study.analyses import AnalysisResult, labelled
 from study.data import national
+from study.data.ons_population import ONS_POPULATION_DIR
 from study.errors import StudyInputError
 from study.panel import PanelDesign, event_study_did
 from study.plots.national import plot_long_term_shares
@@ -178,13 +179,38 @@ def compare_shares(
     return pd.concat(parts, ignore_index=True)
 
 
+PER_ADULTS = 100_000  # rates per 100,000 adults
+POPULATION_UNIT = "100,000 adult-years (ONS mid-year estimate)"
+
+
+def _adults(population: pd.DataFrame | None, code: str, band: str, year: str) -> float | None:
+    """Adults of `band` in geography `code` for financial year `year` (the mid-year estimate
+    of its first year, `ons_population.financial_year_population`), or None if not there."""
+    if population is None:
+        return None
+    mid = f"mid-{str(year)[:4]}"
+    sel = population[
+        (population["year"] == mid)
+        & (population["geography_code"] == code)
+        & (population["age_band"] == band)
+    ]
+    return float(sel["population"].iloc[0]) if len(sel) == 1 else None
+
+
 def requests_over_years(
-    figures: pd.DataFrame, geographies: Mapping[str, str], *, alpha: float = 0.05
+    figures: pd.DataFrame,
+    geographies: Mapping[str, str],
+    *,
+    population: pd.DataFrame | None = None,
+    alpha: float = 0.05,
 ) -> pd.DataFrame:
     """Requests for support from new clients (SALT T2) in each year against the first year,
-    per geography and age band: Poisson rate ratio with equal one-year exposures (Wald GLM and
-    exact conditional intervals from `rates.poisson_rate_ratio`); columns label, age_band,
-    year and baseline (the first year) name each row."""
+    per geography and age band: Poisson rates and rate ratio (Wald GLM and exact conditional
+    intervals, `rates.poisson_rate_ratio`). Exposures: the adults of the age band in the ONS
+    mid-year estimate of each financial year's first year (`population`, from
+    `ons_population.read_ons_populations`; rates per 100,000 adults), or, where a year has no
+    estimate, equal one-year exposures (said in the note). Columns label, age_band, year,
+    baseline and exposure name each row."""
     _need(figures, ["table", "year", "geography_code", "measure", "age_band", "value"], "figures")
     req = figures[(figures["table"] == "T2") & (figures["measure"] == REQUESTS_MEASURE)]
     parts = []
@@ -197,17 +223,40 @@ def requests_over_years(
             first = grp.iloc[0]
             for r in grp.iloc[1:].itertuples(index=False):
                 what = f"requests from new clients, {label}, {band}, {r.year} vs {first['year']}"
+                adults = (_adults(population, code, band, r.year),
+                          _adults(population, code, band, first["year"]))  # fmt: skip
+                if None in adults:
+                    exposures, unit, kind = (1.0, 1.0), "years", "equal one-year exposures"
+                    note = "equal one-year exposures" + (
+                        f" (no ONS mid-year estimate for {r.year} or {first['year']})"
+                        if population is not None
+                        else ""
+                    )
+                else:
+                    exposures = tuple(a / PER_ADULTS for a in adults)
+                    unit, kind = POPULATION_UNIT, "per 100,000 adults"
+                    note = (
+                        f"exposures: {adults[0]:,.0f} adults ({r.year}) and {adults[1]:,.0f} "
+                        f"({first['year']}), ONS mid-year estimates"
+                    )
                 table = rates.poisson_rate_ratio(
                     int(r.value),
-                    1.0,
+                    exposures[0],
                     int(first["value"]),
-                    1.0,
+                    exposures[1],
                     alpha=alpha,
-                    exposure_unit="years",
+                    exposure_unit=unit,
                     label=what,
+                    note=note,
                 )
                 parts.append(
-                    table.assign(label=label, age_band=band, year=r.year, baseline=first["year"])
+                    table.assign(
+                        label=label,
+                        age_band=band,
+                        year=r.year,
+                        baseline=first["year"],
+                        exposure=kind,
+                    )  # fmt: skip
                 )
     return pd.concat(parts, ignore_index=True)
 
@@ -398,16 +447,23 @@ def requests_sentence(ratios: pd.DataFrame) -> str:
     ]
     return (
         f"Requests from new clients in {year} against {first} (rate ratio, "
-        f"{rates.WALD_GLM}): " + "; ".join(parts) + "."
+        f"{rates.WALD_GLM}; exposures: {', '.join(sorted(set(latest['exposure'])))}): "
+        + "; ".join(parts)
+        + "."
     )
 
 
 def requests_from_new_clients(
-    figures: pd.DataFrame, *, via: str | Path, alpha: float = 0.05
+    figures: pd.DataFrame,
+    *,
+    via: str | Path,
+    population: pd.DataFrame | None = None,
+    alpha: float = 0.05,
 ) -> AnalysisResult:
     """Section 2: requests for support from new clients (SALT T2) in each year against the
-    first, per area of `GEOGRAPHIES` and age band (`requests_over_years`)."""
-    requests = requests_over_years(figures, GEOGRAPHIES, alpha=alpha)
+    first, per area of `GEOGRAPHIES` and age band (`requests_over_years`; with `population`,
+    rates per 100,000 adults on ONS mid-year exposures)."""
+    requests = requests_over_years(figures, GEOGRAPHIES, population=population, alpha=alpha)
     ratios = requests[
         requests["quantity"].str.endswith("rate ratio after / before")
         & requests["method"].eq(rates.WALD_GLM)
@@ -481,6 +537,16 @@ def find_oflog_file(oflog_path: str | Path = "") -> Path | None:
     return default if default.is_file() else None
 
 
+def find_ons_population(ons_population_path: str | Path = "") -> Path | None:
+    """The folder of ONS mid-year population editions: `ons_population_path` if given, else
+    `ons_population.ONS_POPULATION_DIR` in `national.external_dir()` if it is there, else None
+    (request comparisons then use equal one-year exposures, and say so)."""
+    if str(ons_population_path).strip():
+        return Path(ons_population_path)
+    default = national.external_dir() / ONS_POPULATION_DIR
+    return default if default.is_dir() else None
+
+
 def describe_sources(
     figures: pd.DataFrame, oflog_file: Path | None, oflog: pd.DataFrame | None
 ) -> str:
@@ -501,6 +567,9 @@ def describe_sources(
 
 def _ci(row, digits: int = 1) -> str:
     return f"{row.estimate:.{digits}f} ({row.ci_low:.{digits}f} to {row.ci_high:.{digits}f})"
+
+
+HULL = " (hull of a confidence set that is not an interval)"
 
 
 def _interval(lo: float, hi: float, digits: int = 1) -> str:
@@ -528,7 +597,8 @@ def panel_sentence(events: pd.DataFrame, synthetic: pd.DataFrame, *, alpha: floa
             f"{r.council} {r.measure}: average post-treatment change against all other councils "
             f"{_ci(r)} (event study, placebo-in-space interval, p = {r.p_value:.2f}); "
             f"penalised synthetic control average gap {s['mean_post_gap']:.1f} "
-            f"({1 - alpha:.0%} conformal interval {_interval(s['ci_low'], s['ci_high'])}, "
+            f"({1 - alpha:.0%} conformal interval {_interval(s['ci_low'], s['ci_high'])}"
+            f"{HULL if s['conformal_hull'] else ''}, "
             f"p = {s['conformal_p']:.3f}; per-year intervals "
             f"{'unbounded' if s['years_unbounded'] == s['years'] else 'see the table'} with "
             f"{s['pre_years']} pre-treatment years); placebo rank test "
@@ -640,6 +710,7 @@ def council_panel(
                     "ci_low": average["ci_low"],
                     "ci_high": average["ci_high"],
                     "conformal_p": average["p_value"],
+                    "conformal_hull": "not an interval" in average["note"],
                     "pre_years": against_all.n_pre,
                     "years": len(years),
                     "years_unbounded": int(np.isinf(years["ci_low"]).sum()),
