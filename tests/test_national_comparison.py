@@ -18,7 +18,11 @@ from study.data import national
 from study.errors import StudyInputError
 from study.panel import PanelDesign, event_study_did
 from study.run.recorder import Recorder
-from study.synthetic_control import choose_penalty, synthetic_control_placebo
+from study.synthetic_control import (
+    choose_penalty,
+    synthetic_control_conformal,
+    synthetic_control_placebo,
+)
 from study.tidy import ESTIMATE_COLUMNS
 
 GEOS = {"Harrow": "E09000015", "London": "E12000007"}
@@ -273,9 +277,40 @@ def test_requests_from_new_clients_rows_and_text_from_the_counts(all_figures):
     assert res.view.loc[("Harrow", "18 to 64"), "2021-22"] == round(3845 / 2725, 3)
     assert res.text.startswith(
         "Requests from new clients in 2021-22 against 2019-20 (rate ratio, "
-        f"{rates.WALD_GLM}): Harrow {3845 / 2725:.2f} ("
+        f"{rates.WALD_GLM}; exposures: equal one-year exposures): Harrow {3845 / 2725:.2f} ("
     )
     assert f"Birmingham {9600 / 9000:.2f} (" in res.text
+
+
+def test_requests_on_population_exposures_by_hand(all_figures):
+    """With ONS adults as exposures the rate ratio is (k1 / N1) / (k0 / N0) and the rates are
+    per 100,000 adults; a year without an estimate falls back to equal exposures, said so."""
+    req = all_figures[
+        (all_figures["table"] == "T2") & (all_figures["measure"] == nc.REQUESTS_MEASURE)
+    ]
+    k = req.set_index(["geography_code", "age_band", "year"])["value"]
+    population = pd.DataFrame(
+        [
+            {"year": f"mid-{y}", "geography_code": code, "age_band": band, "population": n}
+            for code in nc.GEOGRAPHIES.values()
+            for band in ("18 to 64", "65 and over")
+            for y, n in (("2019", 150_000.0), ("2020", 160_000.0))
+        ]
+    )
+    res = nc.requests_from_new_clients(all_figures, via="x", population=population)
+    t = res.tables["requests"]
+    harrow = t[(t["label"] == "Harrow") & (t["age_band"] == "18 to 64")]
+    covid = harrow[harrow["year"] == "2020-21"]
+    ratio = covid[covid["quantity"].str.endswith("rate ratio after / before")].iloc[0]
+    k1, k0 = k[("E09000015", "18 to 64", "2020-21")], k[("E09000015", "18 to 64", "2019-20")]
+    assert ratio["estimate"] == pytest.approx((k1 / 160_000) / (k0 / 150_000), rel=1e-12)
+    assert set(covid["exposure"]) == {"per 100,000 adults"}
+    assert "160,000 adults (2020-21) and 150,000 (2019-20)" in ratio["note"]
+    rate = covid[covid["quantity"].str.contains("rate after")].iloc[0]
+    assert rate["estimate"] == pytest.approx(k1 / 1.6, rel=1e-12)  # per 100,000 adults
+    later = harrow[harrow["year"] == "2021-22"]
+    assert set(later["exposure"]) == {"equal one-year exposures"}
+    assert later["note"].str.contains("no ONS mid-year estimate for 2021-22").all()
 
 
 def test_councils_against_median_rows_by_measure_and_council(all_figures):
@@ -345,11 +380,18 @@ def test_council_panel_is_the_estimators_on_one_design_with_rows_text_and_figure
         label="ASC6 Harrow vs same type councils",
     )
     lam = choose_penalty(design).penalty
-    sc = synthetic_control_placebo(design, penalty=lam, label="ASC6 Harrow synthetic control")
-    expected = pd.concat([es.table, same.table, sc.table], ignore_index=True)
+    label = "ASC6 Harrow synthetic control"
+    sc = synthetic_control_placebo(design, penalty="holdout", label=label)
+    conf = synthetic_control_conformal(design, penalty=lam, label=label)
+    expected = pd.concat([es.table, same.table, conf.table, sc.table], ignore_index=True)
     pd.testing.assert_frame_equal(
         res.table[ESTIMATE_COLUMNS], expected[ESTIMATE_COLUMNS], check_exact=True
     )
+    # one keyed row per estimate: no two synthetic-control rows share a quantity
+    assert not res.table.duplicated(["quantity", "method"]).any()
+    sc_rows = res.table[res.table["quantity"].str.contains("synthetic control")]
+    assert len(sc_rows) == 9 and not sc_rows["quantity"].duplicated().any()
+    assert sc.penalty == lam and sc.penalty_rule == "holdout"
     assert set(res.table["site"]) == {"harrow"}
     assert set(res.table["source"]) == {"ASC_test.csv ASC6 (Oflog, every council)"}
     assert sorted(res.figures) == [
@@ -358,12 +400,20 @@ def test_council_panel_is_the_estimators_on_one_design_with_rows_text_and_figure
         "synthetic_control_harrow_asc6",
     ]
     avg = es.table[es.table["method"].str.startswith("placebo")].iloc[-1]
+    cavg = conf.table.iloc[-1]
+    band = f"{cavg['ci_low']:.1f} to {cavg['ci_high']:.1f}"
+    if np.isinf(cavg["ci_low"]) and np.isinf(cavg["ci_high"]):
+        band = "unbounded"
+    if "not an interval" in cavg["note"]:
+        band += " (hull of a confidence set that is not an interval)"
     assert res.text == (
         f"Harrow ASC6: average post-treatment change against all other councils "
         f"{avg['estimate']:.1f} ({avg['ci_low']:.1f} to {avg['ci_high']:.1f}) (event study, "
-        f"placebo-in-space interval, p = {avg['p_value']:.2f}); penalised synthetic control gap "
-        f"{sc.fit.mean_post_gap:.1f}, ranked {sc.rank} of {len(sc.placebos)} placebos "
-        f"(p = {sc.p_value:.2f})."
+        f"placebo-in-space interval, p = {avg['p_value']:.2f}); penalised synthetic control "
+        f"average gap {sc.fit.mean_post_gap:.1f} (95% conformal interval {band}, "
+        f"p = {cavg['p_value']:.3f}; per-year intervals unbounded with 3 pre-treatment years); "
+        f"placebo rank test {sc.rank} of {len(sc.placebos)} (p = {sc.p_value:.2f}, each "
+        "placebo's penalty chosen by the same hold-out rule)."
     )
     summary = res.tables["synthetic_control"].iloc[0]
     assert summary["penalty"] == lam and summary["of"] == 14

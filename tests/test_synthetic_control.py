@@ -435,3 +435,147 @@ def test_choose_penalty_bad_holdout_and_grid(kwargs, message):
     with pytest.raises(StudyInputError) as err:
         sc.choose_penalty(data, treated=TREATED, treatment_start=START, **kwargs)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+# ------------------------------------------------------------------ conformal inference (CWZ)
+
+
+def _factor_panel(J=8, T0=19, T1=3, effect=3.0, seed=3):
+    """Long panel from a two-factor model, unit 0 treated from period T0 with `effect`."""
+    rng = np.random.default_rng(seed)
+    T = T0 + T1
+    f = rng.normal(size=(T, 2)).cumsum(axis=0)
+    load = rng.uniform(0.5, 1.5, size=(J + 1, 2))
+    Y = 50 + load @ f.T + rng.normal(scale=1.0, size=(J + 1, T))
+    Y[0, T0:] += effect
+    years = [str(2000 + t) for t in range(T)]
+    units = [f"u{i}" for i in range(J + 1)]
+    rows = [
+        {"geography_code": units[i], "year": years[t], "value": Y[i, t]}
+        for i in range(J + 1)
+        for t in range(T)
+    ]
+    return pd.DataFrame(rows), Y, years
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.1])
+def test_conformal_per_period_intervals_match_pysyncon(lam):
+    """Per-period conformal intervals (CWZ 2021 Algorithm 1) against pysyncon's independent
+    ConformalInference (its own root search and p-value), with pysyncon's SLSQP solving the
+    same (penalised) simplex least squares on the pre-periods and the tested period."""
+    pytest.importorskip("pysyncon")
+    from pysyncon.base import BaseSynth
+    from pysyncon.inference import ConformalInference
+    from pysyncon.penalized import PenalizedOptimMixin
+
+    class Simplex(BaseSynth, PenalizedOptimMixin):
+        def fit(self, Z0, Z1):
+            self.W, _ = self.w_optimize(
+                np.eye(len(Z0)), Z0.to_numpy(), Z1.to_numpy(), lam,
+                qp_options={"maxiter": 1000, "ftol": 1e-12},
+            )  # fmt: skip
+
+        def summary(self):  # pragma: no cover - abstract in pysyncon
+            return None
+
+    data, Y, years = _factor_panel()
+    T0 = 19
+    Z0 = pd.DataFrame(Y[1:].T, index=years)
+    Z1 = pd.Series(Y[0], index=years)
+    model = Simplex()
+    model.fit(Z0.iloc[:T0], Z1.iloc[:T0])
+    ref = ConformalInference().confidence_intervals(
+        alpha=0.1, scm=model, Z0=Z0, Z1=Z1, pre_periods=years[:T0],
+        post_periods=years[T0:], tol=1e-5, max_iter=500, verbose=False,
+    )  # fmt: skip
+    ours = sc.synthetic_control_conformal(
+        data, treated="u0", treatment_start=years[T0], penalty=lam, alpha=0.1
+    ).table
+    per_year = ours.iloc[:-1]
+    np.testing.assert_allclose(per_year["estimate"], ref["value"], atol=1e-4)
+    np.testing.assert_allclose(per_year["ci_low"], ref["lower_ci"], atol=1e-3)
+    np.testing.assert_allclose(per_year["ci_high"], ref["upper_ci"], atol=1e-3)
+    assert (per_year["n"] == T0 + 1).all() and (per_year["level"] == 0.9).all()
+
+
+def test_conformal_average_p_value_by_brute_force_permutations():
+    """The constant-effect p-value: weights re-fitted by SLSQP on all periods under the null,
+    residuals permuted over every one of the T! orderings (itertools.permutations), S_1."""
+    from itertools import permutations
+
+    data, Y, years = _factor_panel(J=4, T0=4, T1=2, seed=5)
+    T, post = 6, [4, 5]
+    for theta in (0.0, 2.0, 6.0):
+        y = Y[0].copy()
+        y[post] -= theta
+        A = Y[1:].T
+        res = minimize(
+            lambda w, A=A, y=y: np.sum((y - A @ w) ** 2),
+            np.full(4, 0.25),
+            method="SLSQP",
+            bounds=[(0, 1)] * 4,
+            constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1}],
+            options={"ftol": 1e-14, "maxiter": 1000},
+        )
+        u = y - A @ res.x
+        s0 = np.abs(u[post]).sum()
+        stats = [np.abs(u[list(p)][post]).sum() for p in permutations(range(T))]
+        expected = np.mean(np.array(stats) >= s0 - 1e-9)
+        got = sc.conformal_p_value(Y[0], Y[1:], post, theta)
+        assert got == pytest.approx(expected, abs=1e-12)
+    # moving block: the T cyclic shifts only
+    got = sc.conformal_p_value(Y[0], Y[1:], post, 0.0, scheme="moving block")
+    assert got * T == pytest.approx(round(got * T))
+
+
+def test_conformal_intervals_unbounded_with_few_pre_periods_and_p_values():
+    data, _, years = _factor_panel(J=6, T0=3, T1=4, seed=11)
+    res = sc.synthetic_control_conformal(data, treated="u0", treatment_start=years[3])
+    per_year, avg = res.table.iloc[:-1], res.table.iloc[-1]
+    assert np.isneginf(per_year["ci_low"]).all() and np.isposinf(per_year["ci_high"]).all()
+    assert per_year["note"].str.contains("smallest attainable p-value is 0.25 > alpha").all()
+    assert avg["n"] == 35 and avg["time"] == "average"  # C(7, 4) sets of post years
+    assert ((res.table["p_value"] > 0) & (res.table["p_value"] <= 1)).all()
+    assert avg["ci_low"] <= avg["estimate"] <= avg["ci_high"]
+    mb = sc.synthetic_control_conformal(
+        data, treated="u0", treatment_start=years[3], average_scheme="moving block"
+    ).table.iloc[-1]
+    assert mb["n"] == 7 and np.isinf(mb["ci_low"])  # 1/7 > 0.05: unbounded
+    assert "moving block permutations" in mb["method"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"scheme": "block"}, "scheme must be one of"),
+        ({"average_scheme": "x"}, "average_scheme must be one of"),
+        ({"alpha": 1.5}, "alpha must be"),
+        ({"n_grid": 2}, "n_grid must be at least 3"),
+        ({"grid_width": 0}, "grid_width must be"),
+    ],
+)
+def test_conformal_bad_input(kwargs, message):
+    data, _, years = _factor_panel(J=4, T0=4, T1=2)
+    with pytest.raises(StudyInputError, match=message):
+        sc.synthetic_control_conformal(data, treated="u0", treatment_start=years[4], **kwargs)
+
+
+def test_placebo_penalties_chosen_by_the_same_rule():
+    """penalty='holdout': every unit's lambda is what choose_penalty picks with that unit
+    treated and the other donors as its pool; each filter is one keyed row with its drops."""
+    data, _, years = _factor_panel(J=6, T0=5, T1=2, seed=2)
+    res = sc.synthetic_control_placebo(
+        data, treated="u0", treatment_start=years[5], penalty="holdout"
+    )
+    lam = res.placebos.set_index("unit")["penalty"]
+    assert lam["u0"] == sc.choose_penalty(data, treated="u0", treatment_start=years[5]).penalty
+    for j in (1, 4):
+        alone = data[data["geography_code"] != "u0"]
+        chosen = sc.choose_penalty(alone, treated=f"u{j}", treatment_start=years[5]).penalty
+        assert lam[f"u{j}"] == chosen
+    table = res.table
+    assert not table["quantity"].duplicated().any() and len(table) == 4
+    assert (table["n"] + table["dropped"] == 6).all() and table["dropped"].iloc[0] == 0
+    assert table["note"].str.contains("placebos dropped by the pre-fit filter").all()
+    with pytest.raises(StudyInputError, match="penalty must be a non-negative number or one of"):
+        sc.synthetic_control_placebo(data, treated="u0", treatment_start=years[5], penalty="cv")

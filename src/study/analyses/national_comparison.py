@@ -21,16 +21,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from study import proportions, rates
 from study.analyses import AnalysisResult, labelled
 from study.data import national
+from study.data.ons_population import ONS_POPULATION_DIR
 from study.errors import StudyInputError
 from study.panel import PanelDesign, event_study_did
 from study.plots.national import plot_long_term_shares
 from study.plots.panel import plot_event_study, plot_placebo_gaps, plot_synthetic_control
-from study.synthetic_control import choose_penalty, synthetic_control_placebo
+from study.synthetic_control import (
+    choose_penalty,
+    synthetic_control_conformal,
+    synthetic_control_placebo,
+)
 from study.tidy import estimate_table
 
 LONG_TERM_PREFIX = "Long Term Care:"
@@ -173,13 +179,38 @@ def compare_shares(
     return pd.concat(parts, ignore_index=True)
 
 
+PER_ADULTS = 100_000  # rates per 100,000 adults
+POPULATION_UNIT = "100,000 adult-years (ONS mid-year estimate)"
+
+
+def _adults(population: pd.DataFrame | None, code: str, band: str, year: str) -> float | None:
+    """Adults of `band` in geography `code` for financial year `year` (the mid-year estimate
+    of its first year, `ons_population.financial_year_population`), or None if not there."""
+    if population is None:
+        return None
+    mid = f"mid-{str(year)[:4]}"
+    sel = population[
+        (population["year"] == mid)
+        & (population["geography_code"] == code)
+        & (population["age_band"] == band)
+    ]
+    return float(sel["population"].iloc[0]) if len(sel) == 1 else None
+
+
 def requests_over_years(
-    figures: pd.DataFrame, geographies: Mapping[str, str], *, alpha: float = 0.05
+    figures: pd.DataFrame,
+    geographies: Mapping[str, str],
+    *,
+    population: pd.DataFrame | None = None,
+    alpha: float = 0.05,
 ) -> pd.DataFrame:
     """Requests for support from new clients (SALT T2) in each year against the first year,
-    per geography and age band: Poisson rate ratio with equal one-year exposures (Wald GLM and
-    exact conditional intervals from `rates.poisson_rate_ratio`); columns label, age_band,
-    year and baseline (the first year) name each row."""
+    per geography and age band: Poisson rates and rate ratio (Wald GLM and exact conditional
+    intervals, `rates.poisson_rate_ratio`). Exposures: the adults of the age band in the ONS
+    mid-year estimate of each financial year's first year (`population`, from
+    `ons_population.read_ons_populations`; rates per 100,000 adults), or, where a year has no
+    estimate, equal one-year exposures (said in the note). Columns label, age_band, year,
+    baseline and exposure name each row."""
     _need(figures, ["table", "year", "geography_code", "measure", "age_band", "value"], "figures")
     req = figures[(figures["table"] == "T2") & (figures["measure"] == REQUESTS_MEASURE)]
     parts = []
@@ -192,17 +223,40 @@ def requests_over_years(
             first = grp.iloc[0]
             for r in grp.iloc[1:].itertuples(index=False):
                 what = f"requests from new clients, {label}, {band}, {r.year} vs {first['year']}"
+                adults = (_adults(population, code, band, r.year),
+                          _adults(population, code, band, first["year"]))  # fmt: skip
+                if None in adults:
+                    exposures, unit, kind = (1.0, 1.0), "years", "equal one-year exposures"
+                    note = "equal one-year exposures" + (
+                        f" (no ONS mid-year estimate for {r.year} or {first['year']})"
+                        if population is not None
+                        else ""
+                    )
+                else:
+                    exposures = tuple(a / PER_ADULTS for a in adults)
+                    unit, kind = POPULATION_UNIT, "per 100,000 adults"
+                    note = (
+                        f"exposures: {adults[0]:,.0f} adults ({r.year}) and {adults[1]:,.0f} "
+                        f"({first['year']}), ONS mid-year estimates"
+                    )
                 table = rates.poisson_rate_ratio(
                     int(r.value),
-                    1.0,
+                    exposures[0],
                     int(first["value"]),
-                    1.0,
+                    exposures[1],
                     alpha=alpha,
-                    exposure_unit="years",
+                    exposure_unit=unit,
                     label=what,
+                    note=note,
                 )
                 parts.append(
-                    table.assign(label=label, age_band=band, year=r.year, baseline=first["year"])
+                    table.assign(
+                        label=label,
+                        age_band=band,
+                        year=r.year,
+                        baseline=first["year"],
+                        exposure=kind,
+                    )  # fmt: skip
                 )
     return pd.concat(parts, ignore_index=True)
 
@@ -393,16 +447,23 @@ def requests_sentence(ratios: pd.DataFrame) -> str:
     ]
     return (
         f"Requests from new clients in {year} against {first} (rate ratio, "
-        f"{rates.WALD_GLM}): " + "; ".join(parts) + "."
+        f"{rates.WALD_GLM}; exposures: {', '.join(sorted(set(latest['exposure'])))}): "
+        + "; ".join(parts)
+        + "."
     )
 
 
 def requests_from_new_clients(
-    figures: pd.DataFrame, *, via: str | Path, alpha: float = 0.05
+    figures: pd.DataFrame,
+    *,
+    via: str | Path,
+    population: pd.DataFrame | None = None,
+    alpha: float = 0.05,
 ) -> AnalysisResult:
     """Section 2: requests for support from new clients (SALT T2) in each year against the
-    first, per area of `GEOGRAPHIES` and age band (`requests_over_years`)."""
-    requests = requests_over_years(figures, GEOGRAPHIES, alpha=alpha)
+    first, per area of `GEOGRAPHIES` and age band (`requests_over_years`; with `population`,
+    rates per 100,000 adults on ONS mid-year exposures)."""
+    requests = requests_over_years(figures, GEOGRAPHIES, population=population, alpha=alpha)
     ratios = requests[
         requests["quantity"].str.endswith("rate ratio after / before")
         & requests["method"].eq(rates.WALD_GLM)
@@ -476,6 +537,16 @@ def find_oflog_file(oflog_path: str | Path = "") -> Path | None:
     return default if default.is_file() else None
 
 
+def find_ons_population(ons_population_path: str | Path = "") -> Path | None:
+    """The folder of ONS mid-year population editions: `ons_population_path` if given, else
+    `ons_population.ONS_POPULATION_DIR` in `national.external_dir()` if it is there, else None
+    (request comparisons then use equal one-year exposures, and say so)."""
+    if str(ons_population_path).strip():
+        return Path(ons_population_path)
+    default = national.external_dir() / ONS_POPULATION_DIR
+    return default if default.is_dir() else None
+
+
 def describe_sources(
     figures: pd.DataFrame, oflog_file: Path | None, oflog: pd.DataFrame | None
 ) -> str:
@@ -498,10 +569,21 @@ def _ci(row, digits: int = 1) -> str:
     return f"{row.estimate:.{digits}f} ({row.ci_low:.{digits}f} to {row.ci_high:.{digits}f})"
 
 
-def panel_sentence(events: pd.DataFrame, synthetic: pd.DataFrame) -> str:
+HULL = " (hull of a confidence set that is not an interval)"
+
+
+def _interval(lo: float, hi: float, digits: int = 1) -> str:
+    """'lo to hi', or 'unbounded' for the whole line (an open end prints as inf)."""
+    if np.isinf(lo) and np.isinf(hi):
+        return "unbounded"
+    return f"{lo:.{digits}f} to {hi:.{digits}f}"
+
+
+def panel_sentence(events: pd.DataFrame, synthetic: pd.DataFrame, *, alpha: float = 0.05) -> str:
     """Per council and measure: the event study's average post-treatment effect against all
-    other councils (placebo-in-space interval and p) and the synthetic control's gap, rank
-    and p (from the `council_panel` tables)."""
+    other councils (placebo-in-space interval and p), the synthetic control's average gap with
+    its conformal interval and p, and the placebo rank test with the placebos it kept (from the
+    `council_panel` tables)."""
     avg = events[
         events["quantity"].str.contains("average")
         & events["method"].str.startswith("placebo")
@@ -514,8 +596,14 @@ def panel_sentence(events: pd.DataFrame, synthetic: pd.DataFrame) -> str:
         lines.append(
             f"{r.council} {r.measure}: average post-treatment change against all other councils "
             f"{_ci(r)} (event study, placebo-in-space interval, p = {r.p_value:.2f}); "
-            f"penalised synthetic control gap {s['mean_post_gap']:.1f}, ranked {s['rank']} of "
-            f"{s['of']} placebos (p = {s['p_value']:.2f})."
+            f"penalised synthetic control average gap {s['mean_post_gap']:.1f} "
+            f"({1 - alpha:.0%} conformal interval {_interval(s['ci_low'], s['ci_high'])}"
+            f"{HULL if s['conformal_hull'] else ''}, "
+            f"p = {s['conformal_p']:.3f}; per-year intervals "
+            f"{'unbounded' if s['years_unbounded'] == s['years'] else 'see the table'} with "
+            f"{s['pre_years']} pre-treatment years); placebo rank test "
+            f"{s['rank']} of {s['of']} (p = {s['p_value']:.2f}, each placebo's penalty chosen "
+            f"by the same hold-out rule)."
         )
     return " ".join(lines)
 
@@ -528,6 +616,7 @@ def council_panel(
     first_year: str,
     oflog_file: str | Path | None,
     alpha: float = 0.05,
+    average_scheme: str = "iid",
 ) -> AnalysisResult:
     """Section 4: the comparative panel of each treated council and Oflog measure, from
     `first_year` to the last year of `oflog` (`read_oflog_measures`, every council).
@@ -535,9 +624,13 @@ def council_panel(
     `treated_councils`: geography code -> first treated year. Per council and measure, one
     `PanelDesign` against all other councils (councils missing a year are dropped) serves the
     event study (`event_study_did`, also against councils of the same type, `donor_pool`), the
-    hold-out choice of the penalty (`choose_penalty`) and the penalised synthetic control with
-    placebos in space (`synthetic_control_placebo`). Rows: every event study, then every
-    synthetic control; their source names `oflog_file` (the file `oflog` was read from). Figures
+    hold-out choice of the penalty (`choose_penalty`), the penalised synthetic control's gaps
+    with conformal intervals (`synthetic_control_conformal`, per post year and for the
+    post-period average with `average_scheme` permutations) and placebos in space
+    (`synthetic_control_placebo`, every placebo's penalty chosen by the same hold-out rule,
+    one keyed row per pre-fit filter with the placebos it dropped). Rows: every event study,
+    then every synthetic control; their source names `oflog_file` (the file `oflog` was read
+    from). Figures
     event_study_<council>_<measure> (against all councils), synthetic_control_... and
     placebo_gaps_...; `tables`: event_study (every row, with council, measure, pool),
     event_study_paths (placebo-interval estimates by year), synthetic_control (one row per
@@ -591,13 +684,22 @@ def council_panel(
                         ylabel=f"{measure} difference from councils' change",
                     )
             choice = choose_penalty(against_all)
-            placebo = synthetic_control_placebo(
-                against_all, penalty=choice.penalty, label=f"{measure} {name} synthetic control"
+            sc_label = f"{measure} {name} synthetic control"
+            placebo = synthetic_control_placebo(against_all, penalty="holdout", label=sc_label)
+            conformal = synthetic_control_conformal(
+                against_all,
+                penalty=choice.penalty,
+                alpha=alpha,
+                average_scheme=average_scheme,
+                label=sc_label,
             )
-            synthetic.append(
-                labelled(placebo.table, site=_site(name), data_kind="published", source=source)
-            )
+            for part in (conformal.table, placebo.table):
+                synthetic.append(
+                    labelled(part, site=_site(name), data_kind="published", source=source)
+                )
             top = placebo.fit.weights.head(3)
+            average = conformal.table.iloc[-1]
+            years = conformal.table.iloc[:-1]
             summary.append(
                 {
                     "council": name,
@@ -605,9 +707,20 @@ def council_panel(
                     "penalty": choice.penalty,
                     "pre_rmspe": placebo.fit.pre_rmspe,
                     "mean_post_gap": placebo.fit.mean_post_gap,
+                    "ci_low": average["ci_low"],
+                    "ci_high": average["ci_high"],
+                    "conformal_p": average["p_value"],
+                    "conformal_hull": "not an interval" in average["note"],
+                    "pre_years": against_all.n_pre,
+                    "years": len(years),
+                    "years_unbounded": int(np.isinf(years["ci_low"]).sum()),
                     "rank": placebo.rank,
                     "of": len(placebo.placebos),
                     "p_value": placebo.p_value,
+                    "dropped by pre-fit filter": ", ".join(
+                        f"{r.pre_rmspe_multiple:g}x: {r.dropped}"
+                        for r in placebo.table.iloc[1:].itertuples(index=False)
+                    ),
                     "largest weights": ", ".join(
                         f"{names.get(u, u)} {w:.2f}"
                         for u, w in zip(top["unit"], top["weight"], strict=True)
@@ -634,7 +747,7 @@ def council_panel(
     averages = placebo_rows[placebo_rows["quantity"].str.contains("average")]
     return AnalysisResult(
         table=pd.concat([event_table, *synthetic], ignore_index=True),
-        text=panel_sentence(event_table, synthetic_summary),
+        text=panel_sentence(event_table, synthetic_summary, alpha=alpha),
         view=averages[[*SHOW, "p_value"]].round(3),
         figures=figures,
         tables={

@@ -283,6 +283,14 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("panel_first_year", FinancialYear, "2016-17",
               "first year of the panel (ASC6 2015-16 is on another basis: its median is half "
               "the later years)"),
+    Parameter("ons_population_path", str, "",
+              "folder of ONS mid-year population .xls editions (empty: "
+              "STUDY_EXTERNAL_DIR or ../shared/external/ons_population); without it request "
+              "comparisons use equal one-year exposures"),
+    Parameter("sc_average_scheme", Literal["iid", "moving block"], "iid",
+              "permutation scheme of the conformal interval for the synthetic control's "
+              "post-period average gap (iid: all sets of post years; moving block: cyclic "
+              "shifts, robust to serial dependence but its smallest p-value is 1 / years)"),
 )
 RUN_DIR = Parameter("run_dir", str, "",
                     "run folder written by the pipeline (empty: nothing written)")
@@ -310,7 +318,7 @@ NOTEBOOKS: dict[str, tuple[str, ...]] = {
         "alpha seed n_resamples review_tables_path reviews_path".split()),
     "06_national_comparison": tuple(
         "alpha national_figures_path oflog_path treated_councils panel_measures "
-        "panel_first_year".split()),
+        "panel_first_year sc_average_scheme ons_population_path".split()),
 }
 # fmt: on
 BY_NAME: dict[str, Parameter] = {p.name: p for p in (*PARAMETERS, RUN_DIR)}

@@ -17,7 +17,8 @@ import pandas as pd
 from study.errors import StudyInputError
 from study.tidy import ESTIMATE_COLUMNS
 
-REPORT_COLUMNS = ["site", "notebook", *ESTIMATE_COLUMNS, "data_kind", "source", "note"]
+REPORT_COLUMNS = ["site", "notebook", *ESTIMATE_COLUMNS, "p_value", "data_kind", "source", "note"]
+OPTIONAL_REPORT_COLUMNS = ("p_value",)  # empty where no test applies
 DATA_KINDS = ("published", "synthetic", "user")
 
 
@@ -53,6 +54,9 @@ class Recorder:
         out["source"] = source
         if "note" not in out:
             out["note"] = ""
+        for column in OPTIONAL_REPORT_COLUMNS:
+            if column not in out:
+                out[column] = float("nan")
         out = out[REPORT_COLUMNS]
         self._append(out)
         return out
@@ -69,6 +73,9 @@ class Recorder:
             out["notebook"] = self.notebook
             if "note" not in out:
                 out["note"] = ""
+            for column in OPTIONAL_REPORT_COLUMNS:
+                if column not in out:
+                    out[column] = float("nan")
             bad = sorted(set(out["data_kind"]) - set(DATA_KINDS))
             if bad:
                 raise StudyInputError(f"data_kind must be one of {DATA_KINDS}, got {bad}")

@@ -24,10 +24,12 @@ from study.errors import StudyInputError
 from study.run.recorder import REPORT_COLUMNS
 
 KEY_COLUMNS = ["notebook", "site", "quantity", "method"]
-NUMBER_COLUMNS = ["estimate", "ci_low", "ci_high", "level", "n"]
+NUMBER_COLUMNS = ["estimate", "ci_low", "ci_high", "level", "n", "p_value"]
 TEXT_COLUMNS = [c for c in REPORT_COLUMNS if c not in NUMBER_COLUMNS]
-COMPARED_COLUMNS = ["estimate", "ci_low", "ci_high", "level", "n", "data_kind", "source", "note"]
-OPTIONAL_COLUMNS = ("source",)  # absent from runs written before it existed: read as ""
+COMPARED_COLUMNS = [
+    *("estimate", "ci_low", "ci_high", "level", "n", "p_value", "data_kind", "source", "note")
+]
+OPTIONAL_COLUMNS = ("source", "p_value")  # absent from runs written before they existed: ""
 RUN_FILES = ("estimates.csv", "params.yaml", "provenance.json")
 STATUSES = ("same", "changed", "only in A", "only in B")
 DIFF_COLUMNS = [
