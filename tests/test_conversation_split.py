@@ -18,7 +18,7 @@ from study.proportions import (
     multinomial_ci,
     wilson_interval,
 )
-from study.run.recorder import REPORT_COLUMNS
+from study.run.recorder import OPTIONAL_REPORT_COLUMNS, REPORT_COLUMNS
 
 SYNTHETIC = "data/synthetic/conversations_synthetic.csv"
 LABELS = ["site", "data_kind", "source"]
@@ -69,7 +69,7 @@ def test_birmingham_published_is_the_published_70_10_20_of_1497(figures):
     assert source.startswith("data/published/figures.csv: bham_conversations_6m, bham_share_c1")
     assert list(res.view.columns) == cs.SHOW
     assert isinstance(res.figures["birmingham_split"], Figure)
-    assert set(REPORT_COLUMNS) - {"notebook"} <= set(res.table.columns)
+    assert set(REPORT_COLUMNS) - {"notebook", *OPTIONAL_REPORT_COLUMNS} <= set(res.table.columns)
 
 
 def test_birmingham_published_text_states_the_goodman_c1_share_and_interval(figures):
