@@ -37,7 +37,7 @@ def test_one_avoided_start_costs_weeks_to_31_march():
     """1 avoided start in financial-year week 10 (3 June 2019) costs £500 x 43 weeks."""
     path = np.zeros(52)
     path[9] = 1.0
-    av = AvoidedStarts(FY_2019, path, path[None, :])
+    av = AvoidedStarts(FY_2019, path, np.repeat(path[None, :], 1000, axis=0))
     fixed = costs.UnitCost(500.0, 0.0, "fixed")
     part = costs.cost_avoidance(av, fixed, rule="part_year")
     assert part.point_gbp == pytest.approx(500 * 43)
