@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from study import avoided_starts, costs, its
 from study.analyses import cost_avoidance as ca
+from study.analyses import labelled
 from study.data import national, published
 from study.errors import StudyInputError
 from study.plots.costs import plot_tornado
@@ -404,3 +405,96 @@ def test_a_longer_window_from_the_same_six_month_rates_keeps_their_uncertainty(f
     naive = starts(birmingham(longer, baseline_long_term=520.0, window_weeks=52, n_draws=2000))
     assert naive["estimate"] == pytest.approx(twelve["estimate"])
     assert np.ptp([naive["ci_low"], naive["ci_high"]]) < twelve["ci_high"] - twelve["ci_low"]
+
+
+# ----------------------------------------------------------------------------- readings
+
+
+def stand_in_its_route() -> ca.Costings:
+    """An ITS-route result stand-in: a costing of 1.7 fewer a week, labelled synthetic."""
+    part = costs.rates_cost_avoidance(
+        7.2,
+        5.5,
+        unit_cost=costs.UnitCost(500.0, 0.0, "fixed"),
+        first_week="2019-04-01",
+        effect_start="2019-06-03",
+        n_draws=1000,
+        label="Harrow ITS 2019-20 part-year",
+    )
+    table = labelled(part.table(), site="harrow", data_kind="synthetic", source="weekly.csv")
+    return ca.Costings(table=table, costings={"part_year": part})
+
+
+def test_readings_side_by_side_by_hand(figures):
+    res = ca.harrow_readings(
+        figures,
+        fixed_unit_costs(500.0),
+        stand_in_its_route(),
+        **HARROW_ARGS,
+        reading="published_path",
+        full_year_tolerance_gbp=50_000.0,
+        n_draws=1000,
+        alpha=0.05,
+        seed=3,
+    )
+    t = res.table
+    two_steps = 1.1 * 946 + 0.6 * 351  # 6.1 from week 10, 5.5 from week 27 (30 Sep)
+    expected_pw = {"step": HARROW_STEP, "published_path (default)": PATH_PW, "two_steps": two_steps}
+    for name, pw in expected_pw.items():
+        label = f"Harrow 2019-20 part-year, reading {name}"
+        assert row(t, f"{label}: avoided person-weeks of care")["estimate"] == pytest.approx(pw)
+        assert row(t, f"{label}: cost avoided (GBP)")["estimate"] == pytest.approx(pw * 500)
+        implied = row(t, f"{label}: weekly unit cost implied by £696k (GBP/week)")
+        assert implied["estimate"] == pytest.approx(696_000 / pw)
+        assert implied["ci_low"] <= implied["estimate"] <= implied["ci_high"]
+    assert row(t, "Harrow 2019-20 part-year, reading step: avoided long-term starts")[
+        "estimate"
+    ] == pytest.approx(1.7 * 43)
+    full = row(
+        t,
+        "Harrow, a whole financial year at the new rate: weekly unit cost implied by "
+        "up to £1.00m (GBP/week)",
+    )
+    assert full["estimate"] == pytest.approx(1e6 / WHOLE_FY)
+    # the trend reading avoids no one: no implied-cost row
+    assert not t["quantity"].str.contains("reading trend: weekly unit cost").any()
+    its_row = row(t, "Harrow ITS 2019-20 part-year: weekly unit cost implied by £696k (GBP/week)")
+    assert its_row["data_kind"] == "synthetic"
+    assert set(t.loc[t.index != its_row.name, "data_kind"]) == {"published"}
+    v = res.view.set_index("reading")
+    checks = ["7.2 until 3 Jun 2019", "6.1 by 30 Sep 2019", "5.5 by 31 Mar 2020"]
+    assert list(v.loc["step", checks]) == ["yes", "no", "yes"]
+    assert list(v.loc["published_path (default)", checks]) == ["yes", "yes", "yes"]
+    assert list(v.loc["published_path_april", checks]) == ["no", "yes", "yes"]
+    assert list(v.loc["two_steps", checks]) == ["yes", "yes", "yes"]
+    assert list(v.loc["its", checks]) == ["n/a"] * 3
+    # one unit cost for £696k and £1m: 696k x 1378 / 946 = £1.014m is within £50k of £1m
+    shared = v["one £/wk with up to £1.00m"]
+    assert shared["step"] == "yes" and shared["published_path (default)"] == "no"
+    text = res.text
+    assert text.startswith("Default reading `published_path` (published path 7.2 -> 6.1 -> 5.5")
+    assert "one of the 3 of 5 readings (published_path, two_steps, trend)" in text
+    assert "share one weekly unit cost only under: step." in text
+    assert f"from £{696_000 / HARROW_STEP:,.0f} (step) to £{696_000 / PATH_PW:,.0f}" in text
+    assert "Under trend the counterfactual avoids no starts" in text
+    with pytest.raises(StudyInputError, match="reading"):
+        ca.harrow_readings(
+            figures,
+            fixed_unit_costs(500.0),
+            stand_in_its_route(),
+            **HARROW_ARGS,
+            reading="nope",
+            full_year_tolerance_gbp=5e4,
+            n_draws=1000,
+            alpha=0.05,
+            seed=3,
+        )
+
+
+def test_birmingham_readings_table_by_hand(figures):
+    v = birmingham(figures).tables["readings"].set_index("reading")
+    # 130 people over 26 weeks = 5 a week, 36% = 1.8 fewer a week over weeks 1..26
+    assert v.loc["baseline 130", "person-weeks"] == pytest.approx(round(1.8 * sum(range(27, 53))))
+    assert v.loc["baseline 260 (default)", "avoided starts"] == pytest.approx(3.6 * 26)
+    assert v.loc["window 52 weeks", "avoided starts"] == pytest.approx(3.6 * 52)
+    assert "MC SE of limits £k" in v.columns

@@ -494,17 +494,24 @@ def reading_checks(
     """Which published figures a reading agrees with, each computed from the reading.
 
     Rates: the observed path on the day before `effect_start` equals the rate before, and on
-    the mid-year and end dates the published 6.1 and 5.5, each within half a unit of the
-    published figure's last digit. £: `published_gbp` inside the costing's interval; the mean
+    the day before the mid-year and end dates (a rate "by" that date) the published 6.1 and
+    5.5, each within half a unit of the published figure's last digit. £: `published_gbp` inside the costing's interval; the mean
     unit cost inside the interval of the cost `published_gbp` implies; and "shares one unit
     cost with the full year": `full_year` (a whole financial year at the new rate) at that
     implied cost is within `full_year_tolerance_gbp` of `full_year_gbp`.
     """
     known = {k: np.array([v]) for k, v in rate.items()}
-    eve = str(pd.Timestamp(effect_start) - pd.Timedelta(days=1))[:10]
+
+    def eve(day: str) -> str:
+        return f"{pd.Timestamp(day) - pd.Timedelta(days=1):%Y-%m-%d}"
+
     out: dict[str, object] = {}
-    for key, day in (("before", eve), ("midyear", dates["midyear"]), ("after", dates["after"])):
-        got = float(reading.observed.weekly([day], known)[0, 0])
+    for key, day in (
+        ("before", effect_start),
+        ("midyear", dates["midyear"]),
+        ("after", dates["after"]),
+    ):
+        got = float(reading.observed.weekly([eve(day)], known)[0, 0])
         out[f"rate_{key}"] = abs(got - rate[key]) <= _half_unit(rate[key]) + 1e-9
     low, high = costing.interval
     out["published_inside"] = bool(low <= published_gbp <= high)

@@ -694,8 +694,8 @@ def harrow_readings(
         default=reading,
         column_names={
             "rate_before": f"{rate['before']:g} until {day_text(effect_start)}",
-            "rate_midyear": f"{rate['midyear']:g} at {day_text(dates['midyear'])}",
-            "rate_after": f"{rate['after']:g} at {day_text(dates['after'])}",
+            "rate_midyear": f"{rate['midyear']:g} by {day_text(dates['midyear'])}",
+            "rate_after": f"{rate['after']:g} by {day_text(dates['after'])}",
             "published_inside": f"{part_text} in CI",
             "ascfr_inside_implied": f"ASC-FR £{unit_cost.cost.mean_gbp:,.0f}/wk in £/wk CI",
             "shares_full_year_cost": f"one £/wk with {full_text}",

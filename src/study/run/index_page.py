@@ -193,7 +193,7 @@ KEY_ESTIMATES: tuple[KeyEstimate, ...] = (
         ("harrow_cost_avoided_2019_20",),
         "04_cost_avoidance",
         "Harrow 2019-20 part-year: cost avoided (GBP)",
-        "Monte Carlo percentile (10000 draws: model + unit cost)",
+        "Monte Carlo percentile (50000 draws: model + unit cost)",
         "gbp",
     ),
     KeyEstimate(
@@ -201,7 +201,7 @@ KEY_ESTIMATES: tuple[KeyEstimate, ...] = (
         ("harrow_cost_avoided_full_year",),
         "04_cost_avoidance",
         "Harrow, a whole financial year at the new rate: cost avoided (GBP)",
-        "Monte Carlo percentile (10000 draws: model + unit cost)",
+        "Monte Carlo percentile (50000 draws: model + unit cost)",
         "gbp",
     ),
     KeyEstimate(
