@@ -132,7 +132,7 @@ def run(reps: int, n_draws: int, with_its: bool) -> pd.DataFrame:
                 "SD across seeds £k": sd / 1000,
                 "reported SE £k": v[:, 2].mean() / 1000,
                 "SE / SD": v[:, 2].mean() / sd,
-                "SD / |estimate|": sd / abs(v[0, 0]),
+                "SD / size of estimate": sd / abs(v[0, 0]),
             }
         )
     return pd.DataFrame(out)
@@ -149,11 +149,11 @@ def main() -> None:
     table = run(args.reps, args.draws, not args.no_its)
     elapsed = time.perf_counter() - t0
     shown = table.copy()
-    shown["under 1%"] = np.where(shown["SD / |estimate|"] < 0.01, "yes", "no")
+    shown["under 1%"] = np.where(shown["SD / size of estimate"] < 0.01, "yes", "no")
     for c in ("estimate £k", "mean limit £k", "SD across seeds £k", "reported SE £k"):
         shown[c] = shown[c].map(lambda v: f"{v:,.1f}")
     shown["SE / SD"] = shown["SE / SD"].map(lambda v: f"{v:.2f}")
-    shown["SD / |estimate|"] = shown["SD / |estimate|"].map(lambda v: f"{v:.2%}")
+    shown["SD / size of estimate"] = shown["SD / size of estimate"].map(lambda v: f"{v:.2%}")
     text = "\n".join(
         "| " + " | ".join(map(str, r)) + " |"
         for r in [list(shown.columns), ["---"] * shown.shape[1], *shown.to_numpy().tolist()]

@@ -7,7 +7,11 @@ the weeks, a point path and model draws, which `study.costs.cost_avoidance` turn
 
 A `Reading` of published rates (`RatePath` of the observed rate and of the counterfactual:
 a step, a linear path through dated rates, or a continuing log-linear trend) gives its avoided
-starts through `avoided_starts_from_path`, each rate drawn as a Poisson rate (`rate_draws`).
+starts through `avoided_starts_from_path`, each rate drawn as a Poisson rate (`rate_draws`);
+`harrow_readings_of` names Harrow's readings (`READINGS`) and `reading_checks` tests a reading
+against the published rates and £. Also here: the financial-year weeks and counting rule
+(`weeks_counted`, `person_weeks`, re-exported by `study.costs`) and `Sensitivity` (point values
+with one assumption changed at a time, for the tornado plots).
 """
 
 from __future__ import annotations
@@ -495,9 +499,9 @@ def reading_checks(
 
     Rates: the observed path on the day before `effect_start` equals the rate before, and on
     the day before the mid-year and end dates (a rate "by" that date) the published 6.1 and
-    5.5, each within half a unit of the published figure's last digit. £: `published_gbp` inside the costing's interval; the mean
-    unit cost inside the interval of the cost `published_gbp` implies; and "shares one unit
-    cost with the full year": `full_year` (a whole financial year at the new rate) at that
+    5.5, each within half a unit of the published figure's last digit. £: `published_gbp`
+    inside the costing's interval; the mean unit cost inside the interval of the cost
+    `published_gbp` implies; and "shares one unit cost with the full year": `full_year` (a whole financial year at the new rate) at that
     implied cost is within `full_year_tolerance_gbp` of `full_year_gbp`.
     """
     known = {k: np.array([v]) for k, v in rate.items()}

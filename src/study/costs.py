@@ -19,8 +19,9 @@ cost. The pieces, in the order an estimate is built:
   published £ figure implies, with its interval from the model's draws.
 
 `rates_cost_avoidance`, `path_cost_avoidance` (a `study.avoided_starts.Reading` of published
-rates) and `its_cost_avoidance` are the routes end to end; the notebook-level
-assembly (scenarios, sensitivity, sentences) is `study.analyses.cost_avoidance`.
+rates) and `its_cost_avoidance` are the routes end to end; `readings_view` sets readings side
+by side, `cost_avoidance_summary` is a costing's computed sentence; the notebook-level
+assembly (readings, sensitivity, sentences) is `study.analyses.cost_avoidance`.
 """
 
 from __future__ import annotations
