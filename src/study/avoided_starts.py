@@ -501,8 +501,9 @@ def reading_checks(
     the day before the mid-year and end dates (a rate "by" that date) the published 6.1 and
     5.5, each within half a unit of the published figure's last digit. £: `published_gbp`
     inside the costing's interval; the mean unit cost inside the interval of the cost
-    `published_gbp` implies; and "shares one unit cost with the full year": `full_year` (a whole financial year at the new rate) at that
-    implied cost is within `full_year_tolerance_gbp` of `full_year_gbp`.
+    `published_gbp` implies; and "shares one unit cost with the full year": `full_year` (a
+    whole financial year at the new rate) at that implied cost is within
+    `full_year_tolerance_gbp` of `full_year_gbp`.
     """
     known = {k: np.array([v]) for k, v in rate.items()}
 
