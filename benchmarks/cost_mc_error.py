@@ -60,9 +60,7 @@ def costings(n_draws: int, seed: int, with_its: bool):
     )
     readings["whole_fy"] = Reading("whole_fy", "", flat_path(fy, "after"), flat_path(fy))
     draws = dict(unit_cost=units.cost, first_week=fy, n_draws=n_draws, seed=seed)
-    out = {
-        f"Harrow {n}": costs.path_cost_avoidance(r, rates, **draws) for n, r in readings.items()
-    }
+    out = {f"Harrow {n}": costs.path_cost_avoidance(r, rates, **draws) for n, r in readings.items()}
     bham = ca.birmingham_reduction(
         figures,
         ca.unit_costs(
