@@ -168,9 +168,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         "05": Variant(2020, "random seed for the bootstrap resamples")}),
     Parameter("n_draws", Annotated[int, Field(ge=100, le=1_000_000)], per_notebook={
         "03": Variant(2000, "coefficient draws for the counterfactual intervals"),
-        "04": Variant(50000, "Monte Carlo draws (each model draw used once, x a unit-cost draw; "
-                      "50,000 keep the MC SE of the rates readings' limits under 1% of the "
-                      "estimate, benchmarks/README.md)")}),
+        "04": Variant(50000, "Monte Carlo draws (avoided starts x unit cost)")}),
     # data files
     Parameter("conversations_path", Path_, "data/synthetic/conversations_synthetic.csv",
               "record-level conversation episodes (synthetic by default)"),
