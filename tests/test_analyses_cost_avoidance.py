@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from study import costs, its
+from study import avoided_starts, costs, its
 from study.analyses import cost_avoidance as ca
+from study.analyses import labelled
 from study.data import national, published
 from study.errors import StudyInputError
 from study.plots.costs import plot_tornado
@@ -18,6 +19,14 @@ from study.tidy import ESTIMATE_COLUMNS, gbp
 
 HARROW_STEP = 1.7 * 946  # 1.7 fewer a week from FY week 10 (3 June 2019), counted 43 + ... + 1
 WHOLE_FY = 1.7 * 1378  # the same step from 1 April (week 1), counted 52 + ... + 1
+# published path 7.2 (3 Jun, day 63 of the FY) -> 6.1 (30 Sep, day 182) -> 5.5 (31 Mar, day 365):
+# avoided in the week starting on day d = 1.1 (d - 63) / 119 to 30 Sep, then 1.1 + 0.6 (d - 182)
+# / 183; the 52 Mondays are days 0, 7, ..., 357, counted 52, 51, ..., 1 weeks
+_DAYS = 7 * np.arange(52)
+PATH = np.where(
+    _DAYS <= 182, 1.1 * np.clip((_DAYS - 63) / 119, 0, None), 1.1 + 0.6 * (_DAYS - 182) / 183
+)
+PATH_PW = float(PATH @ (52 - np.arange(52)))
 PERIODS = {
     "innovation_site_1": {"start": "2019-06-03", "kind": "intervention"},
     "innovation_site_2": {"start": "2019-09-09", "kind": "intervention", "slope": False},
@@ -43,14 +52,17 @@ def fixed_unit_costs(weekly_gbp: float) -> ca.UnitCosts:
     )
 
 
-def harrow_rates(figures: pd.DataFrame, weekly_gbp: float = 500.0):
+HARROW_ARGS = dict(
+    periods=PERIODS, fy_start="2019-04-01", full_effect=None, exposure_weeks=(52.0, 13.0)
+)
+
+
+def harrow_rates(figures: pd.DataFrame, weekly_gbp: float = 500.0, reading: str = "step"):
     return ca.harrow_rates(
         figures,
         fixed_unit_costs(weekly_gbp),
-        periods=PERIODS,
-        fy_start="2019-04-01",
-        full_effect=None,
-        exposure_weeks=(52.0, 13.0),
+        reading=reading,
+        **HARROW_ARGS,
         n_draws=1000,
         alpha=0.05,
         seed=3,
@@ -66,22 +78,15 @@ def row(table: pd.DataFrame, quantity: str) -> pd.Series:
 # ----------------------------------------------------------------------------- building blocks
 
 
-def test_published_path_anchors_share_out_the_drop():
-    path = ca.published_path_anchors(7.2, 6.1, 5.5, effect_start="2019-06-03")
-    assert path == {"2019-06-03": 0.0, "2019-09-30": pytest.approx(1.1 / 1.7), "2020-03-30": 1.0}
-    with pytest.raises(StudyInputError, match="no drop"):
-        ca.published_path_anchors(5.0, 5.0, 5.0, effect_start="2019-06-03")
-
-
 def test_sensitivity_over_overrides_one_assumption_at_a_time():
-    sens = ca.Sensitivity.over(
+    sens = costs.Sensitivity.over(
         lambda a, b: a * b, {"a": 2.0, "b": 3.0}, {"a": {"a=1": {"a": 1.0}, "a=4": {"a": 4.0}}}
     )
     assert sens.base_gbp == 6.0 and sens.scenarios == {"a": {"a=1": 3.0, "a=4": 12.0}}
 
 
 def test_tornado_and_scenario_tables_and_plot():
-    sens = ca.Sensitivity(
+    sens = costs.Sensitivity(
         100.0, {"rule": {"part": 90.0, "full": 95.0}, "unit cost": {"low": 80.0, "high": 130.0}}
     )
     table = sens.tornado()
@@ -93,7 +98,7 @@ def test_tornado_and_scenario_tables_and_plot():
     assert isinstance(fig, Figure) and fig.get_layout_engine() is not None
     for bad in ({}, {"rule": {}}):
         with pytest.raises(StudyInputError, match="scenarios"):
-            ca.Sensitivity(1.0, bad).tornado()
+            costs.Sensitivity(1.0, bad).tornado()
 
 
 def test_summary_sentence_is_computed():
@@ -106,7 +111,7 @@ def test_summary_sentence_is_computed():
         effect_start="2019-06-03",
     )
     res = costs.cost_avoidance(av, costs.UnitCost(433.0, 80.0), label="Harrow")
-    text = ca.cost_avoidance_summary(
+    text = costs.cost_avoidance_summary(
         res, published_gbp=696_000, assumptions={"unit cost": "implied"}
     )
     assert text.startswith("Harrow: £696k")
@@ -168,7 +173,8 @@ def test_harrow_rates_table_by_hand(figures):
     )
     assert set(t["site"]) == {"harrow"} and set(t["data_kind"]) == {"published"}
     assert set(t["source"]) == {
-        "data/published/figures.csv: harrow_lt_starts_2019_03, harrow_lt_starts_2020_03 "
+        "data/published/figures.csv: harrow_lt_starts_2018_09, harrow_lt_starts_2019_03, "
+        "harrow_lt_starts_2019_09, harrow_lt_starts_2020_03 "
         "(quoted from 004_d7aa2ee158f51ecd.txt); unit costs: test"
     }
     rounded = {"estimate": 1, "ci_low": 1, "ci_high": 1}  # £ to one decimal, the rest as is
@@ -204,9 +210,11 @@ def test_harrow_rates_published_comparison_and_text(figures):
     assert text.startswith(f"Harrow 2019-20 part-year: {gbp(part['estimate'])} (95% interval ")
     assert f"(£696k) is {'inside' if inside else 'outside'} this interval" in text
     assert f"implies £{696_000 / HARROW_STEP:,.0f} a week" in text
-    assert f"'up to £1m' (a whole financial year at the new rate) £{1e6 / WHOLE_FY:,.0f}" in text
-    assert "Assumed: avoided starts: a step of 1.7 fewer a week from 2019-06-03" in text
-    assert "rate exposures: 52 and 13 weeks" in text and "SD 20% of each mean" in text
+    assert f"'up to £1.00m' (a whole financial year at the new rate) £{1e6 / WHOLE_FY:,.0f}" in text
+    assert "Assumed: avoided starts: reading step: step of 1.7 fewer a week from 3 Jun 2019" in text
+    assert "rate exposures: 52 weeks behind the rate before and 13 behind" in text
+    assert "SD 20% of each mean" in text
+    assert "Monte Carlo standard errors of the interval's limits" in text
     dec = res.tables["decomposition"]
     assert list(dec["uncertainty"]) == ["model only", "unit cost only", "both"] * 2
     # a fixed unit cost: the unit cost adds no width
@@ -226,44 +234,53 @@ def test_harrow_sensitivity_with_a_fixed_unit_cost_by_hand(figures):
         HARROW_STEP * 300
     )
     assert s[("counting rule", "full year (52 weeks)")] == pytest.approx(1.7 * 43 * 52 * 500)
-    assert s[("effect start", "1 Apr 2019")] == pytest.approx(WHOLE_FY * 500)
-    assert s[("effect start", "3 Jun 2019")] == pytest.approx(base)
+    start = "effect start (a step)"
+    assert s[(start, "1 Apr 2019")] == pytest.approx(WHOLE_FY * 500)
+    assert s[(start, "3 Jun 2019")] == pytest.approx(base)
     # site 2 from 9 September 2019 = FY week 24: counted 29 + ... + 1 weeks
-    assert s[("effect start", "site 2 (2019-09-09)")] == pytest.approx(1.7 * 435 * 500)
-    path = s[(ca.TRANSITION, "published path 7.2 -> 6.1 -> 5.5")]
-    assert s[(ca.TRANSITION, "step in June 2019")] == pytest.approx(base)
-    assert base > path > s[(ca.TRANSITION, "linear to 30 Mar 2020")]
-    assert f"the same unit cost gives £{path / 1000:,.0f}k" in res.text
+    assert s[(start, "site 2 (2019-09-09)")] == pytest.approx(1.7 * 435 * 500)
+    assert s[(ca.READING, "step of 1.7 fewer a week from 3 Jun 2019")] == pytest.approx(base)
+    path = s[(ca.READING, "published path 7.2 -> 6.1 -> 5.5 from 3 Jun 2019")]
+    assert path == pytest.approx(PATH_PW * 500)
+    assert s[(ca.READING, "two steps: 6.1 from 3 Jun 2019, 5.5 from 30 Sep 2019")] == (
+        pytest.approx((1.1 * 946 + 0.6 * 351) * 500)
+    )
     assert "moves the estimate most is unit cost (other sources, extreme mixes)" in res.text
 
 
-def test_harrow_rates_sensitivity_takes_its_base_from_the_costing():
-    base = costs.rates_cost_avoidance(
-        7.2,
-        5.5,
+def test_harrow_rates_sensitivity_takes_its_base_from_the_costing(figures):
+    rate, dates, rates = ca.harrow_rate_inputs(figures, (52.0, 13.0))
+    readings = avoided_starts.harrow_readings_of(
+        rate, dates, fy_start="2019-04-01", effect_start="2019-06-03", full_effect=None
+    )
+    base = costs.path_cost_avoidance(
+        readings["published_path"],
+        rates,
         unit_cost=costs.UnitCost(500.0, 0.0, "fixed"),
         first_week="2019-04-01",
-        effect_start="2019-06-03",
         n_draws=1000,
     )
     sens = ca.harrow_rates_sensitivity(
-        7.2,
-        6.1,
-        5.5,
+        readings,
+        rates,
+        dates,
+        reading="published_path",
         base=base,
         unit_costs=UNITS,
         published_gbp=696_000.0,
         fy_start="2019-04-01",
-        effect_start="2019-06-03",
-        full_effect=None,
-        site2_start="2019-09-09",
+        effect_starts={"3 Jun 2019": "2019-06-03"},
         alpha=0.05,
         seed=3,
     )
-    assert sens.base_gbp == pytest.approx(base.point_gbp)
-    tornado = sens.tornado()
-    assert tornado.loc[0, "assumption"] == "unit cost (other sources, extreme mixes)"
-    assert tornado.loc[0, "high_gbp"] == pytest.approx(HARROW_STEP * 1000)
+    assert sens.base_gbp == pytest.approx(base.point_gbp) == pytest.approx(PATH_PW * 500)
+    tornado = sens.tornado().set_index("assumption")
+    extremes = tornado.loc["unit cost (other sources, extreme mixes)"]
+    assert extremes["high_gbp"] == pytest.approx(PATH_PW * 1000)
+    # the readings span the trend counterfactual (negative) to the step (1.7 x 946 x £500)
+    assert tornado.index[0] == ca.READING
+    assert tornado.loc[ca.READING, "high_gbp"] == pytest.approx(HARROW_STEP * 500)
+    assert tornado.loc[ca.READING, "low_gbp"] < 0
     assert len(sens.table()) == sum(len(v) for v in sens.scenarios.values())
 
 
@@ -388,3 +405,96 @@ def test_a_longer_window_from_the_same_six_month_rates_keeps_their_uncertainty(f
     naive = starts(birmingham(longer, baseline_long_term=520.0, window_weeks=52, n_draws=2000))
     assert naive["estimate"] == pytest.approx(twelve["estimate"])
     assert np.ptp([naive["ci_low"], naive["ci_high"]]) < twelve["ci_high"] - twelve["ci_low"]
+
+
+# ----------------------------------------------------------------------------- readings
+
+
+def stand_in_its_route() -> ca.Costings:
+    """An ITS-route result stand-in: a costing of 1.7 fewer a week, labelled synthetic."""
+    part = costs.rates_cost_avoidance(
+        7.2,
+        5.5,
+        unit_cost=costs.UnitCost(500.0, 0.0, "fixed"),
+        first_week="2019-04-01",
+        effect_start="2019-06-03",
+        n_draws=1000,
+        label="Harrow ITS 2019-20 part-year",
+    )
+    table = labelled(part.table(), site="harrow", data_kind="synthetic", source="weekly.csv")
+    return ca.Costings(table=table, costings={"part_year": part})
+
+
+def test_readings_side_by_side_by_hand(figures):
+    res = ca.harrow_readings(
+        figures,
+        fixed_unit_costs(500.0),
+        stand_in_its_route(),
+        **HARROW_ARGS,
+        reading="published_path",
+        full_year_tolerance_gbp=50_000.0,
+        n_draws=1000,
+        alpha=0.05,
+        seed=3,
+    )
+    t = res.table
+    two_steps = 1.1 * 946 + 0.6 * 351  # 6.1 from week 10, 5.5 from week 27 (30 Sep)
+    expected_pw = {"step": HARROW_STEP, "published_path (default)": PATH_PW, "two_steps": two_steps}
+    for name, pw in expected_pw.items():
+        label = f"Harrow 2019-20 part-year, reading {name}"
+        assert row(t, f"{label}: avoided person-weeks of care")["estimate"] == pytest.approx(pw)
+        assert row(t, f"{label}: cost avoided (GBP)")["estimate"] == pytest.approx(pw * 500)
+        implied = row(t, f"{label}: weekly unit cost implied by £696k (GBP/week)")
+        assert implied["estimate"] == pytest.approx(696_000 / pw)
+        assert implied["ci_low"] <= implied["estimate"] <= implied["ci_high"]
+    assert row(t, "Harrow 2019-20 part-year, reading step: avoided long-term starts")[
+        "estimate"
+    ] == pytest.approx(1.7 * 43)
+    full = row(
+        t,
+        "Harrow, a whole financial year at the new rate: weekly unit cost implied by "
+        "up to £1.00m (GBP/week)",
+    )
+    assert full["estimate"] == pytest.approx(1e6 / WHOLE_FY)
+    # the trend reading avoids no one: no implied-cost row
+    assert not t["quantity"].str.contains("reading trend: weekly unit cost").any()
+    its_row = row(t, "Harrow ITS 2019-20 part-year: weekly unit cost implied by £696k (GBP/week)")
+    assert its_row["data_kind"] == "synthetic"
+    assert set(t.loc[t.index != its_row.name, "data_kind"]) == {"published"}
+    v = res.view.set_index("reading")
+    checks = ["7.2 until 3 Jun 2019", "6.1 by 30 Sep 2019", "5.5 by 31 Mar 2020"]
+    assert list(v.loc["step", checks]) == ["yes", "no", "yes"]
+    assert list(v.loc["published_path (default)", checks]) == ["yes", "yes", "yes"]
+    assert list(v.loc["published_path_april", checks]) == ["no", "yes", "yes"]
+    assert list(v.loc["two_steps", checks]) == ["yes", "yes", "yes"]
+    assert list(v.loc["its", checks]) == ["n/a"] * 3
+    # one unit cost for £696k and £1m: 696k x 1378 / 946 = £1.014m is within £50k of £1m
+    shared = v["one £/wk with up to £1.00m"]
+    assert shared["step"] == "yes" and shared["published_path (default)"] == "no"
+    text = res.text
+    assert text.startswith("Default reading `published_path` (published path 7.2 -> 6.1 -> 5.5")
+    assert "one of the 3 of 5 readings (published_path, two_steps, trend)" in text
+    assert "share one weekly unit cost only under: step." in text
+    assert f"from £{696_000 / HARROW_STEP:,.0f} (step) to £{696_000 / PATH_PW:,.0f}" in text
+    assert "Under trend the counterfactual avoids no starts" in text
+    with pytest.raises(StudyInputError, match="reading"):
+        ca.harrow_readings(
+            figures,
+            fixed_unit_costs(500.0),
+            stand_in_its_route(),
+            **HARROW_ARGS,
+            reading="nope",
+            full_year_tolerance_gbp=5e4,
+            n_draws=1000,
+            alpha=0.05,
+            seed=3,
+        )
+
+
+def test_birmingham_readings_table_by_hand(figures):
+    v = birmingham(figures).tables["readings"].set_index("reading")
+    # 130 people over 26 weeks = 5 a week, 36% = 1.8 fewer a week over weeks 1..26
+    assert v.loc["baseline 130", "person-weeks"] == pytest.approx(round(1.8 * sum(range(27, 53))))
+    assert v.loc["baseline 260 (default)", "avoided starts"] == pytest.approx(3.6 * 26)
+    assert v.loc["window 52 weeks", "avoided starts"] == pytest.approx(3.6 * 52)
+    assert "MC SE of limits £k" in v.columns

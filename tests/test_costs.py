@@ -37,7 +37,7 @@ def test_one_avoided_start_costs_weeks_to_31_march():
     """1 avoided start in financial-year week 10 (3 June 2019) costs £500 x 43 weeks."""
     path = np.zeros(52)
     path[9] = 1.0
-    av = AvoidedStarts(FY_2019, path, path[None, :])
+    av = AvoidedStarts(FY_2019, path, np.repeat(path[None, :], 1000, axis=0))
     fixed = costs.UnitCost(500.0, 0.0, "fixed")
     part = costs.cost_avoidance(av, fixed, rule="part_year")
     assert part.point_gbp == pytest.approx(500 * 43)
@@ -399,3 +399,132 @@ def test_cost_is_linear_in_the_unit_cost_and_the_effect(weekly_cost, scale, rule
     assert costs.point_cost_avoidance(av, weekly_cost * scale, rule) == pytest.approx(base * scale)
     big = AvoidedStarts(FY_2019, av.estimate * scale, av.draws * scale)
     assert costs.point_cost_avoidance(big, weekly_cost, rule) == pytest.approx(base * scale)
+
+
+# ----------------------------------------------------------------------------- readings
+
+
+def _harrow_readings():
+    from study.avoided_starts import harrow_readings_of
+
+    rate = {"pre": 8.3, "before": 7.2, "midyear": 6.1, "after": 5.5}
+    dates = {"pre": "2018-09-30", "before": "2019-03-31", "midyear": "2019-09-30"}
+    dates["after"] = "2020-03-31"
+    return harrow_readings_of(
+        rate, dates, fy_start="2019-04-01", effect_start="2019-06-03", full_effect=None
+    )
+
+
+def test_each_reading_of_the_published_path_by_hand():
+    """FY 2019-20 Mondays are days d = 0, 7, ..., 357 after 1 April 2019 (3 June = day 63,
+    week 10; 30 Sep 2019 = day 182, week 27; 31 Mar 2020 = day 365); part-year weeks 52..1.
+
+    The issue's table (anchors 30 Mar 2020 where ours are the figures' 31 Mar): 73.1 / 1,608;
+    44.9 / 735; 49.9 / 935; 62.9 / 1,251."""
+    readings = _harrow_readings()
+    known = {"pre": (8.3, None), "before": (7.2, None), "midyear": (6.1, None)}
+    known["after"] = (5.5, None)
+    d = 7.0 * np.arange(52)
+    weeks = 52.0 - np.arange(52)
+    late = 1.1 + 0.6 * (d - 182) / 183  # 6.1 on 30 Sep -> 5.5 on 31 Mar, as a drop from 7.2
+    by_hand = {
+        "step": np.where(d >= 63, 1.7, 0.0),
+        "published_path": np.where(d <= 182, 1.1 * np.clip((d - 63) / 119, 0, None), late),
+        "published_path_april": np.where(d <= 182, 1.1 * d / 182, late),
+        "two_steps": np.where(d >= 182, 1.7, np.where(d >= 63, 1.1, 0.0)),
+    }
+    # trend: 8.3 on 30 Sep 2018 -> 7.2 on 31 Mar 2019 (182 days) continued log-linearly
+    cf = 7.2 * (7.2 / 8.3) ** ((d + 1) / 182)
+    by_hand["trend"] = cf - (7.2 - by_hand["published_path"])
+    for name, path in by_hand.items():
+        av = costs.avoided_starts_from_path(readings[name], known, FY_2019, n_draws=1000)
+        np.testing.assert_allclose(av.estimate, path, atol=1e-12, err_msg=name)
+        assert costs.person_weeks(av)[0] == pytest.approx(path @ weeks), name
+    table = {
+        "step": (73.1, 1608.2),
+        "published_path": (44.9, 735),
+        "published_path_april": (49.9, 935),
+        "two_steps": (62.9, 1251.2),
+    }
+    for name, (starts, pw) in table.items():
+        assert by_hand[name].sum() == pytest.approx(starts, abs=0.1), name
+        assert by_hand[name] @ weeks == pytest.approx(pw, abs=1.0), name
+    assert by_hand["trend"].sum() < 0  # the pre-3Cs fall continued outruns the published path
+
+
+def test_rate_path_draws_share_each_rate_between_the_paths():
+    readings = _harrow_readings()
+    rates = {"pre": (8.3, 13.0), "before": (7.2, 52.0), "midyear": (6.1, 13.0)}
+    rates["after"] = (5.5, 13.0)
+    av = costs.avoided_starts_from_path(readings["step"], rates, FY_2019, n_draws=4000, seed=2)
+    rng = np.random.default_rng(2)  # rates drawn in the order of `rates`, Gamma(r T, 1 / T)
+    draws = {k: rng.gamma(r * t, 1 / t, 4000) for k, (r, t) in rates.items()}
+    np.testing.assert_allclose(av.draws[:, 9], draws["before"] - draws["after"])
+    np.testing.assert_allclose(av.draws[:, :9], 0.0)
+    with pytest.raises(StudyInputError, match="rates lacks"):
+        costs.avoided_starts_from_path(readings["trend"], {"before": (7.2, None)}, FY_2019)
+
+
+def test_monte_carlo_uses_each_model_draw_once():
+    av = costs.avoided_starts_from_rates(
+        7.2, 5.5, FY_2019, exposure_weeks_before=52, exposure_weeks_after=13, seed=1
+    )
+    cost = costs.UnitCost(450.0, 90.0)
+    res = costs.cost_avoidance(av, cost, seed=3)
+    pw = av.draws @ costs.weeks_counted(FY_2019)
+    np.testing.assert_allclose(res.person_weeks_draws, pw)  # same draws, same order
+    np.testing.assert_allclose(res.draws_gbp, pw * cost.draw(10_000, np.random.default_rng(3)))
+    with pytest.raises(StudyInputError, match="each is used once"):
+        costs.cost_avoidance(av, cost, n_draws=20_000)
+
+
+def test_order_statistic_mc_se_matches_the_asymptotic_formula():
+    """SE of the p quantile of n normal draws = sqrt(p (1 - p) / n) / phi(z_p)."""
+    from scipy import stats
+
+    n, p = 40_000, 0.025
+    x = np.random.default_rng(5).normal(0.0, 1.0, n)
+    q, se, _ = costs.quantile_mc_se(x, p)
+    assert q == pytest.approx(stats.norm.ppf(p), abs=0.05)
+    expected = math.sqrt(p * (1 - p) / n) / stats.norm.pdf(stats.norm.ppf(p))
+    assert se == pytest.approx(expected, rel=0.2)
+    low, high, se_low, se_high = costs.mc_percentile_interval(x, 0.05)
+    assert (low, high) == percentile_interval(x, 0.05)
+    assert se_low == pytest.approx(se) and se_high == pytest.approx(expected, rel=0.2)
+
+
+def test_order_statistic_mc_se_is_the_spread_over_seeds():
+    """The reported SE of a 97.5% limit agrees with the SD of that limit over 60 seeds."""
+    limits, ses = [], []
+    for seed in range(60):
+        x = np.random.default_rng(seed).gamma(2.0, 1.0, 5000)
+        _, high, _, se_high = costs.mc_percentile_interval(x, 0.05)
+        limits.append(high)
+        ses.append(se_high)
+    assert np.mean(ses) == pytest.approx(np.std(limits, ddof=1), rel=0.3)
+
+
+def test_implied_cost_interval_inverts_the_person_weeks_limits():
+    av = costs.avoided_starts_from_rates(
+        7.2,
+        5.5,
+        FY_2019,
+        exposure_weeks_before=52,
+        exposure_weeks_after=13,
+        effect_start="2019-06-03",
+    )
+    res = costs.cost_avoidance(av, costs.UnitCost(450.0, 90.0))
+    c = res.implied_cost_interval(696_000)
+    pw_low, pw_high = percentile_interval(res.person_weeks_draws, 0.05)
+    assert c["estimate"] == pytest.approx(696_000 / (1.7 * 946))
+    assert c["ci_low"] == pytest.approx(696_000 / pw_high)
+    assert c["ci_high"] == pytest.approx(696_000 / pw_low)
+    table = costs.implied_cost_table(res, 696_000, "£696k")
+    assert table["estimate"].item() == pytest.approx(c["estimate"])
+    assert "Monte Carlo SE of the limits" in table["note"].item()
+    # some draws avoid no one: the upper limit is unbounded
+    wide = costs.cost_avoidance(
+        costs.avoided_starts_from_rates(7.2, 6.9, FY_2019, exposure_weeks_before=4),
+        costs.UnitCost(450.0),
+    )
+    assert wide.implied_cost_interval(696_000)["ci_high"] == math.inf

@@ -208,7 +208,7 @@ def test_new_params_comments_each_notebook_value_with_that_notebooks_help(tmp_pa
     args = ["new-params", "--from", "harrow-2019-20", "--name", "mine", "--out", target]
     assert CliRunner().invoke(app, args).exit_code == 0
     text = target.read_text(encoding="utf-8")
-    assert "    n_draws: 10000  # Monte Carlo draws (avoided starts x unit cost)" in text
+    assert "    n_draws: 50000  # Monte Carlo draws (avoided starts x unit cost)" in text
     assert "    n_draws: 2000  # coefficient draws for the counterfactual intervals" in text
     periods = yaml.safe_load(text)["parameters"]["periods"]
     assert list(periods) == list(PARAMETERS_BY_NAME["periods"].default)  # order kept
@@ -233,11 +233,11 @@ def test_declared_defaults_pass_the_model_and_survive_both_literals(name):
 
 def test_per_notebook_defaults_and_help():
     n_draws = PARAMETERS_BY_NAME["n_draws"]
-    assert (n_draws.default_in("03"), n_draws.default_in("04")) == (2000, 10000)
+    assert (n_draws.default_in("03"), n_draws.default_in("04")) == (2000, 50000)
     assert n_draws.varies and not PARAMETERS_BY_NAME["alpha"].varies
     last_week = PARAMETERS_BY_NAME["last_week"]
     assert "windows" in last_week.help_in("03") and "windows" not in last_week.help_in("04")
-    assert notebook_parameters("04_cost_avoidance")["n_draws"].default == "10000"
+    assert notebook_parameters("04_cost_avoidance")["n_draws"].default == "50000"
     assert list(notebook_parameters("03")) == [*NOTEBOOKS["03_interrupted_time_series"], "run_dir"]
 
 

@@ -182,6 +182,36 @@ def test_key_rows_found_missing_and_skipped():
     )
 
 
+def test_the_cost_headline_shows_the_range_across_readings_with_the_default_named():
+    key = next(k for k in KEY_ESTIMATES if k.readings is not None)
+    default = row_for(key, 339_400.0, -44_000.0, 744_000.0, "published")
+    rows = [default]
+    for name, value, kind in (
+        ("step", 742_717.0, "published"),
+        ("published_path (default)", 339_400.0, "published"),
+        ("trend", -61_200.0, "published"),
+        ("its", 9e9, "synthetic"),  # not a reading of the published figures: left out
+    ):
+        rows.append(
+            {
+                **default,
+                "quantity": f"Harrow 2019-20 part-year, reading {name}: cost avoided (GBP)",
+                "estimate": value,
+                "data_kind": kind,
+            }
+        )
+    estimates = pd.DataFrame(rows, columns=REPORT_COLUMNS)
+    table = key_estimate_rows(estimates, load_figures(), [key.notebook])
+    headline = table[table["label"] == key.label].iloc[0]
+    assert headline["estimate"] == "£339,400"
+    assert headline["range"] == (
+        "-£61,200 to £742,717 across the 3 readings of the published figures "
+        "(default: published_path)"
+    )
+    others = table[table["label"] != key.label]
+    assert (others["range"] == "").all()
+
+
 def test_record_level_keys_prefer_the_users_rows_to_synthetic_ones():
     key = C3_RECORDS
     both = pd.DataFrame(

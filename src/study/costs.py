@@ -11,102 +11,77 @@ cost. The pieces, in the order an estimate is built:
 - the counting rule (`weeks_counted`): ``part_year`` counts each avoided person from the week
   they would have started to 31 March (a start in financial-year week w counts 53 - w weeks),
   ``full_year`` counts 52 weeks each (the annualised cost of the people avoided);
-- the Monte Carlo (`cost_avoidance`): draw i pairs one resampled draw of the avoided-start model
-  with one unit-cost draw; percentile interval of the products, and the share of the interval
-  due to each source (`CostAvoidance.decomposition`).
+- the Monte Carlo (`cost_avoidance`): draw i pairs draw i of the avoided-start model (each used
+  once, never resampled) with one unit-cost draw; percentile interval of the products with the
+  Monte Carlo standard error of each limit (`mc_percentile_interval`), and the share of the
+  interval due to each source (`CostAvoidance.decomposition`);
+- the inverse question (`CostAvoidance.implied_cost_interval`): the weekly unit cost that a
+  published £ figure implies, with its interval from the model's draws.
 
-`rates_cost_avoidance` and `its_cost_avoidance` are the two routes end to end; the notebook-level
-assembly (scenarios, sensitivity, sentences) is `study.analyses.cost_avoidance`.
+`rates_cost_avoidance`, `path_cost_avoidance` (a `study.avoided_starts.Reading` of published
+rates) and `its_cost_avoidance` are the routes end to end; `readings_view` sets readings side
+by side, `cost_avoidance_summary` is a costing's computed sentence; the notebook-level
+assembly (readings, sensitivity, sentences) is `study.analyses.cost_avoidance`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from study.avoided_starts import AvoidedStarts
+from study.avoided_starts import (  # re-exported: the routes' avoided starts and weeks
+    RATE_CHECKS as RATE_CHECKS,
+)
+from study.avoided_starts import (
+    RULES,
+    AvoidedStarts,
+    Reading,
+    avoided_starts_from_path,
+    person_weeks,
+)
+from study.avoided_starts import Sensitivity as Sensitivity
+from study.avoided_starts import (
+    avoided_starts_from_rates as avoided_starts_from_rates,
+)
+from study.avoided_starts import (
+    avoided_starts_from_reduction as avoided_starts_from_reduction,
+)
+from study.avoided_starts import check_n_draws as _check_n_draws
+from study.avoided_starts import check_rule as _check_rule
+from study.avoided_starts import effect_ramp as effect_ramp
+from study.avoided_starts import financial_year_start as financial_year_start
+from study.avoided_starts import financial_year_week as financial_year_week
+from study.avoided_starts import its_avoided_starts as its_avoided_starts
+from study.avoided_starts import reading_checks as reading_checks
+from study.avoided_starts import weekly_dates as weekly_dates
+from study.avoided_starts import weeks_counted as weeks_counted
 from study.bootstrap import percentile_interval
 from study.checks import (
     check_alpha,
-    check_count,
     check_nonnegative,
     check_positive,
     check_proportion,
 )
 from study.errors import StudyInputError
-from study.tidy import WEEKS_PER_YEAR, confidence_level, estimate_table, label_quantity
+from study.tidy import (
+    ESTIMATE_COLUMNS,
+    WEEKS_PER_YEAR,
+    confidence_level,
+    estimate_table,
+    gbp,
+    label_quantity,
+)
 
-RULES = ("part_year", "full_year")
 DISTRIBUTIONS = ("fixed", "normal", "gamma", "lognormal", "uniform")
 MC_PERCENTILE = "Monte Carlo percentile"
 
 
-def _check_n_draws(n_draws: int, name: str = "n_draws") -> int:
-    n = check_count(n_draws, name)
-    if n < 1000:
-        raise StudyInputError(f"{name} must be at least 1000, got {n_draws!r}")
-    return n
-
-
-def _check_rule(rule: str) -> str:
-    if rule not in RULES:
-        raise StudyInputError(f"rule must be one of {RULES}, got {rule!r}")
-    return rule
-
-
 # --------------------------------------------------------------------------- financial year
-
-
-def _to_days(dates, name: str = "week_dates") -> np.ndarray:
-    try:
-        arr = np.asarray(pd.to_datetime(np.asarray(dates).ravel())).astype("datetime64[D]")
-    except (ValueError, TypeError) as exc:
-        raise StudyInputError(f"{name} must be dates (YYYY-MM-DD), got {dates!r:.60}") from exc
-    if np.isnat(arr).any():
-        raise StudyInputError(f"{name} contains missing dates")
-    return arr
-
-
-def financial_year_start(dates) -> np.ndarray:
-    """1 April of the financial year (1 April - 31 March) that holds each date."""
-    d = _to_days(dates)
-    year = d.astype("datetime64[Y]").astype(int) + 1970
-    month = d.astype("datetime64[M]").astype(int) % 12 + 1
-    fy_year = year - (month < 4)
-    return ((fy_year - 1970).astype("datetime64[Y]").astype("datetime64[M]") + 3).astype(
-        "datetime64[D]"
-    )
-
-
-def financial_year_week(dates) -> np.ndarray:
-    """Week of the financial year, 1..52: 1 + whole weeks since 1 April (days 364-365 -> 52)."""
-    d = _to_days(dates)
-    days = (d - financial_year_start(d)).astype(int)
-    return np.minimum(days // 7 + 1, WEEKS_PER_YEAR)
-
-
-def weeks_counted(dates, rule: str = "part_year") -> np.ndarray:
-    """Weeks of cost counted for one avoided start in the week of each date.
-
-    part_year: 53 - financial-year week (to 31 March, the start week included); full_year: 52.
-    """
-    _check_rule(rule)
-    if rule == "full_year":
-        return np.full(_to_days(dates).shape, float(WEEKS_PER_YEAR))
-    return (WEEKS_PER_YEAR + 1 - financial_year_week(dates)).astype(float)
-
-
-def weekly_dates(start: str, n_weeks: int) -> np.ndarray:
-    """`n_weeks` consecutive week-start dates from `start` (datetime64[D])."""
-    n = check_count(n_weeks, "n_weeks")
-    if n == 0:
-        raise StudyInputError("n_weeks must be at least 1")
-    return _to_days([start], "start")[0] + 7 * np.arange(n)
 
 
 # --------------------------------------------------------------------------- unit costs
@@ -340,165 +315,38 @@ def care_mix_from_ascfr(
 # --------------------------------------------------------------------------- avoided starts
 
 
-def person_weeks(avoided: AvoidedStarts, rule: str = "part_year") -> tuple[float, np.ndarray]:
-    """(point, per-draw) avoided person-weeks: each week's avoided starts x `weeks_counted`."""
-    w = weeks_counted(avoided.week_start, rule)
-    return float(avoided.estimate @ w), avoided.draws @ w
-
-
-def effect_ramp(
-    week_dates,
-    effect_start: str | None,
-    full_effect: str | None,
-    anchors: Mapping[str, float] | None = None,
-) -> np.ndarray:
-    """Share of the full effect reached in each week.
-
-    Linear from `effect_start` (0) to `full_effect` (1); a step at `effect_start` when the two
-    dates are equal or `full_effect` is None; the full effect throughout if both are None.
-    `anchors` ({date: share}) overrides both: linear interpolation between the anchors, flat
-    before the first and after the last (e.g. a published path 7.2 -> 6.1 -> 5.5 a week).
-    """
-    d = _to_days(week_dates)
-    if anchors is not None:
-        if not isinstance(anchors, Mapping) or len(anchors) == 0:
-            raise StudyInputError("anchors must map at least one date to a share of the effect")
-        when = _to_days(list(anchors), "anchors")
-        share = np.array([float(v) for v in anchors.values()])
-        if not np.all(np.isfinite(share)):
-            raise StudyInputError("anchors must have finite shares")
-        if np.any(np.diff(when.astype(int)) <= 0):
-            raise StudyInputError("anchors dates must be strictly increasing")
-        return np.interp(d.astype(int).astype(float), when.astype(int).astype(float), share)
-    if effect_start is None:
-        if full_effect is not None:
-            raise StudyInputError("full_effect needs effect_start")
-        return np.ones(d.size)
-    s = _to_days([effect_start], "effect_start")[0]
-    if full_effect is None:
-        return (d >= s).astype(float)
-    e = _to_days([full_effect], "full_effect")[0]
-    if e < s:
-        raise StudyInputError(
-            f"full_effect ({full_effect}) is before effect_start ({effect_start})"
-        )
-    if e == s:
-        return (d >= s).astype(float)
-    return np.clip((d - s).astype(float) / float((e - s).astype(int)), 0.0, 1.0)
-
-
-def _rate_draws(rate: float, exposure: float | None, n: int, rng, name: str) -> np.ndarray:
-    if exposure is None:
-        return np.full(n, rate)
-    t = check_positive(exposure, name)
-    if rate == 0:
-        return np.zeros(n)
-    return rng.gamma(rate * t, 1.0 / t, n)
-
-
-def avoided_starts_from_rates(
-    rate_before_per_week: float,
-    rate_after_per_week: float,
-    week_dates,
-    *,
-    exposure_weeks_before: float | None = None,
-    exposure_weeks_after: float | None = None,
-    effect_start: str | None = None,
-    full_effect: str | None = None,
-    anchors: Mapping[str, float] | None = None,
-    n_draws: int = 10_000,
-    seed: int = 0,
-) -> AvoidedStarts:
-    """Weekly avoided starts from two aggregate rates (e.g. Harrow 7.2 -> 5.5 per week).
-
-    avoided(w) = (rate_before - rate_after) x ramp(w) (see `effect_ramp`). Sampling uncertainty:
-    each rate is a Poisson count over its exposure, drawn as Gamma(shape = rate x weeks,
-    scale = 1 / weeks) (the posterior of a Poisson rate under the 1/lambda prior, mean = the
-    published rate); exposure None = the rate is taken as known.
-    """
-    r0 = check_nonnegative(rate_before_per_week, "rate_before_per_week")
-    r1 = check_nonnegative(rate_after_per_week, "rate_after_per_week")
-    n = _check_n_draws(n_draws)
-    ramp = effect_ramp(week_dates, effect_start, full_effect, anchors)
-    rng = np.random.default_rng(seed)
-    l0 = _rate_draws(r0, exposure_weeks_before, n, rng, "exposure_weeks_before")
-    l1 = _rate_draws(r1, exposure_weeks_after, n, rng, "exposure_weeks_after")
-    draws = (l0 - l1)[:, None] * ramp[None, :]
-    src = f"rates {r0:g} -> {r1:g} a week"
-    if exposure_weeks_before is not None or exposure_weeks_after is not None:
-        weeks = [
-            "known" if t is None else f"{t:g} weeks"
-            for t in (exposure_weeks_before, exposure_weeks_after)
-        ]
-        src += f", Poisson over {weeks[0]} / {weeks[1]}"
-    return AvoidedStarts(_to_days(week_dates), (r0 - r1) * ramp, draws, src)
-
-
-def avoided_starts_from_reduction(
-    baseline_per_week: float,
-    relative_reduction: float,
-    week_dates,
-    *,
-    exposure_weeks: float | None = None,
-    effect_start: str | None = None,
-    full_effect: str | None = None,
-    n_draws: int = 10_000,
-    seed: int = 0,
-) -> AvoidedStarts:
-    """Avoided starts from a baseline rate and a relative reduction (Birmingham: 36%).
-
-    rate_after = baseline x (1 - reduction); both rates Poisson over `exposure_weeks`
-    (see `avoided_starts_from_rates`).
-    """
-    b = check_nonnegative(baseline_per_week, "baseline_per_week")
-    r = check_proportion(relative_reduction, "relative_reduction")
-    return avoided_starts_from_rates(
-        b,
-        b * (1 - r),
-        week_dates,
-        exposure_weeks_before=exposure_weeks,
-        exposure_weeks_after=exposure_weeks,
-        effect_start=effect_start,
-        full_effect=full_effect,
-        n_draws=n_draws,
-        seed=seed,
-    )
-
-
-def its_avoided_starts(
-    data: pd.DataFrame,
-    periods,
-    *,
-    window_start: str,
-    window_end: str,
-    family: str = "quasi_poisson",
-    harmonics: int = 1,
-    transition_weeks: int = 0,
-    exposure: str | None = None,
-    n_model_draws: int = 2000,
-    seed: int = 0,
-) -> AvoidedStarts:
-    """Fit `study.its.fit_its` to a weekly series and return the window's avoided starts.
-
-    Weeks whose Monday lies in [window_start, window_end]; draws from the ITS coefficients'
-    normal sampling distribution (`study.its.avoided_starts_draws`).
-    """
-    from study import its
-
-    fit = its.fit_its(
-        data,
-        periods,
-        family=family,
-        harmonics=harmonics,
-        transition_weeks=transition_weeks,
-        exposure=exposure,
-    )
-    res = its.avoided_starts_draws(fit, window_start, window_end, n_draws=n_model_draws, seed=seed)
-    note = f"{family}, {harmonics} harmonic(s), {transition_weeks} transition week(s)"
-    return replace(res, method=f"ITS counterfactual ({note})")
-
-
 # --------------------------------------------------------------------------- Monte Carlo
+
+
+def quantile_mc_se(draws: np.ndarray, p: float) -> tuple[float, float, float]:
+    """(quantile, its Monte Carlo SE, and the order statistics at +/- 1 binomial SD).
+
+    The number of the n draws below the p quantile is Binomial(n, p): the order statistics of
+    ranks n p -/+ sqrt(n p (1 - p)) bracket the quantile by one standard error, so SE = half
+    their distance (distribution-free; Conover 1999, Practical Nonparametric Statistics, 3.2).
+    """
+    x = np.sort(np.asarray(draws, dtype=float).ravel())
+    n = x.size
+    if n < 2 or not np.all(np.isfinite(x)):
+        raise StudyInputError("draws must hold at least two finite values")
+    half = math.sqrt(n * p * (1 - p))
+    lo = x[int(np.clip(math.floor(n * p - half), 0, n - 1))]
+    hi = x[int(np.clip(math.ceil(n * p + half) - 1, 0, n - 1))]
+    return float(np.percentile(x, 100 * p)), float(hi - lo) / 2, float(lo)
+
+
+def mc_percentile_interval(draws: np.ndarray, alpha: float) -> tuple[float, float, float, float]:
+    """Percentile interval (alpha/2, 1 - alpha/2) and the Monte Carlo SE of each limit:
+    (low, high, se_low, se_high); see `quantile_mc_se`."""
+    alpha = check_alpha(alpha)
+    low, se_low, _ = quantile_mc_se(draws, alpha / 2)
+    high, se_high, _ = quantile_mc_se(draws, 1 - alpha / 2)
+    return low, high, se_low, se_high
+
+
+def _mc_note(se_low: float, se_high: float, gbp_units: bool) -> str:
+    fmt = (lambda v: f"£{v:,.0f}") if gbp_units else (lambda v: f"{v:,.2f}")
+    return f"Monte Carlo SE of the limits {fmt(se_low)} / {fmt(se_high)}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -529,6 +377,11 @@ class CostAvoidance:
         """Percentile interval of the £ draws (`study.bootstrap.percentile_interval`)."""
         return percentile_interval(self.draws_gbp, self.alpha)
 
+    @property
+    def interval_mc_se(self) -> tuple[float, float]:
+        """Monte Carlo SE of the £ interval's two limits (`mc_percentile_interval`)."""
+        return mc_percentile_interval(self.draws_gbp, self.alpha)[2:]
+
     def implied_weekly_cost(self, published_gbp: float) -> float:
         """Weekly cost per client that reproduces a published £ figure: £ / point person-weeks."""
         total = check_positive(published_gbp, "published_gbp")
@@ -536,8 +389,32 @@ class CostAvoidance:
             raise StudyInputError("avoided starts give no positive person-weeks; no implied cost")
         return total / self.person_weeks_point
 
+    def implied_cost_interval(self, published_gbp: float) -> dict[str, float]:
+        """The weekly cost a published £ implies, with an interval from the model's draws.
+
+        c = £ / person-weeks is decreasing in person-weeks, so its percentile limits are £ over
+        the person-weeks limits (high, low): exact for the percentile interval; an upper limit
+        is infinite when the person-weeks' lower limit is not positive (some draws avoid no
+        one). Monte Carlo SE by the delta method, £ / pw^2 x SE(pw limit). Keys: estimate,
+        ci_low, ci_high, mc_se_low, mc_se_high.
+        """
+        point = self.implied_weekly_cost(published_gbp)
+        total = float(published_gbp)
+        pw_low, pw_high, se_low, se_high = mc_percentile_interval(
+            self.person_weeks_draws, self.alpha
+        )
+        inf = float("inf")
+        return {
+            "estimate": point,
+            "ci_low": total / pw_high if pw_high > 0 else inf,
+            "ci_high": total / pw_low if pw_low > 0 else inf,
+            "mc_se_low": total / pw_high**2 * se_high if pw_high > 0 else float("nan"),
+            "mc_se_high": total / pw_low**2 * se_low if pw_low > 0 else float("nan"),
+        }
+
     def table(self) -> pd.DataFrame:
-        """Tidy estimates: £ avoided, avoided starts and person-weeks (percentile intervals)."""
+        """Tidy estimates: £ avoided, avoided starts and person-weeks (percentile intervals),
+        with the Monte Carlo SE of each limit (columns mc_se_low, mc_se_high; also in `note`)."""
         method = f"{MC_PERCENTILE} ({self.n_draws} draws: model + unit cost)"
         rule = "part-year to 31 March" if self.rule == "part_year" else "full year (52 weeks each)"
         rows = []
@@ -564,7 +441,8 @@ class CostAvoidance:
                 rule,
             ),
         ):
-            low, high = percentile_interval(draws, self.alpha)
+            low, high, se_low, se_high = mc_percentile_interval(draws, self.alpha)
+            mc = _mc_note(se_low, se_high, qty.endswith("(GBP)"))
             rows.append(
                 {
                     "quantity": label_quantity(self.label, qty),
@@ -574,7 +452,9 @@ class CostAvoidance:
                     "level": self.level,
                     "method": m,
                     "n": self.n_draws,
-                    "note": note,
+                    "note": f"{note}; {mc}",
+                    "mc_se_low": se_low,
+                    "mc_se_high": se_high,
                 }
             )
         return estimate_table(rows)
@@ -615,7 +495,7 @@ def cost_avoidance(
     unit_cost: CostModel,
     *,
     rule: str = "part_year",
-    n_draws: int = 10_000,
+    n_draws: int | None = None,
     alpha: float = 0.05,
     seed: int = 0,
     label: str = "",
@@ -623,19 +503,23 @@ def cost_avoidance(
     """£ avoided = sum over weeks of avoided starts x weeks counted (rule) x weekly unit cost.
 
     Point: the avoided-start point path x mean unit cost. Interval: Monte Carlo with
-    `np.random.default_rng(seed)`: `n_draws` rows resampled with replacement from the model's
-    draws, each multiplied by an independent unit-cost draw; percentile interval.
+    `np.random.default_rng(seed)`: each of the model's draws is used once (none resampled),
+    multiplied by its own independent unit-cost draw; percentile interval, with the Monte Carlo
+    SE of each limit (`mc_percentile_interval`). `n_draws`, if given, must equal the number of
+    model draws (draw the model as many times as the Monte Carlo needs).
     """
     _check_rule(rule)
-    n = _check_n_draws(n_draws)
+    n = _check_n_draws(avoided.draws.shape[0], "the model's draws")
+    if n_draws is not None and _check_n_draws(n_draws) != n:
+        raise StudyInputError(
+            f"n_draws ({n_draws}) must equal the model's {n} draws: each is used once"
+        )
     alpha = check_alpha(alpha)
     if not isinstance(unit_cost, UnitCost | CareMixCost):
         raise StudyInputError(f"unit_cost must be a UnitCost or CareMixCost, got {unit_cost!r:.60}")
     rng = np.random.default_rng(seed)
-    pw_point, pw_all = person_weeks(avoided, rule)
-    idx = rng.integers(0, avoided.draws.shape[0], n)
-    pw = pw_all[idx]
-    starts = avoided.draws.sum(axis=1)[idx]
+    pw_point, pw = person_weeks(avoided, rule)
+    starts = avoided.draws.sum(axis=1)
     costs = unit_cost.draw(n, rng)
     mean_cost = unit_cost.mean_gbp
     return CostAvoidance(
@@ -713,7 +597,6 @@ def its_cost_avoidance(
     transition_weeks: int = 0,
     exposure: str | None = None,
     rule: str = "part_year",
-    n_model_draws: int = 2000,
     n_draws: int = 10_000,
     alpha: float = 0.05,
     seed: int = 0,
@@ -722,9 +605,9 @@ def its_cost_avoidance(
     """£ avoided by the weeks of an interrupted time series, with a Monte Carlo interval.
 
     Avoided starts: counterfactual - fitted weekly counts of `study.its.fit_its` over the weeks
-    in [window_start, window_end], `n_model_draws` draws from the coefficients' normal sampling
-    distribution (`its_avoided_starts`, `seed`). £ and its percentile interval as in
-    `rates_cost_avoidance` (`cost_avoidance`, `seed + 1`).
+    in [window_start, window_end], `n_draws` draws from the coefficients' normal sampling
+    distribution (`its_avoided_starts`, `seed`: as many model draws as the Monte Carlo uses).
+    £ and its percentile interval as in `rates_cost_avoidance` (`cost_avoidance`, `seed + 1`).
     """
     av = its_avoided_starts(
         data,
@@ -735,8 +618,35 @@ def its_cost_avoidance(
         harmonics=harmonics,
         transition_weeks=transition_weeks,
         exposure=exposure,
-        n_model_draws=n_model_draws,
+        n_model_draws=n_draws,
         seed=seed,
+    )
+    return cost_avoidance(
+        av, unit_cost, rule=rule, n_draws=n_draws, alpha=alpha, seed=seed + 1, label=label
+    )
+
+
+def path_cost_avoidance(
+    reading: Reading,
+    rates: Mapping[str, tuple[float, float | None]],
+    *,
+    unit_cost: CostModel,
+    first_week: str,
+    n_weeks: int = WEEKS_PER_YEAR,
+    rule: str = "part_year",
+    n_draws: int = 10_000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    label: str = "",
+) -> CostAvoidance:
+    """£ avoided under a `Reading` of published rates, with a Monte Carlo interval.
+
+    Avoided starts in each of the `n_weeks` weeks from `first_week`: counterfactual - observed
+    rate of the reading, each rate Poisson over its exposure (`avoided_starts_from_path`,
+    `seed`); £ and its percentile interval as in `rates_cost_avoidance` (`seed + 1`).
+    """
+    av = avoided_starts_from_path(
+        reading, rates, weekly_dates(first_week, n_weeks), n_draws=n_draws, seed=seed
     )
     return cost_avoidance(
         av, unit_cost, rule=rule, n_draws=n_draws, alpha=alpha, seed=seed + 1, label=label
@@ -793,3 +703,142 @@ def cost_sensitivity_grid(
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def published_comparison(
+    published_figures: Sequence[tuple[str, float, CostAvoidance]],
+) -> pd.DataFrame:
+    """Published £ beside our estimate: inside the interval? implied £/week = £ / person-weeks.
+
+    `published_figures` holds (label, published £, the costing it is compared with).
+    """
+    return pd.DataFrame(
+        [
+            {
+                "published": name,
+                "published_gbp": value,
+                "estimate_gbp": r.point_gbp,
+                "ci_low_gbp": r.interval[0],
+                "ci_high_gbp": r.interval[1],
+                "inside_interval": r.interval[0] <= value <= r.interval[1],
+                "implied_weekly_cost_gbp": r.implied_weekly_cost(value)
+                if r.person_weeks_point > 0
+                else float("nan"),
+            }
+            for name, value, r in published_figures
+        ]
+    )
+
+
+def yes_no(value) -> str:
+    return "n/a" if value is None or pd.isna(value) else ("yes" if value else "no")
+
+
+def readings_view(
+    costings: Mapping[str, CostAvoidance],
+    checks: Mapping[str, Mapping[str, object]],
+    *,
+    labels: Mapping[str, str],
+    published_gbp: float | None = None,
+    published_text: str = "",
+    column_names: Mapping[str, str] | None = None,
+    default: str = "",
+) -> pd.DataFrame:
+    """One row per reading: avoided starts, person-weeks, £ with its interval and the Monte
+    Carlo SE of the limits, the weekly cost the published £ implies (with its interval), and
+    each check of `reading_checks` ("yes", "no", "n/a") under `column_names`."""
+    rows = []
+    for name, c in costings.items():
+        low, high = c.interval
+        se_low, se_high = c.interval_mc_se
+        row = {
+            "reading": name + (" (default)" if name == default else ""),
+            "what it assumes": labels[name],
+            "avoided starts": round(c.starts_point, 1),
+            "person-weeks": round(c.person_weeks_point, 0),
+            "£k": round(c.point_gbp / 1000, 0),
+            f"{c.level:.0%} CI £k": f"{low / 1000:,.0f} to {high / 1000:,.0f}",
+            "MC SE of limits £k": f"{se_low / 1000:.1f} / {se_high / 1000:.1f}",
+        }
+        if published_gbp is not None:
+            implied = c.implied_cost_interval(published_gbp) if c.person_weeks_point > 0 else None
+            row[f"£/wk {published_text} needs"] = (
+                "none (no one avoided)" if implied is None else f"{implied['estimate']:,.0f}"
+            )
+            row["its CI £/wk"] = (
+                "" if implied is None else f"{implied['ci_low']:,.0f} to {implied['ci_high']:,.0f}"
+            )
+        for key, title in (column_names or {}).items():
+            row[title] = yes_no(checks.get(name, {}).get(key))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def implied_cost_table(costing: CostAvoidance, published_gbp: float, text: str) -> pd.DataFrame:
+    """The estimate row of the weekly cost `published_gbp` implies (none if no one avoided)."""
+    if costing.person_weeks_point <= 0:
+        return pd.DataFrame(columns=[*ESTIMATE_COLUMNS, "note"])
+    c = costing.implied_cost_interval(published_gbp)
+    return estimate_table(
+        [
+            {
+                "quantity": label_quantity(
+                    costing.label, f"weekly unit cost implied by {text} (GBP/week)"
+                ),
+                "estimate": c["estimate"],
+                "ci_low": c["ci_low"],
+                "ci_high": c["ci_high"],
+                "level": costing.level,
+                "method": f"{MC_PERCENTILE} of £ / person-weeks ({costing.n_draws} draws: model)",
+                "n": costing.n_draws,
+                "note": f"{text} / avoided person-weeks; Monte Carlo SE of the limits "
+                f"£{c['mc_se_low']:,.2f} / £{c['mc_se_high']:,.2f}",
+            }
+        ]
+    )
+
+
+def cost_avoidance_summary(
+    result: CostAvoidance,
+    *,
+    published_gbp: float | None = None,
+    published_label: str = "the published figure",
+    assumptions: Mapping[str, str] | None = None,
+    tornado: pd.DataFrame | None = None,
+) -> str:
+    """One computed paragraph: estimate, interval, uncertainty sources, comparison, assumptions."""
+    low, high = result.interval
+    dec = result.decomposition().set_index("uncertainty")
+    rule = (
+        "each avoided person counted from their would-be start week to 31 March"
+        if result.rule == "part_year"
+        else "each avoided person counted for 52 weeks"
+    )
+    text = (
+        f"{result.label or 'Cost avoidance'}: {gbp(result.point_gbp)} "
+        f"({result.level:.0%} interval {gbp(low)} to {gbp(high)}; {rule}), from "
+        f"{result.starts_point:.1f} avoided long-term starts ({result.source}) at "
+        f"{result.unit_cost.describe()}. "
+        f"Model uncertainty alone gives an interval "
+        f"{gbp(dec.loc['model only', 'width_gbp'])} wide "
+        f"and unit-cost uncertainty alone {gbp(dec.loc['unit cost only', 'width_gbp'])} "
+        f"(together {gbp(dec.loc['both', 'width_gbp'])}; "
+        f"{dec.loc['model only', 'share_of_variance']:.0%} / "
+        f"{dec.loc['unit cost only', 'share_of_variance']:.0%} of the variance)."
+    )
+    if published_gbp is not None:
+        inside = low <= published_gbp <= high
+        text += (
+            f" {published_label.capitalize()} ({gbp(published_gbp)}) is "
+            f"{'inside' if inside else 'outside'} this interval."
+        )
+    if tornado is not None and len(tornado):
+        top = tornado.iloc[0]
+        text += (
+            f" The assumption that moves the estimate most is {top['assumption']} "
+            f"({gbp(top['low_gbp'])} with {top['low_label']} to {gbp(top['high_gbp'])} with "
+            f"{top['high_label']})."
+        )
+    if assumptions:
+        text += " Assumed: " + "; ".join(f"{k}: {v}" for k, v in assumptions.items()) + "."
+    return text

@@ -17,13 +17,14 @@ percentile interval). The sensitivity scenarios are point values
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from study import costs, its
+from study import avoided_starts, costs, its
 from study.analyses import LABEL_COLUMNS, AnalysisResult, labelled
+from study.avoided_starts import Reading, day_text, flat_path
 from study.config import data_kind
 from study.costs import CostAvoidance, CostModel
 from study.data import national, published
@@ -33,6 +34,7 @@ from study.tidy import ESTIMATE_COLUMNS, WEEKS_PER_YEAR, gbp
 
 # published figures (data/published/figures.csv) behind each section
 HARROW_RATE_FIGURES = {
+    "pre": "harrow_lt_starts_2018_09",  # 8.3 a week, before the September 2018 restructure
     "before": "harrow_lt_starts_2019_03",  # 7.2 a week
     "midyear": "harrow_lt_starts_2019_09",  # 6.1 a week
     "after": "harrow_lt_starts_2020_03",  # 5.5 a week
@@ -45,7 +47,7 @@ BHAM_FIGURES = {"reduction": "bham_long_term_reduction", "months": "bham_evaluat
 QUALIFIER_TEXT = {"up_to": "up to ", "approx": "approximately "}  # figures.csv `qualifier`
 RULE_LABELS = {"part_year": "part-year", "full_year": "full year (52 weeks each)"}
 GBP_DIGITS = {"estimate": 1, "ci_low": 1, "ci_high": 1}  # views: numbers to one decimal
-TRANSITION = "transition to the new rate"
+READING = "reading of the published rates"
 ITS_FAMILIES = ("poisson", "quasi_poisson", "negative_binomial", "ols_hac")
 SYNTHETIC_NOTE = (
     "synthetic data calibrated to the published figures — this shows the machinery, not a finding"
@@ -73,12 +75,6 @@ def _financial_year(fy_start: str) -> tuple[str, str]:
     return f"{first.year}-{(first.year + 1) % 100:02d}", f"{last:%Y-%m-%d}"
 
 
-def _day(date: str) -> str:
-    """'2019-06-03' -> '3 Jun 2019'."""
-    t = pd.Timestamp(date)
-    return f"{t.day} {t:%b %Y}"
-
-
 def _costings_table(results: Iterable[CostAvoidance]) -> pd.DataFrame:
     """The `table()` rows of several costings, stacked."""
     return pd.concat([r.table() for r in results], ignore_index=True)
@@ -92,193 +88,83 @@ def _view(table: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- sensitivity
 
 
-@dataclass(frozen=True)
-class Sensitivity:
-    """Point £ at the base case and {assumption: {alternative: point £}} (one change at a time)."""
-
-    base_gbp: float
-    scenarios: dict[str, dict[str, float]]
-
-    @classmethod
-    def over(
-        cls,
-        fn: Callable[..., float],
-        base: Mapping[str, object],
-        alternatives: Mapping[str, Mapping[str, Mapping[str, object]]],
-    ) -> Sensitivity:
-        """Evaluate fn(**base) and fn(**{**base, **override}) for each alternative.
-
-        `alternatives` maps an assumption to {label: keyword overrides}.
-        """
-        scenarios = {
-            name: {label: float(fn(**{**base, **over})) for label, over in alts.items()}
-            for name, alts in alternatives.items()
-        }
-        return cls(float(fn(**base)), scenarios)
-
-    def tornado(self) -> pd.DataFrame:
-        """One row per assumption: its lowest and highest alternative, largest swing first."""
-        if not self.scenarios:
-            raise StudyInputError("scenarios must name at least one assumption")
-        rows = []
-        for name, alts in self.scenarios.items():
-            if not alts:
-                raise StudyInputError(f"scenarios[{name!r}] has no alternatives")
-            items = sorted(alts.items(), key=lambda kv: kv[1])
-            (lo_label, lo), (hi_label, hi) = items[0], items[-1]
-            rows.append(
-                {
-                    "assumption": name,
-                    "low_label": lo_label,
-                    "low_gbp": float(lo),
-                    "high_label": hi_label,
-                    "high_gbp": float(hi),
-                    "swing_gbp": float(hi) - float(lo),
-                    "base_gbp": float(self.base_gbp),
-                }
-            )
-        return (
-            pd.DataFrame(rows)
-            .sort_values("swing_gbp", ascending=False, kind="stable")
-            .reset_index(drop=True)
-        )
-
-    def table(self) -> pd.DataFrame:
-        """Every alternative, long: assumption, alternative, estimate, change from the base.
-
-        Changes smaller than 1e-9 of the base (floating-point noise) are reported as 0.
-        """
-        base = float(self.base_gbp)
-
-        def change(v: float) -> float:
-            d = float(v) - base
-            return 0.0 if abs(d) <= 1e-9 * max(1.0, abs(base)) else d
-
-        rows = [
-            {
-                "assumption": name,
-                "alternative": label,
-                "estimate_gbp": float(v),
-                "change_vs_base_gbp": change(v),
-            }
-            for name, alts in self.scenarios.items()
-            for label, v in alts.items()
-        ]
-        if not rows:
-            raise StudyInputError("scenarios must name at least one assumption")
-        return pd.DataFrame(rows)
+# --------------------------------------------------------------------------- readings
 
 
-def published_path_label(rate_before: float, rate_midyear: float, rate_after: float) -> str:
-    """Scenario label of the published path, e.g. 'published path 7.2 -> 6.1 -> 5.5'."""
-    return f"published path {rate_before:g} -> {rate_midyear:g} -> {rate_after:g}"
+def harrow_rate_inputs(
+    figures: pd.DataFrame, exposure_weeks: tuple[float, float]
+) -> tuple[dict[str, float], dict[str, str], dict[str, tuple[float, float]]]:
+    """(rates, dates, rates with exposures) of Harrow's published weekly rates (figures.csv).
 
-
-def published_path_anchors(
-    rate_before: float,
-    rate_midyear: float,
-    rate_after: float,
-    *,
-    effect_start: str,
-    midyear: str = "2019-09-30",
-    year_end: str = "2020-03-30",
-) -> dict[str, float]:
-    """Share of the drop reached on each date: 0 at `effect_start`, the mid-year rate, 1 at the end.
-
-    For `study.costs.effect_ramp(anchors=...)`; Harrow: 7.2 -> 6.1 by September -> 5.5 by March.
+    Dates are each figure's `period_end` (8.3 by 30 Sep 2018, 7.2 by 31 Mar 2019, 6.1 at
+    30 Sep 2019, 5.5 at 31 Mar 2020). Exposures (not published): the 7.2 over
+    `exposure_weeks[0]`, the point-in-time 8.3, 6.1 and 5.5 each over `exposure_weeks[1]`.
     """
-    drop = rate_before - rate_after
-    if drop == 0:
-        raise StudyInputError("rate_before equals rate_after: no drop to share out")
-    return {effect_start: 0.0, midyear: (rate_before - rate_midyear) / drop, year_end: 1.0}
+    rows = _figure_rows(figures, HARROW_RATE_FIGURES)
+    rate = rows["value"].astype(float).to_dict()
+    dates = {k: f"{pd.Timestamp(v):%Y-%m-%d}" for k, v in rows["period_end"].items()}
+    before, after = exposure_weeks
+    exposure = {"pre": after, "before": before, "midyear": after, "after": after}
+    return rate, dates, {k: (rate[k], exposure[k]) for k in ("pre", "before", "midyear", "after")}
 
 
 def harrow_rates_sensitivity(
-    rate_before: float,
-    rate_midyear: float,
-    rate_after: float,
+    readings: Mapping[str, Reading],
+    rates: Mapping[str, tuple[float, float | None]],
+    dates: Mapping[str, str],
     *,
+    reading: str,
     base: CostAvoidance,
     unit_costs: pd.DataFrame,
     published_gbp: float,
     fy_start: str,
-    effect_start: str,
-    full_effect: str | None,
-    site2_start: str,
+    effect_starts: Mapping[str, str],
     alpha: float,
     seed: int,
-    midyear: str = "2019-09-30",
-    year_end: str = "2020-03-30",
-) -> Sensitivity:
+) -> costs.Sensitivity:
     """Point £ of the published rates over the 52 weeks from `fy_start`, one change at a time.
 
     Each value is `study.costs.point_cost_avoidance` (point person-weeks x weekly cost) of the
-    avoided starts `study.costs.avoided_starts_from_rates` gives. Base: the part-year costing
-    `base` (its mean unit cost, a step at `effect_start` or a ramp to `full_effect`).
-    Alternatives: unit cost (the (alpha/2, 1 - alpha/2) quantiles of `base.unit_cost`, the cost
-    `published_gbp` implies for `base`, the extreme ASC-FR mixes in `unit_costs`, which is
-    `ascfr_unit_costs` output); counting rule; transition (linear to `midyear` / `year_end`, the
-    published path via `published_path_anchors`); effect start (financial year, site 1, site 2).
+    avoided starts `study.costs.avoided_starts_from_path` gives at the published rates. Base:
+    `readings[reading]`, part-year, at the mean unit cost of `base` (`dates`: the published
+    rates' dates, as `harrow_rate_inputs` gives them). Alternatives: unit cost
+    (the (alpha/2, 1 - alpha/2) quantiles of `base.unit_cost`, the cost `published_gbp` implies
+    for `base`, the extreme ASC-FR mixes in `unit_costs`, `ascfr_unit_costs` output); counting
+    rule; every reading; a step on each of `effect_starts` ({label: date}).
     """
     weeks = costs.weekly_dates(fy_start, WEEKS_PER_YEAR)
+    known = {k: (v, None) for k, (v, _) in rates.items()}
 
-    def point(unit_cost_gbp, rule, effect_start, full_effect, anchors=None) -> float:
-        avoided = costs.avoided_starts_from_rates(
-            rate_before,
-            rate_after,
-            weeks,
-            effect_start=effect_start,
-            full_effect=full_effect,
-            anchors=anchors,
-            n_draws=1000,
-        )
+    def point(unit_cost_gbp, rule, path) -> float:
+        avoided = costs.avoided_starts_from_path(path, known, weeks, n_draws=1000)
         return costs.point_cost_avoidance(avoided, unit_cost_gbp, rule)
 
-    implied = base.implied_weekly_cost(published_gbp)
     cost_low, cost_high = costs.unit_cost_interval(base.unit_cost, alpha=alpha, seed=seed)
     u = unit_costs.set_index("measure")["value"]
     community, residential = u["community_weekly_during"], u["res_nursing_total_2021_22"]
-    path = published_path_anchors(
-        rate_before,
-        rate_midyear,
-        rate_after,
-        effect_start=effect_start,
-        midyear=midyear,
-        year_end=year_end,
-    )
-    return Sensitivity.over(
+    others = {
+        f"all community, T34 denominator: £{community:,.0f}/wk": {"unit_cost_gbp": community},
+        f"all residential/nursing 2021-22: £{residential:,.0f}/wk": {"unit_cost_gbp": residential},
+    }
+    if base.person_weeks_point > 0:
+        implied = base.implied_weekly_cost(published_gbp)
+        label = f"implied by {gbp(published_gbp)}: £{implied:,.0f}/wk"
+        others = {label: {"unit_cost_gbp": implied}, **others}
+    rate = {k: v for k, (v, _) in rates.items()}
+    return costs.Sensitivity.over(
         point,
-        dict(
-            unit_cost_gbp=base.unit_cost_mean_gbp,
-            rule="part_year",
-            effect_start=effect_start,
-            full_effect=full_effect,
-        ),
+        dict(unit_cost_gbp=base.unit_cost_mean_gbp, rule="part_year", path=readings[reading]),
         {
             "unit cost (ASC-FR mix interval)": {
                 f"£{cost_low:,.0f}/wk": {"unit_cost_gbp": cost_low},
                 f"£{cost_high:,.0f}/wk": {"unit_cost_gbp": cost_high},
             },
-            "unit cost (other sources, extreme mixes)": {
-                f"implied by {gbp(published_gbp)}: £{implied:,.0f}/wk": {"unit_cost_gbp": implied},
-                f"all community, T34 denominator: £{community:,.0f}/wk": {
-                    "unit_cost_gbp": community
-                },
-                f"all residential/nursing 2021-22: £{residential:,.0f}/wk": {
-                    "unit_cost_gbp": residential
-                },
-            },
+            "unit cost (other sources, extreme mixes)": others,
             "counting rule": {"part-year": {}, "full year (52 weeks)": {"rule": "full_year"}},
-            TRANSITION: {
-                f"step in {pd.Timestamp(effect_start):%B %Y}": {},
-                f"linear to {_day(midyear)}": {"full_effect": midyear},
-                f"linear to {_day(year_end)}": {"full_effect": year_end},
-                published_path_label(rate_before, rate_midyear, rate_after): {"anchors": path},
-            },
-            "effect start": {
-                _day(fy_start): {"effect_start": fy_start, "full_effect": None},
-                _day(effect_start): {},
-                f"site 2 ({site2_start})": {"effect_start": site2_start, "full_effect": None},
+            READING: {r.label: {"path": r} for r in readings.values()},
+            "effect start (a step)": {
+                label: {"path": avoided_starts.step_reading(rate, dates, day)}
+                for label, day in effect_starts.items()
             },
         },
     )
@@ -299,7 +185,7 @@ def its_sensitivity(
     families: Sequence[str] = ITS_FAMILIES,
     transition_options: Sequence[int] = (0, 2, 4),
     harmonic_options: Sequence[int] = (0, 1, 2),
-) -> Sensitivity:
+) -> costs.Sensitivity:
     """Point £ of the ITS route (part-year, a fixed unit cost) by family, transition, seasonality.
 
     Each value is `study.costs.point_cost_avoidance` of `study.costs.its_avoided_starts` (the
@@ -312,7 +198,7 @@ def its_sensitivity(
         )
         return costs.point_cost_avoidance(avoided, unit_cost_gbp, "part_year")
 
-    return Sensitivity.over(
+    return costs.Sensitivity.over(
         point,
         dict(family=family, harmonics=harmonics, transition_weeks=transition_weeks),
         {
@@ -330,27 +216,67 @@ def its_sensitivity(
 # --------------------------------------------------------------------------- tables and text
 
 
-def published_comparison(
-    published_figures: Sequence[tuple[str, float, CostAvoidance]],
-) -> pd.DataFrame:
-    """Published £ beside our estimate: inside the interval? implied £/week = £ / person-weeks.
-
-    `published_figures` holds (label, published £, the costing it is compared with).
-    """
-    return pd.DataFrame(
-        [
-            {
-                "published": name,
-                "published_gbp": value,
-                "estimate_gbp": r.point_gbp,
-                "ci_low_gbp": r.interval[0],
-                "ci_high_gbp": r.interval[1],
-                "inside_interval": r.interval[0] <= value <= r.interval[1],
-                "implied_weekly_cost_gbp": r.implied_weekly_cost(value),
-            }
-            for name, value, r in published_figures
-        ]
+def readings_summary(
+    costings: Mapping[str, CostAvoidance],
+    checks: Mapping[str, Mapping[str, object]],
+    readings: Mapping[str, Reading],
+    *,
+    default: str,
+    published_text: str,
+    full_year_text: str,
+    published_gbp: float,
+    effect_start: str,
+) -> str:
+    """Computed paragraph: why the default reading, the range across readings, which readings
+    each published £ figure agrees with, and the weekly costs the published £ implies."""
+    names = list(readings)
+    points = {n: costings[n].point_gbp for n in names}
+    lo, hi = min(points, key=points.get), max(points, key=points.get)
+    rates_ok = [n for n in names if all(checks[n][k] for k in costs.RATE_CHECKS)]
+    chosen = readings[default]
+    failed = [k.removeprefix("rate_") for k in costs.RATE_CHECKS if not checks[default][k]]
+    why = (
+        f"it is one of the {len(rates_ok)} of {len(names)} readings ({', '.join(rates_ok)}) "
+        f"whose observed path has no change before innovation site 1 ({day_text(effect_start)}) "
+        "and meets the published mid-year and end rates at their dates"
+        + (
+            ", and it joins the published rates by straight lines rather than jumps"
+            if chosen.observed.shape == "linear"
+            else ""
+        )
+        if not failed
+        else f"it does not meet the published rate(s) {', '.join(failed)} at their dates"
     )
+    inside = [n for n in names if checks[n]["published_inside"]]
+    shared = [n for n in names if checks[n]["shares_full_year_cost"]]
+    positive = [n for n in names if costings[n].person_weeks_point > 0]
+    implied = {n: costings[n].implied_weekly_cost(published_gbp) for n in positive}
+    none = [n for n in names if n not in positive]
+    c = costings[default]
+    text = (
+        f"Default reading `{default}` ({chosen.label}; parameter `harrow_reading`): {why}. "
+        f"Across the {len(names)} readings of the published rates the part-year cost avoidance "
+        f"at {c.unit_cost.describe()} runs from {gbp(points[lo])} ({lo}) to {gbp(points[hi])} "
+        f"({hi}); the default gives {gbp(c.point_gbp)} ({c.level:.0%} interval "
+        f"{gbp(c.interval[0])} to {gbp(c.interval[1])}). "
+        f"{published_text} lies inside the interval of: {', '.join(inside) or 'none'}; "
+        f"{published_text} and {full_year_text} share one weekly unit cost only under: "
+        f"{', '.join(shared) or 'none'}."
+    )
+    if implied:
+        cheap, dear = min(implied, key=implied.get), max(implied, key=implied.get)
+        text += (
+            f" The weekly cost {published_text} implies runs from £{implied[cheap]:,.0f} "
+            f"({cheap}) to £{implied[dear]:,.0f} ({dear}), against the ASC-FR mix's "
+            f"£{c.unit_cost_mean_gbp:,.0f}."
+        )
+    if none:
+        text += (
+            f" Under {', '.join(none)} the counterfactual avoids no starts over the year "
+            f"({', '.join(f'{costings[n].starts_point:.1f}' for n in none)}): no unit cost "
+            f"reproduces {published_text}."
+        )
+    return text
 
 
 def reduction_grid(
@@ -385,101 +311,52 @@ def grid_thousands(grid: pd.DataFrame) -> pd.DataFrame:
     return wide / 1000
 
 
-def cost_avoidance_summary(
-    result: CostAvoidance,
-    *,
-    published_gbp: float | None = None,
-    published_label: str = "the published figure",
-    assumptions: Mapping[str, str] | None = None,
-    tornado: pd.DataFrame | None = None,
-) -> str:
-    """One computed paragraph: estimate, interval, uncertainty sources, comparison, assumptions."""
-    low, high = result.interval
-    dec = result.decomposition().set_index("uncertainty")
-    rule = (
-        "each avoided person counted from their would-be start week to 31 March"
-        if result.rule == "part_year"
-        else "each avoided person counted for 52 weeks"
-    )
-    text = (
-        f"{result.label or 'Cost avoidance'}: {gbp(result.point_gbp)} "
-        f"({result.level:.0%} interval {gbp(low)} to {gbp(high)}; {rule}), from "
-        f"{result.starts_point:.1f} avoided long-term starts ({result.source}) at "
-        f"{result.unit_cost.describe()}. "
-        f"Model uncertainty alone gives an interval "
-        f"{gbp(dec.loc['model only', 'width_gbp'])} wide "
-        f"and unit-cost uncertainty alone {gbp(dec.loc['unit cost only', 'width_gbp'])} "
-        f"(together {gbp(dec.loc['both', 'width_gbp'])}; "
-        f"{dec.loc['model only', 'share_of_variance']:.0%} / "
-        f"{dec.loc['unit cost only', 'share_of_variance']:.0%} of the variance)."
-    )
-    if published_gbp is not None:
-        inside = low <= published_gbp <= high
-        text += (
-            f" {published_label.capitalize()} ({gbp(published_gbp)}) is "
-            f"{'inside' if inside else 'outside'} this interval."
-        )
-    if tornado is not None and len(tornado):
-        top = tornado.iloc[0]
-        text += (
-            f" The assumption that moves the estimate most is {top['assumption']} "
-            f"({gbp(top['low_gbp'])} with {top['low_label']} to {gbp(top['high_gbp'])} with "
-            f"{top['high_label']})."
-        )
-    if assumptions:
-        text += " Assumed: " + "; ".join(f"{k}: {v}" for k, v in assumptions.items()) + "."
-    return text
-
-
 def harrow_summary(
     costings: Mapping[str, CostAvoidance],
-    sensitivity: Sensitivity,
+    sensitivity: costs.Sensitivity,
     *,
-    rate_before: float,
-    rate_midyear: float,
-    rate_after: float,
+    reading_label: str,
     published_part_gbp: float,
     published_full_gbp: float,
-    effect_start: str,
+    full_text: str,
     exposure_weeks: tuple[float, float],
     unit_cost_cv: float,
 ) -> str:
-    """Computed paragraph: `cost_avoidance_summary` of the part-year costing, the published
-    path scenario, and the weekly costs that the published £ figures imply."""
+    """Computed paragraph: `cost_avoidance_summary` of the part-year costing of the chosen
+    reading, and the weekly costs that the published £ figures imply."""
     part, whole_fy = costings["part_year"], costings["whole_fy"]
-    summary = cost_avoidance_summary(
+    summary = costs.cost_avoidance_summary(
         part,
         published_gbp=published_part_gbp,
         published_label="Harrow's published part-year figure",
         tornado=sensitivity.tornado(),
         assumptions={
-            "avoided starts": (
-                f"a step of {rate_before - rate_after:.1f} fewer a week from {effect_start}"
-            ),
+            "avoided starts": reading_label,
             "rate exposures": (
-                f"{exposure_weeks[0]:g} and {exposure_weeks[1]:g} weeks (not published)"
+                f"{exposure_weeks[0]:g} weeks behind the rate before and {exposure_weeks[1]:g} "
+                "behind each later one (not published)"
             ),
             "unit cost": f"ASC-FR mix with SD {unit_cost_cv:.0%} of each mean (judgement)",
             "interval": f"{part.n_draws} Monte Carlo draws, percentile",
         },
     )
-    path_value = sensitivity.scenarios[TRANSITION][
-        published_path_label(rate_before, rate_midyear, rate_after)
+    se_low, se_high = part.interval_mc_se
+    lines = [
+        summary,
+        f"Monte Carlo standard errors of the interval's limits: {gbp(se_low)} and "
+        f"{gbp(se_high)} ({max(se_low, se_high) / part.point_gbp:.1%} of the estimate at most)."
+        if part.point_gbp > 0
+        else "",
     ]
-    return "\n".join(
-        [
-            summary,
-            f"Following the published path instead of a step ({rate_before:g} -> "
-            f"{rate_midyear:g} by 30 Sep -> {rate_after:g} by March) the same unit cost gives "
-            f"£{path_value / 1000:,.0f}k: the published £{published_part_gbp / 1000:,.0f}k "
-            "needs the whole drop from site 1's start.",
-            f"Under the same step, the published {gbp(published_part_gbp)} implies "
+    if part.person_weeks_point > 0:
+        lines.append(
+            f"Under this reading the published {gbp(published_part_gbp)} implies "
             f"£{part.implied_weekly_cost(published_part_gbp):,.0f} a week per avoided client and "
-            f"the 'up to £{published_full_gbp / 1e6:g}m' (a whole financial year at the new "
-            f"rate) £{whole_fy.implied_weekly_cost(published_full_gbp):,.0f}; the ASC-FR mix "
-            f"gives £{part.unit_cost_mean_gbp:,.0f}.",
-        ]
-    )
+            f"the '{full_text}' (a whole financial year at the new rate) "
+            f"£{whole_fy.implied_weekly_cost(published_full_gbp):,.0f}; the ASC-FR mix "
+            f"gives £{part.unit_cost_mean_gbp:,.0f}."
+        )
+    return "\n".join(line for line in lines if line)
 
 
 def reduction_summary(
@@ -566,6 +443,14 @@ def unit_costs(
     )
 
 
+@dataclass(frozen=True)
+class Costings(AnalysisResult):
+    """A costing section's result with its `CostAvoidance` objects by name (for the readings
+    table, which sets the ITS route beside the readings of the published rates)."""
+
+    costings: Mapping[str, CostAvoidance] = field(default_factory=dict)
+
+
 def harrow_rates(
     figures: pd.DataFrame,
     unit_cost: UnitCosts,
@@ -574,70 +459,79 @@ def harrow_rates(
     fy_start: str,
     full_effect: str | None,
     exposure_weeks: tuple[float, float],
+    reading: str,
     n_draws: int,
     alpha: float,
     seed: int,
-) -> AnalysisResult:
-    """Harrow's published weekly rates in £, against the published £696k and up to £1m.
+) -> Costings:
+    """Harrow's published weekly rates in £ under one reading, against the published £696k
+    and up to £1m.
 
-    The drop 7.2 -> 5.5 a week (`figures`, figures.csv) from the start of innovation site 1
-    (`periods`), each rate Poisson over its `exposure_weeks` (before, after), costed by
-    `study.costs.rates_cost_avoidance` over the financial year from `fy_start`: part-year and
-    full-year counting, and a whole financial year at the new rate (a step at `fy_start`,
-    part-year). `.table`: their nine labelled rows; `.tables`: "published_comparison",
+    The rates of `figures` (figures.csv), read as `harrow_readings_of(...)[reading]` from the
+    start of innovation site 1 (`periods`), each rate Poisson over its exposure
+    (`harrow_rate_inputs`), costed by `study.costs.path_cost_avoidance` over the financial year
+    from `fy_start`: part-year and full-year counting, and a whole financial year at the new
+    rate (part-year). `.table`: their nine labelled rows; `.tables`: "published_comparison",
     "decomposition" (interval width by source), "sensitivity" (`harrow_rates_sensitivity`);
     `.figures["tornado_harrow_rates"]`; `.text`: `harrow_summary`.
     """
-    rate = _figure_rows(figures, HARROW_RATE_FIGURES)["value"].astype(float).to_dict()
+    if reading not in avoided_starts.READINGS:
+        raise StudyInputError(f"reading must be one of {avoided_starts.READINGS}, got {reading!r}")
+    rate, dates, rates = harrow_rate_inputs(figures, exposure_weeks)
     money = _figure_rows(figures, HARROW_COST_FIGURES)
     part_gbp, full_gbp = (float(v) for v in money["value"])
     part_text, full_text = (_as_published(r) for _, r in money.iterrows())
     effect_start = periods["innovation_site_1"]["start"]
+    readings = avoided_starts.harrow_readings_of(
+        rate, dates, fy_start=fy_start, effect_start=effect_start, full_effect=full_effect
+    )
     year, _ = _financial_year(fy_start)
-    readings = {  # name: (label, counting rule, effect start, full effect)
-        rule: (f"Harrow {year} {RULE_LABELS[rule]}", rule, effect_start, full_effect)
+    whole = Reading(
+        "whole_fy",
+        "the new rate for the whole financial year",
+        flat_path(fy_start, "after"),
+        flat_path(fy_start),
+    )
+    plan = {  # name: (label, counting rule, reading)
+        rule: (f"Harrow {year} {RULE_LABELS[rule]}", rule, readings[reading])
         for rule in RULE_LABELS
     }
-    readings["whole_fy"] = (
-        "Harrow, a whole financial year at the new rate",
-        "part_year",
-        fy_start,
-        None,
-    )
+    plan["whole_fy"] = ("Harrow, a whole financial year at the new rate", "part_year", whole)
     costings = {
-        name: costs.rates_cost_avoidance(
-            rate["before"],
-            rate["after"],
+        name: costs.path_cost_avoidance(
+            path,
+            rates,
             unit_cost=unit_cost.cost,
             first_week=fy_start,
-            exposure_weeks_before=exposure_weeks[0],
-            exposure_weeks_after=exposure_weeks[1],
-            effect_start=start,
-            full_effect=full,
             rule=rule,
             n_draws=n_draws,
             alpha=alpha,
             seed=seed,
             label=label,
         )
-        for name, (label, rule, start, full) in readings.items()
+        for name, (label, rule, path) in plan.items()
     }
     sensitivity = harrow_rates_sensitivity(
-        rate["before"],
-        rate["midyear"],
-        rate["after"],
+        readings,
+        rates,
+        dates,
+        reading=reading,
         base=costings["part_year"],
         unit_costs=unit_cost.units,
         published_gbp=part_gbp,
         fy_start=fy_start,
-        effect_start=effect_start,
-        full_effect=full_effect,
-        site2_start=periods["innovation_site_2"]["start"],
+        effect_starts={
+            day_text(fy_start): fy_start,
+            day_text(effect_start): effect_start,
+            f"site 2 ({periods['innovation_site_2']['start']})": periods["innovation_site_2"][
+                "start"
+            ],
+        },
         alpha=alpha,
         seed=seed,
     )
     source = published.figures_source(
-        [HARROW_RATE_FIGURES["before"], HARROW_RATE_FIGURES["after"]], figures
+        [HARROW_RATE_FIGURES[k] for k in ("pre", "before", "midyear", "after")], figures
     )
     table = labelled(
         _costings_table(costings.values()),
@@ -645,7 +539,7 @@ def harrow_rates(
         data_kind="published",
         source=f"{source}; {unit_cost.cost_source}",
     )
-    comparison = published_comparison(
+    comparison = costs.published_comparison(
         [
             (f"{part_text} part-year", part_gbp, costings["part_year"]),
             (f"{full_text} full year (whole FY at new rate)", full_gbp, costings["whole_fy"]),
@@ -657,7 +551,7 @@ def harrow_rates(
     )
     tornado = plot_tornado(
         sensitivity.tornado(),
-        title=f"Harrow {year} cost avoidance, published rates route (part-year base)",
+        title=f"Harrow {year} cost avoidance, reading {reading} (part-year base)",
         reference={
             f"published {part_text} part-year": part_gbp,
             f"published {full_text}": full_gbp,
@@ -666,16 +560,14 @@ def harrow_rates(
     text = harrow_summary(
         costings,
         sensitivity,
-        rate_before=rate["before"],
-        rate_midyear=rate["midyear"],
-        rate_after=rate["after"],
+        reading_label=f"reading {reading}: {readings[reading].label}",
         published_part_gbp=part_gbp,
         published_full_gbp=full_gbp,
-        effect_start=effect_start,
+        full_text=full_text,
         exposure_weeks=exposure_weeks,
         unit_cost_cv=unit_cost.cost_cv,
     )
-    return AnalysisResult(
+    return Costings(
         table=table,
         text=text,
         view=_view(table),
@@ -685,7 +577,149 @@ def harrow_rates(
             "decomposition": decomposition,
             "sensitivity": sensitivity.table(),
         },
+        costings=costings,
     )
+
+
+def harrow_readings(
+    figures: pd.DataFrame,
+    unit_cost: UnitCosts,
+    its_route: Costings,
+    *,
+    periods: Mapping,
+    fy_start: str,
+    full_effect: str | None,
+    exposure_weeks: tuple[float, float],
+    reading: str,
+    full_year_tolerance_gbp: float,
+    n_draws: int,
+    alpha: float,
+    seed: int,
+) -> AnalysisResult:
+    """Every reading of Harrow's published path side by side, with the ITS route beside them.
+
+    Each reading of `harrow_readings_of` costed part-year by `study.costs.path_cost_avoidance`
+    (as `harrow_rates`, same seed); the ITS route is `its_route.costings["part_year"]`. For each:
+    avoided starts, person-weeks, £ with its interval and Monte Carlo SE, the weekly cost the
+    published part-year £ implies with its interval (`CostAvoidance.implied_cost_interval`), and
+    `reading_checks` against the published rates and £ figures. `.table`: £, starts,
+    person-weeks and implied cost per reading (the default marked), and the weekly cost the
+    published full-year £ implies for a whole financial year at the new rate; `.view`: the
+    readings table; `.text`: `readings_summary`.
+    """
+    rate, dates, rates = harrow_rate_inputs(figures, exposure_weeks)
+    money = _figure_rows(figures, HARROW_COST_FIGURES)
+    part_gbp, full_gbp = (float(v) for v in money["value"])
+    part_text, full_text = (_as_published(r) for _, r in money.iterrows())
+    effect_start = periods["innovation_site_1"]["start"]
+    readings = avoided_starts.harrow_readings_of(
+        rate, dates, fy_start=fy_start, effect_start=effect_start, full_effect=full_effect
+    )
+    if reading not in readings:
+        raise StudyInputError(f"reading must be one of {tuple(readings)}, got {reading!r}")
+    year, _ = _financial_year(fy_start)
+    draws = dict(unit_cost=unit_cost.cost, first_week=fy_start, n_draws=n_draws, alpha=alpha)
+
+    def label(name: str) -> str:
+        return f"Harrow {year} part-year, reading {name}" + (" (default)" * (name == reading))
+
+    costings = {
+        n: costs.path_cost_avoidance(r, rates, seed=seed, label=label(n), **draws)
+        for n, r in readings.items()
+    }
+    whole = costs.path_cost_avoidance(
+        Reading("whole_fy", "", flat_path(fy_start, "after"), flat_path(fy_start)),
+        rates,
+        seed=seed,
+        label="Harrow, a whole financial year at the new rate",
+        **draws,
+    )
+    check = dict(
+        rate=rate,
+        dates=dates,
+        effect_start=effect_start,
+        published_gbp=part_gbp,
+        full_year=whole,
+        full_year_gbp=full_gbp,
+        full_year_tolerance_gbp=full_year_tolerance_gbp,
+    )
+    checks = {n: costs.reading_checks(readings[n], costings[n], **check) for n in readings}
+    its_part = its_route.costings["part_year"]
+    its_check = costs.reading_checks(readings["step"], its_part, **check)
+    checks["its"] = {
+        **its_check,
+        **dict.fromkeys(costs.RATE_CHECKS),
+    }  # a weekly series, not the rates
+    rows = [costs.implied_cost_table(costings[n], part_gbp, part_text) for n in readings]
+    source = published.figures_source(
+        [
+            *(HARROW_RATE_FIGURES[k] for k in ("pre", "before", "midyear", "after")),
+            *HARROW_COST_FIGURES.values(),
+        ],
+        figures,
+    )
+    its_kind, its_source = (its_route.table[c].iloc[0] for c in ("data_kind", "source"))
+    table = pd.concat(
+        [
+            labelled(
+                pd.concat(
+                    [
+                        *(costings[n].table() for n in readings),
+                        *rows,
+                        costs.implied_cost_table(whole, full_gbp, full_text),
+                    ],
+                    ignore_index=True,
+                ),
+                site="harrow",
+                data_kind="published",
+                source=f"{source}; {unit_cost.cost_source}",
+            ),
+            labelled(
+                costs.implied_cost_table(its_part, part_gbp, part_text),
+                site="harrow",
+                data_kind=its_kind,
+                source=its_source,
+            ),
+        ],
+        ignore_index=True,
+    )
+    labels = {n: r.label for n, r in readings.items()}
+    labels["its"] = f"ITS counterfactual ({its_kind} weekly series)"
+    view = costs.readings_view(
+        {**costings, "its": its_part},
+        checks,
+        labels=labels,
+        published_gbp=part_gbp,
+        published_text=part_text,
+        default=reading,
+        column_names={
+            "rate_before": f"{rate['before']:g} until {day_text(effect_start)}",
+            "rate_midyear": f"{rate['midyear']:g} by {day_text(dates['midyear'])}",
+            "rate_after": f"{rate['after']:g} by {day_text(dates['after'])}",
+            "published_inside": f"{part_text} in CI",
+            "ascfr_inside_implied": f"ASC-FR £{unit_cost.cost.mean_gbp:,.0f}/wk in £/wk CI",
+            "shares_full_year_cost": f"one £/wk with {full_text}",
+        },
+    )
+    text = readings_summary(
+        costings,
+        checks,
+        readings,
+        default=reading,
+        published_text=part_text,
+        full_year_text=full_text,
+        published_gbp=part_gbp,
+        effect_start=effect_start,
+    )
+    implied_full = whole.implied_cost_interval(full_gbp)
+    text += (
+        f" A whole financial year at the new rate needs £{implied_full['estimate']:,.0f} a week "
+        f"({whole.level:.0%} interval £{implied_full['ci_low']:,.0f} to "
+        f"£{implied_full['ci_high']:,.0f}) to give {full_text}. The ITS route "
+        f"({its_kind} series) is set beside them, not ranked: it costs a weekly series, not the "
+        "published rates."
+    )
+    return AnalysisResult(table=table, text=text, view=view)
 
 
 def harrow_its(
@@ -702,7 +736,7 @@ def harrow_its(
     n_draws: int,
     alpha: float,
     seed: int,
-) -> AnalysisResult:
+) -> Costings:
     """Harrow's avoided starts from an interrupted time series of the weekly series, in £.
 
     `weekly` (read from `weekly_path`) is cut at `last_week` (`study.its.data_up_to`: later
@@ -752,13 +786,14 @@ def harrow_its(
     lines = [f"Data: `{weekly_path}` ({SYNTHETIC_NOTE if kind == 'synthetic' else kind})."]
     if cut.dropped:
         lines.append(f"After last_week {last_week}, left out: {'; '.join(cut.dropped)}.")
-    lines.append(cost_avoidance_summary(costings["part_year"], tornado=tornado))
-    return AnalysisResult(
+    lines.append(costs.cost_avoidance_summary(costings["part_year"], tornado=tornado))
+    return Costings(
         table=table,
         text="\n\n".join(lines),
         view=_view(table),
         figures={"tornado_harrow_its_synthetic": figure},
         tables={"sensitivity": sensitivity.table()},
+        costings=costings,
     )
 
 
@@ -827,6 +862,33 @@ def birmingham_reduction(
         baseline_per_week=baseline,
         n_weeks=window_weeks,
     )
+    options = {f"baseline {b:g}": (b, window_weeks) for b in baseline_sensitivity}
+    windows = sorted({window_weeks, round(comparison_weeks), WEEKS_PER_YEAR})
+    options |= {f"window {w} weeks": (baseline_long_term, w) for w in windows}
+    readings = {
+        name: costs.rates_cost_avoidance(
+            b / comparison_weeks,
+            b / comparison_weeks * (1 - reduction),
+            unit_cost=unit_cost.cost,
+            first_week=window_start,
+            n_weeks=w,
+            exposure_weeks_before=float(comparison_weeks),
+            exposure_weeks_after=float(comparison_weeks),
+            n_draws=n_draws,
+            alpha=alpha,
+            seed=seed,
+        )
+        for name, (b, w) in options.items()
+    }
+    labels = {
+        n: f"{b:g} people over {f['months']:g} months, {w} weeks from {day_text(window_start)}"
+        for n, (b, w) in options.items()
+    }
+    default = next(n for n, o in options.items() if o == (baseline_long_term, window_weeks))
+    view = costs.readings_view(readings, {}, labels=labels, default=default)
     return AnalysisResult(
-        table=table, text=text, view=_view(table), tables={"grid": grid_thousands(grid)}
+        table=table,
+        text=text,
+        view=_view(table),
+        tables={"grid": grid_thousands(grid), "readings": view},
     )

@@ -9,6 +9,7 @@ folder always gives the same bytes (no timestamps beyond the run folder's name).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -33,8 +34,12 @@ INDEX_FILE = "index.html"
 FIGURES_LABEL = "data/published/figures.csv"
 SCALES = ("percent", "points", "ratio", "count", "gbp")
 KEY_TABLE_COLUMNS = [
-    "label", "published", "source", "quote", "estimate", "ci", "method", "data_kind"
+    "label", "published", "source", "quote", "estimate", "ci", "method", "data_kind", "range"
 ]  # fmt: skip
+# notebook 04's readings of the published Harrow path: one row per reading, the default marked
+READING_COST = re.compile(
+    r"^Harrow .+ part-year, reading (?P<name>\S+)(?P<default> \(default\))?: cost avoided \(GBP\)$"
+)
 _QUALIFIERS = {
     "=": "",
     "approx": "about ",
@@ -88,6 +93,7 @@ class KeyEstimate:
     quantity: str
     method: str
     scale: str
+    readings: re.Pattern | None = None  # rows whose range across readings the row shows
 
     @property
     def record_level(self) -> bool:
@@ -193,15 +199,16 @@ KEY_ESTIMATES: tuple[KeyEstimate, ...] = (
         ("harrow_cost_avoided_2019_20",),
         "04_cost_avoidance",
         "Harrow 2019-20 part-year: cost avoided (GBP)",
-        "Monte Carlo percentile (10000 draws: model + unit cost)",
+        "Monte Carlo percentile (50000 draws: model + unit cost)",
         "gbp",
+        READING_COST,
     ),
     KeyEstimate(
         "Harrow: cost avoided in a full year",
         ("harrow_cost_avoided_full_year",),
         "04_cost_avoidance",
         "Harrow, a whole financial year at the new rate: cost avoided (GBP)",
-        "Monte Carlo percentile (10000 draws: model + unit cost)",
+        "Monte Carlo percentile (50000 draws: model + unit cost)",
         "gbp",
     ),
     KeyEstimate(
@@ -278,6 +285,27 @@ def format_published(row: pd.Series) -> str:
     return _QUALIFIERS.get(str(row["qualifier"]), f"{row['qualifier']} ") + text
 
 
+def readings_range(estimates: pd.DataFrame, key: KeyEstimate) -> str:
+    """'£a to £b across the N readings of the published figures (default: name)' from the run's
+    rows matching `key.readings` (published-data rows only; '' when the run has none)."""
+    if key.readings is None:
+        return ""
+    rows = estimates[
+        (estimates["notebook"] == key.notebook) & (estimates["data_kind"] == "published")
+    ]
+    hits = rows["quantity"].str.extract(key.readings)
+    found = rows[hits["name"].notna()]
+    if found.empty:
+        return ""
+    default = hits.loc[hits["default"].notna(), "name"]
+    low, high = found["estimate"].min(), found["estimate"].max()
+    return (
+        f"{format_value(low, key.scale)} to {format_value(high, key.scale)} across the "
+        f"{len(found)} readings of the published figures"
+        + (f" (default: {default.iloc[0]})" if len(default) else "")
+    )
+
+
 def key_estimate_rows(
     estimates: pd.DataFrame,
     published: pd.DataFrame,
@@ -286,7 +314,7 @@ def key_estimate_rows(
 ) -> pd.DataFrame:
     """The key-estimates table for the notebooks in a run: label, published (text), source files,
     quote, estimate, ci (text), method, data_kind (empty when the run has no such row; a
-    record-level key the run's extract lacks is left out)."""
+    record-level key the run's extract lacks is left out), range (`readings_range`)."""
     rows = []
     for key in mapping:
         if key.notebook not in notebooks:
@@ -317,6 +345,7 @@ def key_estimate_rows(
                 f"{format_value(found['ci_high'], key.scale)} ({found['level']:.0%})",
                 "method": key.method,
                 "data_kind": "" if found is None else str(found["data_kind"]),
+                "range": readings_range(estimates, key),
             }
         )
     return pd.DataFrame(rows, columns=KEY_TABLE_COLUMNS)
@@ -357,8 +386,10 @@ def _key_estimates_section(inputs: IndexInputs) -> list[str]:
     for row in rows.itertuples(index=False):
         css = ' class="synthetic"' if row.data_kind == "synthetic" else ""
         if row.estimate:
+            spread = f'<br><span class="small">{escape(row.range)}</span>' if row.range else ""
             ours = (
-                f'<td class="num">{escape(row.estimate)}</td><td class="num">{escape(row.ci)}</td>'
+                f'<td class="num">{escape(row.estimate)}{spread}</td>'
+                f'<td class="num">{escape(row.ci)}</td>'
             )
         else:
             ours = '<td colspan="2" class="missing">not found in estimates.csv</td>'

@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from study.avoided_starts import READINGS
 from study.config import DEFAULT_PARAMS, NOTEBOOKS_DIR, PARAMS_DIR
 from study.errors import StudyInputError
 from study.its import FAMILIES
@@ -167,7 +168,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         "05": Variant(2020, "random seed for the bootstrap resamples")}),
     Parameter("n_draws", Annotated[int, Field(ge=100, le=1_000_000)], per_notebook={
         "03": Variant(2000, "coefficient draws for the counterfactual intervals"),
-        "04": Variant(10000, "Monte Carlo draws (avoided starts x unit cost)")}),
+        "04": Variant(50000, "Monte Carlo draws (avoided starts x unit cost)")}),
     # data files
     Parameter("conversations_path", Path_, "data/synthetic/conversations_synthetic.csv",
               "record-level conversation episodes (synthetic by default)"),
@@ -264,6 +265,12 @@ PARAMETERS: tuple[Parameter, ...] = (
               "first Monday of financial year 2019-20"),
     Parameter("harrow_full_effect", IsoDate, "2019-06-03",
               "date the full drop is reached; same as the start means a step (assumed)"),
+    Parameter("harrow_reading", Literal[READINGS], "published_path",
+              "reading of the published 7.2 -> 6.1 -> 5.5 a week costed in the Harrow section: "
+              + " | ".join(READINGS) + " (all are shown side by side)"),
+    Parameter("harrow_full_year_tolerance_gbp", Annotated[float, Field(ge=0)], 50000.0,
+              "'up to £1m' read as £1.0m +/- this (rounded to £0.1m) when checking which reading "
+              "shares one unit cost with £696k"),
     Parameter("birmingham_window_start", IsoDate, "2018-04-02",
               "first day of the evaluation window costed (dates not published; assumed)"),
     Parameter("birmingham_window_weeks", Weeks, 26,
@@ -311,7 +318,8 @@ NOTEBOOKS: dict[str, tuple[str, ...]] = {
         "alpha seed n_draws national_figures_path ascfr_workbook harrow_geography_code "
         "birmingham_geography_code residential_cost_measure community_cost_measure unit_cost_cv "
         "harrow_exposure_weeks_before harrow_exposure_weeks_after harrow_fy_start "
-        "harrow_full_effect weekly_path last_week periods family harmonics transition_weeks "
+        "harrow_full_effect harrow_reading harrow_full_year_tolerance_gbp weekly_path last_week "
+        "periods family harmonics transition_weeks "
         "bham_baseline_long_term bham_baseline_sensitivity birmingham_window_start "
         "birmingham_window_weeks".split()),
     "05_reviews_existing_care": tuple(
