@@ -743,3 +743,36 @@ def check_not_empty(raw: Mapping, source: str | Path) -> None:
             f"{source}: the parameters file is empty (or only comments); a minimal set is "
             + MINIMAL_SET
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Values checked against the data before a run (study.run.pipeline.preflight)
+# --------------------------------------------------------------------------------------------
+
+
+def dates_outside_series(values: Mapping, first: dt.date, last: dt.date) -> list[str]:
+    """Problems with a notebook's period, window and `last_week` dates against the span of its
+    weekly series (`first` = first week's Monday, `last` = the last week's Monday).
+
+    A period must start inside the series (first Monday to the last week's Sunday), unless
+    `last_week` leaves it out; a window must hold at least one week of it; `last_week` must not
+    be before the first week. Each problem names the key and the series' span."""
+    span = f"the weekly series runs {first.isoformat()} to {(last + dt.timedelta(6)).isoformat()}"
+    last_day = last + dt.timedelta(days=6)
+    cut = values.get("last_week") or ""
+    cut_date = dt.date.fromisoformat(cut) if cut else None
+    problems = []
+    if cut_date is not None and cut_date < first:
+        problems.append(f"last_week {cut}: before the first week of data; {span}")
+    for name, period in (values.get("periods") or {}).items():
+        start = dt.date.fromisoformat(str(period["start"]))
+        if cut_date is not None and start > cut_date:
+            continue  # left out of the run by last_week
+        if start < first or start > last_day:
+            where = "before" if start < first else "after"
+            problems.append(f"periods.{name}.start {start.isoformat()}: {where} the data; {span}")
+    for name, (lo, hi) in (values.get("windows") or {}).items():
+        lo_d, hi_d = dt.date.fromisoformat(str(lo)), dt.date.fromisoformat(str(hi))
+        if hi_d < first or lo_d > last:
+            problems.append(f"windows.{name} [{lo}, {hi}]: holds no week of the data; {span}")
+    return problems

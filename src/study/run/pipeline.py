@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from study import __version__, config
@@ -273,6 +274,41 @@ def preflight(plan: RunPlan) -> None:
                 raise StudyInputError(
                     f"{nb.name}: parameter '{name}': {check.summary} (see 'study validate {path}')"
                 )
+        _check_values_against_data(nb, notebook_values(plan, nb))
+
+
+def _check_values_against_data(nb: NotebookSpec, values: dict) -> None:
+    """Dates and spans a notebook would only find wrong mid-run, checked against its data now:
+    period/window/`last_week` dates against the weekly series, `bham_extract_months` against
+    the Birmingham episodes' dates. StudyInputError names the key and the data's span."""
+    from study.analyses.long_term_reduction import check_months_spanned
+    from study.data.records import read_records
+    from study.run.parameters import BY_NAME, dates_outside_series
+
+    if values.get("weekly_path") and ("periods" in values or "windows" in values):
+        weekly = read_records(config.resolve_path(values["weekly_path"]), "weekly")
+        site = values.get("site", BY_NAME["site"].default)
+        series = values.get("series", BY_NAME["series"].default)
+        rows = weekly[(weekly["site"] == site) & (weekly["series"] == series)]
+        if rows.empty:
+            raise StudyInputError(
+                f"{nb.name}: {values['weekly_path']} has no weeks of series {series!r} for site "
+                f"{site!r} (parameters 'series' and 'site')"
+            )
+        weeks = pd.to_datetime(rows["week_start"])
+        problems = dates_outside_series(values, weeks.min().date(), weeks.max().date())
+        if problems:
+            raise StudyInputError(
+                f"{nb.name}: " + "; ".join(problems) + f" ({series} for {site} in "
+                f"{values['weekly_path']})"
+            )
+    months = values.get("bham_extract_months")
+    if months is not None and values.get("conversations_path"):
+        episodes = read_records(config.resolve_path(values["conversations_path"]), "conversations")
+        try:
+            check_months_spanned(episodes[episodes["site"] == "birmingham"], months)
+        except StudyInputError as exc:
+            raise StudyInputError(f"{nb.name}: parameter 'bham_extract_months': {exc}") from None
 
 
 MIN_FREE_BYTES = 100 * 2**20  # a default run folder holds about 8 MB; leave room for kernels
@@ -491,7 +527,7 @@ def interrupted_text(
     stopped = [nb.name for nb in plan.notebooks if nb.name in started and nb.name not in seconds]
     never = [nb.name for nb in plan.notebooks if nb.name not in started]
     lines = [
-        f"Run interrupted ({signal_name}): incomplete.",
+        f"interrupted by {signal_name}",
         f"finished: {', '.join(done) or 'none'} (their estimates are in estimates.csv)",
         f"stopped before finishing: {', '.join(stopped) or 'none'} "
         "(partial notebooks in notebooks/; their estimates and figures are left out)",

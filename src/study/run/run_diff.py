@@ -118,6 +118,8 @@ def incomplete_note(path: Path) -> str:
         if marker.is_file():
             lines = [x.strip() for x in marker.read_text(encoding="utf-8").splitlines()]
             kept = [x for x in lines if x and not x.startswith("Run again")]
+            if name == "INTERRUPTED.txt" and kept:
+                return f"incomplete run ({kept[0]}): " + "; ".join(kept[1:])
             return f"incomplete run ({name}): " + "; ".join(kept)
     return ""
 

@@ -34,7 +34,8 @@ class RunInterrupted(KeyboardInterrupt):
 @contextmanager
 def interrupts_raise() -> Iterator[dict]:
     """Inside the block the first SIGINT/SIGTERM raises RunInterrupted; later ones are counted
-    in the yielded state (`state["signals"]`) and ignored. Previous handlers are restored."""
+    in the yielded state (`state["signals"]`) and ignored. Previous handlers are restored on
+    leaving, unless a signal came: then both stay ignored until the process exits."""
     state = {"signals": 0}
 
     def handler(signum, _frame):
@@ -46,8 +47,8 @@ def interrupts_raise() -> Iterator[dict]:
     try:
         yield state
     finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
+        for s, h in previous.items():  # once interrupted, later signals stay ignored to the exit
+            signal.signal(s, signal.SIG_IGN if state["signals"] else h)
 
 
 @contextmanager
