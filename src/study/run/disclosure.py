@@ -17,7 +17,8 @@ to the run folder (published and synthetic rows are exempt):
 A suppressed row keeps its labels, has `estimate`, `ci_low`, `ci_high` and `n` empty and its
 note set to `[c]` and the reason, as NHS Digital marks suppressed cells. The threshold is the
 parameters file's top-level `disclosure_threshold` (default `DEFAULT_THRESHOLD`); the pipeline
-writes it into the run folder (`disclosure.json`), where the recorder and the run page read it.
+writes it into the run folder (`disclosure.json`), where the recorder and the run page read it
+(a folder without it, as in interactive use, is written unchanged).
 """
 
 from __future__ import annotations
@@ -122,14 +123,15 @@ def write_rule(run_dir: Path, threshold: int) -> Path:
     return path
 
 
-def read_threshold(run_dir: Path | None) -> int:
-    """The run's threshold from `disclosure.json` (DEFAULT_THRESHOLD if the run has none)."""
+def read_threshold(run_dir: Path | None) -> int | None:
+    """The run's threshold from `disclosure.json`; None for a folder `study run` did not set up
+    (interactive use, tests), where the recorder writes rows as they are."""
     if run_dir is None:
-        return DEFAULT_THRESHOLD
+        return None
     try:
         return int(json.loads((Path(run_dir) / RULE_FILE).read_text(encoding="utf-8"))["threshold"])
     except (OSError, ValueError, KeyError, TypeError):
-        return DEFAULT_THRESHOLD
+        return None
 
 
 def applied_rule(run_dir: Path, estimates: pd.DataFrame) -> str:
@@ -141,13 +143,15 @@ def applied_rule(run_dir: Path, estimates: pd.DataFrame) -> str:
             "and synthetic data are exempt)."
         )
     n_hidden = int(estimates["note"].astype(str).str.startswith(MARK).sum())
-    return f"{rule_text(read_threshold(run_dir))} {n_hidden} estimate(s) suppressed in this run."
+    threshold = read_threshold(run_dir)
+    if threshold is None:
+        return "No disclosure rule recorded (no disclosure.json): not a folder set up by study run."
+    return f"{rule_text(threshold)} {n_hidden} estimate(s) suppressed in this run."
 
 
 def write_disclosure_note(run_dir: Path, estimates: pd.DataFrame) -> None:
     """Re-apply the rule to the gathered estimates (idempotent) before they are published."""
-    if estimates.empty or not (estimates["data_kind"] == "user").any():
+    threshold = read_threshold(run_dir)
+    if threshold is None or estimates.empty or not (estimates["data_kind"] == "user").any():
         return
-    suppress(estimates, read_threshold(run_dir)).to_csv(
-        Path(run_dir) / "estimates.csv", index=False
-    )
+    suppress(estimates, threshold).to_csv(Path(run_dir) / "estimates.csv", index=False)

@@ -81,7 +81,9 @@ class Recorder:
 
     def _append(self, out: pd.DataFrame) -> None:
         if self._root is not None:
-            out = suppress(out, read_threshold(self._root))  # user data: study.run.disclosure
+            threshold = read_threshold(self._root)  # set by study run: study.run.disclosure
+            if threshold is not None:
+                out = suppress(out, threshold)
             path = self._root / "estimates" / f"{self.notebook}.csv"
             path.parent.mkdir(parents=True, exist_ok=True)
             out.to_csv(path, mode="a", header=not path.exists(), index=False)
