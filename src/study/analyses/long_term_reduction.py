@@ -348,7 +348,7 @@ def harrow_lt_records(
     return RateComparisons(by)
 
 
-def _check_months_spanned(bham: pd.DataFrame, months: int) -> None:
+def check_months_spanned(bham: pd.DataFrame, months: int) -> None:
     """Raise if the 3Cs or the usual-care episodes start over a span longer than `months`
     (half a month's slack) or more than a month shorter, so rates per month are not computed
     on the wrong exposure."""
@@ -382,7 +382,7 @@ def birmingham_lt_records(
         return empty_estimates()
     if isinstance(months, bool) or not isinstance(months, int) or months < 1:
         raise StudyInputError(f"bham_extract_months must be a whole number >= 1, got {months!r}")
-    _check_months_spanned(bham, months)
+    check_months_spanned(bham, months)
     long_term = bham["outcome"] == "long_term_support"
     return rates.poisson_rate_ratio(
         int((long_term & bham["team"].isin(BHAM_KEY_AREAS)).sum()),

@@ -41,16 +41,63 @@ def run(
     ] = None,
     jobs: Annotated[int, typer.Option(min=1, help="Notebooks run at once.")] = 2,
 ) -> None:
-    """Execute the notebooks with papermill into a new run folder under reports/."""
-    from study.run.pipeline import NotebookFailed, new_run_dir, plan_run, preflight, run_study
+    """Execute the notebooks with papermill into a new run folder under reports/.
 
+    Ctrl-C (SIGINT) or SIGTERM stops the run within seconds, however often it is pressed: the
+    workers and kernels are stopped, the run folder is marked INTERRUPTED.txt (what finished)
+    with an index.html saying the run is incomplete, and the exit status is 130."""
+    from study.run.pipeline import (
+        NotebookFailed,
+        RunFolderError,
+        discard_run_dir,
+        new_run_dir,
+        plan_run,
+        preflight,
+        run_study,
+    )
+    from study.run.signals import EXIT_CODE, RunInterrupted, interrupts_raise
+
+    run_dir = None
+    existed = out_dir is not None and Path(out_dir).is_dir()
     try:
-        plan = plan_run(params, only or ())
-        preflight(plan)
-        run_dir = new_run_dir(plan, out_dir)
+        with interrupts_raise():
+            try:
+                plan = plan_run(params, only or ())
+                preflight(plan)
+                run_dir = new_run_dir(plan, out_dir)
+            except StudyInputError as exc:
+                _fail(str(exc))
+            err.print(f"run folder: {run_dir}", highlight=False)
+            result = _run_with_progress(plan, run_dir, jobs, run_study)
+    except RunInterrupted as stop:
+        if getattr(stop, "run_dir", None) is None:
+            if run_dir is not None:
+                discard_run_dir(run_dir, keep_folder=existed)
+            _fail(f"interrupted ({stop.signal_name}) before the run started; nothing written",
+                  code=EXIT_CODE)  # fmt: skip
+        finished = ", ".join(stop.finished) or "no notebook"
+        marked = getattr(stop, "marking_error", "") or f"marked {stop.run_dir}/INTERRUPTED.txt"
+        _fail(
+            f"interrupted ({stop.signal_name}): stopped {len(stop.stopped)} running "
+            f"notebook(s); {finished} had finished; incomplete run {marked}",
+            code=EXIT_CODE,
+        )
+    except RunFolderError as exc:
+        if run_dir is not None:
+            discard_run_dir(run_dir, keep_folder=existed)
+        _fail(str(exc))
+    except NotebookFailed as exc:
+        _fail(str(exc), code=1)
     except StudyInputError as exc:
         _fail(str(exc))
-    err.print(f"run folder: {run_dir}", highlight=False)
+    out.print(
+        f"wrote {result.run_dir} ({len(result.notebooks)} notebooks, "
+        f"{result.n_estimates} estimates in estimates.csv)",
+        highlight=False,
+    )
+
+
+def _run_with_progress(plan, run_dir, jobs, run_study):
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -60,20 +107,12 @@ def run(
         transient=False,
     ) as bar:
         task = bar.add_task("notebooks", total=len(plan.notebooks))
-        try:
-            result = run_study(
-                plan,
-                run_dir,
-                on_done=lambda name, s: bar.update(task, advance=1, description=f"{name} done"),
-                jobs=jobs,
-            )
-        except NotebookFailed as exc:
-            _fail(str(exc), code=1)
-    out.print(
-        f"wrote {result.run_dir} ({len(result.notebooks)} notebooks, "
-        f"{result.n_estimates} estimates in estimates.csv)",
-        highlight=False,
-    )
+        return run_study(
+            plan,
+            run_dir,
+            on_done=lambda name, s: bar.update(task, advance=1, description=f"{name} done"),
+            jobs=jobs,
+        )
 
 
 @app.command("list")
@@ -149,6 +188,10 @@ def diff(
         write_csv_atomic(comparison.estimates, target)
     except StudyInputError as exc:
         _fail(str(exc))
+    for label, run in (("A", a), ("B", b)):
+        if run.incomplete:
+            err.print(f"note: {label} ({run.path}) is an {run.incomplete}", highlight=False,
+                      soft_wrap=True)  # fmt: skip
     styles = {"changed": "yellow", "only in A": "red", "only in B": "green"}
     table = Table(
         "notebook", "site", "quantity", "method", "#", "A", "B", "B - A", "relative",
@@ -198,12 +241,17 @@ def index_page(
     """Write (or rewrite) a run folder's index.html: key estimates next to the published
     figures, links to the notebooks, every figure, the parameters and the provenance."""
     from study.run.index_page import write_index
+    from study.run.run_diff import incomplete_note
 
     try:
         path = write_index(run_dir)
     except StudyInputError as exc:
         _fail(str(exc))
-    out.print(f"wrote {path}", highlight=False)
+    except OSError as exc:
+        _fail(f"cannot write {run_dir}/index.html ({exc.strerror or exc}); make the folder "
+              "writable")  # fmt: skip
+    note = incomplete_note(run_dir)
+    out.print(f"wrote {path}" + (f" (an {note})" if note else ""), highlight=False, soft_wrap=True)
 
 
 @app.command("new-params")

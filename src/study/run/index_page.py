@@ -21,6 +21,7 @@ import yaml
 from study import config
 from study.config import project_label
 from study.data.published import FIGURES_FILE, figure_table, load_figures
+from study.run.disclosure import applied_rule
 from study.run.pipeline import sha256
 from study.run.run_diff import flatten, load_run, setting_text, write_text_atomic
 from study.tidy import gbp_pounds
@@ -252,6 +253,8 @@ class IndexInputs:
     provenance: dict
     figures: tuple[str, ...]
     files: tuple[str, ...]
+    incomplete: str = ""  # why the run is incomplete (run_diff.incomplete_note), else ""
+    disclosure: str = ""  # the disclosure rule applied (study.run.disclosure.applied_rule)
 
 
 def format_value(value: float, scale: str) -> str:
@@ -527,6 +530,17 @@ def render_index(inputs: IndexInputs) -> str:
         f"<p>{len(inputs.estimates)} estimates ({escape(counts or 'none')}) from "
         f"{len(_notebooks(inputs))} notebook(s).</p>",
     ]
+    if inputs.incomplete:
+        body.append(
+            '<p class="banner warning" id="incomplete"><strong>Incomplete run.</strong> '
+            f"{escape(inputs.incomplete)}. Only the notebooks that finished are summarised "
+            "here.</p>"
+        )
+    if inputs.disclosure:
+        body.append(
+            f'<p class="small" id="disclosure"><strong>Disclosure control.</strong> '
+            f"{escape(inputs.disclosure)}</p>"
+        )
     if "synthetic" in kinds:
         body.append(
             '<p class="banner"><strong>Synthetic data.</strong> Estimates labelled '
@@ -603,6 +617,8 @@ def read_index_inputs(run_dir: Path) -> IndexInputs:
         provenance=run.provenance,
         figures=tuple(f for f in files if f.startswith("figures/") and f.endswith(".png")),
         files=files,
+        incomplete=run.incomplete,
+        disclosure=applied_rule(run.path, run.estimates),
     )
 
 

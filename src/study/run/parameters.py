@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +44,13 @@ from study.config import DEFAULT_PARAMS, NOTEBOOKS_DIR, PARAMS_DIR
 from study.errors import StudyInputError
 from study.its import FAMILIES
 
-TOP_LEVEL_KEYS = ("run_name", "description", "only", "parameters", "notebooks")
+TOP_LEVEL_KEYS = (
+    "run_name", "description", "only", "parameters", "notebooks", "disclosure_threshold"
+)  # fmt: skip
+MINIMAL_SET = (
+    "run_name: mine, then parameters: with the values you change (e.g. conversations_path: "
+    "extracts/mine.csv); or copy a set: study new-params --from default --name mine"
+)
 
 
 def _iso_date(value: object) -> str:
@@ -442,6 +449,13 @@ def validate_params(raw: Mapping, source: str | Path) -> None:
     unknown = sorted(set(raw) - set(TOP_LEVEL_KEYS))
     if unknown:
         problems.append(f"unknown top-level key(s) {unknown}; expected {', '.join(TOP_LEVEL_KEYS)}")
+    threshold = raw.get("disclosure_threshold")
+    if threshold is not None and (
+        isinstance(threshold, bool) or not isinstance(threshold, int) or not 1 <= threshold <= 100
+    ):
+        problems.append(
+            f"disclosure_threshold: must be a whole number from 1 to 100 (got {threshold!r})"
+        )
     only = raw.get("only")
     if only is not None and (
         not isinstance(only, list) or not all(isinstance(x, str) and x for x in only)
@@ -723,7 +737,58 @@ def find_params_file(name_or_path: str | Path) -> Path:
 
 
 def check_run_name(name: str) -> str:
-    """A run name is letters, digits, '-' or '_' (it names files and folders)."""
-    if not name or not name.replace("-", "").replace("_", "").isalnum():
-        raise StudyInputError(f"run name {name!r} must be letters, digits, - or _")
+    """A run name is letters (any alphabet), digits, '-' or '_' (it names files and folders);
+    returned in Unicode NFC form, so 'Zürich' typed either way names the same folder."""
+    name = unicodedata.normalize("NFC", str(name))
+    allowed = {c for c in name if c.isalnum() or c in "-_" or unicodedata.category(c)[0] == "M"}
+    bad = sorted(set(name) - allowed)
+    if not name or bad:
+        shown = ", ".join(repr(ch) for ch in bad) or "nothing"
+        raise StudyInputError(
+            f"run name {name!r}: {shown} not allowed; use letters, digits, - or _ "
+            "(it names the run folder)"
+        )
     return name
+
+
+def check_not_empty(raw: Mapping, source: str | Path) -> None:
+    """Refuse a parameters file that sets nothing (empty, or only comments): it would silently
+    run the whole default study."""
+    if not raw:
+        raise StudyInputError(
+            f"{source}: the parameters file is empty (or only comments); a minimal set is "
+            + MINIMAL_SET
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Values checked against the data before a run (study.run.pipeline.preflight)
+# --------------------------------------------------------------------------------------------
+
+
+def dates_outside_series(values: Mapping, first: dt.date, last: dt.date) -> list[str]:
+    """Problems with a notebook's period, window and `last_week` dates against the span of its
+    weekly series (`first` = first week's Monday, `last` = the last week's Monday).
+
+    A period must start inside the series (first Monday to the last week's Sunday), unless
+    `last_week` leaves it out; a window must hold at least one week of it; `last_week` must not
+    be before the first week. Each problem names the key and the series' span."""
+    span = f"the weekly series runs {first.isoformat()} to {(last + dt.timedelta(6)).isoformat()}"
+    last_day = last + dt.timedelta(days=6)
+    cut = values.get("last_week") or ""
+    cut_date = dt.date.fromisoformat(cut) if cut else None
+    problems = []
+    if cut_date is not None and cut_date < first:
+        problems.append(f"last_week {cut}: before the first week of data; {span}")
+    for name, period in (values.get("periods") or {}).items():
+        start = dt.date.fromisoformat(str(period["start"]))
+        if cut_date is not None and start > cut_date:
+            continue  # left out of the run by last_week
+        if start < first or start > last_day:
+            where = "before" if start < first else "after"
+            problems.append(f"periods.{name}.start {start.isoformat()}: {where} the data; {span}")
+    for name, (lo, hi) in (values.get("windows") or {}).items():
+        lo_d, hi_d = dt.date.fromisoformat(str(lo)), dt.date.fromisoformat(str(hi))
+        if hi_d < first or lo_d > last:
+            problems.append(f"windows.{name} [{lo}, {hi}]: holds no week of the data; {span}")
+    return problems

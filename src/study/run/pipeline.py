@@ -11,12 +11,15 @@ before anything is written.
 from __future__ import annotations
 
 import ast
+import contextlib
+import errno
 import hashlib
 import importlib.metadata
 import json
 import multiprocessing
 import os
 import platform
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -25,12 +28,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from study import __version__, config
 from study.errors import StudyInputError
-from study.run.parameters import NotebookParameter, validate_params
+from study.run.disclosure import DEFAULT_THRESHOLD, write_rule
+from study.run.parameters import NotebookParameter, check_not_empty, check_run_name, validate_params
 from study.run.recorder import gather_estimates
+from study.run.signals import (
+    RunInterrupted,
+    signals_blocked,
+    stop_processes,
+    worker_ignores_interrupts,
+)
 
 KERNEL = "python3"
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -65,6 +76,7 @@ class RunPlan:
     run_name: str
     notebooks: list[NotebookSpec]
     parameters: dict[str, dict[str, object]]
+    disclosure_threshold: int = DEFAULT_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -143,6 +155,7 @@ def load_params_file(path: Path) -> dict:
         raise StudyInputError(f"{path}{where}: not valid YAML ({exc.__class__.__name__})") from None
     if not isinstance(raw, dict):
         raise StudyInputError(f"{path}: expected a mapping at the top level")
+    check_not_empty(raw, path)
     validate_params(raw, path)
     return _dates_as_text(raw)
 
@@ -206,11 +219,12 @@ def plan_run(
             _check_type(value, nb.parameters[name], str(params_file))
         resolved[nb.name] = values
     run_name = str(raw.get("run_name") or params_file.stem)
-    if not run_name.replace("-", "").replace("_", "").isalnum():
-        raise StudyInputError(
-            f"{params_file}: run_name {run_name!r} must be letters, digits, - or _"
-        )
-    return RunPlan(params_file, run_name, chosen, resolved)
+    try:
+        run_name = check_run_name(run_name)
+    except StudyInputError as exc:
+        raise StudyInputError(f"{params_file}: {exc}") from None
+    threshold = int(raw.get("disclosure_threshold") or DEFAULT_THRESHOLD)
+    return RunPlan(params_file, run_name, chosen, resolved, threshold)
 
 
 def notebook_values(plan: RunPlan, nb: NotebookSpec) -> dict[str, object]:
@@ -248,29 +262,98 @@ def preflight(plan: RunPlan) -> None:
             kind = next((k for k in KINDS if k in name), None)
             if kind is None:
                 continue
-            check = check_file(path, kind)
+            try:
+                check = check_file(path, kind)
+            except OSError as exc:
+                raise StudyInputError(
+                    f"{nb.name}: parameter '{name}': cannot read {path} "
+                    f"({exc.strerror or exc.__class__.__name__}); make it readable "
+                    "(e.g. chmod u+r) or copy it to a folder you can read"
+                ) from None
             if not check.valid:
                 raise StudyInputError(
                     f"{nb.name}: parameter '{name}': {check.summary} (see 'study validate {path}')"
                 )
+        _check_values_against_data(nb, notebook_values(plan, nb))
+
+
+def _check_values_against_data(nb: NotebookSpec, values: dict) -> None:
+    """Dates and spans a notebook would only find wrong mid-run, checked against its data now:
+    period/window/`last_week` dates against the weekly series, `bham_extract_months` against
+    the Birmingham episodes' dates. StudyInputError names the key and the data's span."""
+    from study.analyses.long_term_reduction import check_months_spanned
+    from study.data.records import read_records
+    from study.run.parameters import BY_NAME, dates_outside_series
+
+    if values.get("weekly_path") and ("periods" in values or "windows" in values):
+        weekly = read_records(config.resolve_path(values["weekly_path"]), "weekly")
+        site = values.get("site", BY_NAME["site"].default)
+        series = values.get("series", BY_NAME["series"].default)
+        rows = weekly[(weekly["site"] == site) & (weekly["series"] == series)]
+        if rows.empty:
+            raise StudyInputError(
+                f"{nb.name}: {values['weekly_path']} has no weeks of series {series!r} for site "
+                f"{site!r} (parameters 'series' and 'site')"
+            )
+        weeks = pd.to_datetime(rows["week_start"])
+        problems = dates_outside_series(values, weeks.min().date(), weeks.max().date())
+        if problems:
+            raise StudyInputError(
+                f"{nb.name}: " + "; ".join(problems) + f" ({series} for {site} in "
+                f"{values['weekly_path']})"
+            )
+    months = values.get("bham_extract_months")
+    if months is not None and values.get("conversations_path"):
+        episodes = read_records(config.resolve_path(values["conversations_path"]), "conversations")
+        try:
+            check_months_spanned(episodes[episodes["site"] == "birmingham"], months)
+        except StudyInputError as exc:
+            raise StudyInputError(f"{nb.name}: parameter 'bham_extract_months': {exc}") from None
+
+
+MIN_FREE_BYTES = 100 * 2**20  # a default run folder holds about 8 MB; leave room for kernels
 
 
 def new_run_dir(plan: RunPlan, out: Path | None = None, reports: Path = config.REPORTS_DIR) -> Path:
-    """A new, empty run folder; never reuses a folder that already has content."""
+    """A new, empty run folder; never reuses a folder that already has content.
+
+    A folder that cannot be created or written, or a drive with less than MIN_FREE_BYTES
+    free, raises RunFolderError (one line: the path, the reason and the fix)."""
     if out is not None:
         out = Path(out)
-        if out.exists() and any(out.iterdir()):
+        if out.exists() and not out.is_dir():
+            raise RunFolderError(
+                f"--out {out}: is a file, not a folder; choose a new folder with --out DIR"
+            )
+        if out.is_dir() and any(out.iterdir()):
             raise StudyInputError(f"--out {out}: folder exists and is not empty; choose a new one")
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = reports / f"{plan.run_name}-{stamp}"
-    candidate, k = base, 1
-    while candidate.exists():
-        k += 1
-        candidate = base.with_name(f"{base.name}-{k}")
-    candidate.mkdir(parents=True)
-    return candidate
+        target = out
+    else:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        base = Path(reports) / f"{plan.run_name}-{stamp}"
+        target, k = base, 1
+        while target.exists():
+            k += 1
+            target = base.with_name(f"{base.name}-{k}")
+    existed = target.is_dir()
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        probe = target / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        if not existed:
+            discard_run_dir(target)
+        raise RunFolderError.from_os_error(exc, target) from None
+    free = shutil.disk_usage(target).free
+    if free < MIN_FREE_BYTES:
+        if not existed:
+            discard_run_dir(target)
+        raise RunFolderError(
+            f"cannot write {target}: only {free / 2**20:.0f} MB free on its drive (a run needs "
+            f"{MIN_FREE_BYTES / 2**20:.0f} MB); {_fix_for('No space left')}"
+        )
+    return target
 
 
 def sha256(path: Path) -> str:
@@ -366,7 +449,9 @@ def _write_run_readme(run_dir: Path, plan: RunPlan, estimates) -> None:
 
 
 def _quiet_worker(log: str) -> None:
-    """Worker start-up: its stderr, and so its kernels' stderr, goes to the run's kernel.log."""
+    """Worker start-up: ignore Ctrl-C (the main process stops the run), and send the worker's
+    stderr, and so its kernels' stderr, to the run's kernel.log."""
+    worker_ignores_interrupts()
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 2)
     os.close(fd)
@@ -375,7 +460,7 @@ def _quiet_worker(log: str) -> None:
 def _execute(nb_path: str, out_nb: str, parameters: dict, html: str) -> dict:
     """Run one notebook with papermill and render it to HTML (in a worker process).
 
-    Returns {"seconds": ...} or, if a cell raised, {"cell": ..., "error": ...}.
+    Returns {"seconds": ...} or, if a cell raised, {"cell": ..., "error": ..., "ename": ...}.
     """
     import time
 
@@ -394,9 +479,62 @@ def _execute(nb_path: str, out_nb: str, parameters: dict, html: str) -> dict:
             log_output=False,
         )
     except PapermillExecutionError as exc:
-        return {"cell": exc.cell_index, "error": f"{exc.ename}: {exc.evalue}"}
+        return {"cell": exc.cell_index, "error": f"{exc.ename}: {exc.evalue}", "ename": exc.ename}
     _export_html(Path(out_nb), Path(html))
     return {"seconds": time.perf_counter() - t0}
+
+
+_FS_ERRORS = ("OSError", "PermissionError", "FileNotFoundError", "NotADirectoryError")
+
+
+def _is_run_folder_fault(outcome: dict, run_dir: Path) -> bool:
+    """A notebook that failed because it could not write into the run folder (disk full,
+    permissions), not because of the analysis."""
+    return outcome.get("ename") in _FS_ERRORS and (
+        str(run_dir.resolve()) in outcome["error"] or "No space left" in outcome["error"]
+    )
+
+
+def _write_outcome(
+    run_dir: Path,
+    plan: RunPlan,
+    seconds: dict[str, float],
+    marker: str = "",
+    marker_text: str = "",
+) -> int:
+    """Write the run's estimates.csv (finished notebooks only), README.md and index.html, and
+    the marker file (INTERRUPTED.txt or FAILED.txt) first if the run is incomplete. Returns the
+    number of estimates."""
+    from study.run.disclosure import write_disclosure_note
+    from study.run.index_page import write_index  # the page reads this module's provenance
+
+    if marker:
+        (run_dir / marker).write_text(marker_text, encoding="utf-8")
+    finished = {nb.name for nb in plan.notebooks if nb.name in seconds}
+    estimates = gather_estimates(run_dir, notebooks=finished if marker else None)
+    estimates.to_csv(run_dir / "estimates.csv", index=False)
+    write_disclosure_note(run_dir, estimates)
+    _write_run_readme(run_dir, plan, estimates)
+    write_index(run_dir)
+    return len(estimates)
+
+
+def interrupted_text(
+    plan: RunPlan, seconds: dict[str, float], started: set[str], signal_name: str
+) -> str:
+    """INTERRUPTED.txt: what finished, what was stopped while running, what never started."""
+    done = [nb.name for nb in plan.notebooks if nb.name in seconds]
+    stopped = [nb.name for nb in plan.notebooks if nb.name in started and nb.name not in seconds]
+    never = [nb.name for nb in plan.notebooks if nb.name not in started]
+    lines = [
+        f"interrupted by {signal_name}",
+        f"finished: {', '.join(done) or 'none'} (their estimates are in estimates.csv)",
+        f"stopped before finishing: {', '.join(stopped) or 'none'} "
+        "(partial notebooks in notebooks/; their estimates and figures are left out)",
+        f"not started: {', '.join(never) or 'none'}",
+        "Run again for a complete report (a new run folder; this one is kept as it is).",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def run_study(
@@ -410,46 +548,61 @@ def run_study(
     Notebooks are independent, so up to `jobs` run at once (worker processes, each with its own
     kernel). If a notebook errors, no further notebook is started, the partially executed
     notebook and FAILED.txt are kept, and NotebookFailed names the first failure in reading order.
+    If the run is interrupted (`RunInterrupted`, raised by `signals.interrupts_raise` in the
+    main thread), the workers and their kernels are stopped, INTERRUPTED.txt names what had
+    finished, estimates.csv and index.html are written from the finished notebooks, and
+    `RunInterrupted` is raised again with `.run_dir`, `.finished` and `.stopped` set.
+    A run folder that cannot be written (permissions, full disk) raises RunFolderError.
     """
-    from study.run.index_page import write_index  # the page reads this module's provenance
-
     if jobs < 1:
         raise StudyInputError(f"jobs must be at least 1, got {jobs}")
-    (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
-    (run_dir / "html").mkdir(exist_ok=True)
-    resolved = {nb: dict(v) for nb, v in plan.parameters.items()}
-    (run_dir / "params.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "run_name": plan.run_name,
-                "params_file": str(plan.params_file),
-                "notebooks": resolved,
-            },
-            sort_keys=True,
-        ),
-        encoding="utf-8",
-    )
-    (run_dir / "provenance.json").write_text(
-        json.dumps(provenance(plan), indent=2, sort_keys=True) + "\n", encoding="utf-8"
-    )
-    log = run_dir / "kernel.log"
-    log.touch()
+    try:
+        (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+        (run_dir / "html").mkdir(exist_ok=True)
+        resolved = {nb: dict(v) for nb, v in plan.parameters.items()}
+        (run_dir / "params.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "run_name": plan.run_name,
+                    "params_file": str(plan.params_file),
+                    "notebooks": resolved,
+                },
+                sort_keys=True,
+            ),
+            encoding="utf-8",
+        )
+        (run_dir / "provenance.json").write_text(
+            json.dumps(provenance(plan), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        write_rule(run_dir, plan.disclosure_threshold)
+        log = run_dir / "kernel.log"
+        log.touch()
+    except OSError as exc:
+        raise RunFolderError.from_os_error(exc, run_dir) from None
     seconds: dict[str, float] = {}
+    started: set[str] = set()
     failures: dict[str, NotebookFailed] = {}
+    fault: dict | None = None
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=_quiet_worker, initargs=(str(log),)
-    ) as pool:
-        futures = {}
-        for nb in plan.notebooks:
-            out_nb = run_dir / "notebooks" / nb.path.name
-            params = {**plan.parameters[nb.name], "run_dir": str(run_dir.resolve())}
-            html = run_dir / "html" / f"{nb.name}.html"
-            futures[pool.submit(_execute, str(nb.path), str(out_nb), params, str(html))] = nb
+    pool = None
+    try:
+        with signals_blocked():  # workers start with SIGINT blocked, then ignore it
+            pool = ProcessPoolExecutor(
+                jobs, mp_context=context, initializer=_quiet_worker, initargs=(str(log),)
+            )
+            futures = {}
+            for nb in plan.notebooks:
+                out_nb = run_dir / "notebooks" / nb.path.name
+                params = {**plan.parameters[nb.name], "run_dir": str(run_dir.resolve())}
+                html = run_dir / "html" / f"{nb.name}.html"
+                futures[pool.submit(_execute, str(nb.path), str(out_nb), params, str(html))] = nb
         for future in as_completed(futures):
             nb = futures[future]
+            started.add(nb.name)
             outcome = future.result()
             if "error" in outcome:
+                if _is_run_folder_fault(outcome, run_dir):
+                    fault = fault or outcome
                 kept = run_dir / "notebooks" / nb.path.name
                 failures[nb.name] = NotebookFailed(nb.name, outcome["cell"], outcome["error"], kept)
                 for other in futures:
@@ -458,15 +611,82 @@ def run_study(
             seconds[nb.name] = outcome["seconds"]
             if on_done:
                 on_done(nb.name, outcome["seconds"])
-    if failures:
-        first = failures[min(failures)]
-        (run_dir / "FAILED.txt").write_text(
-            "".join(f"{f}\n" for _, f in sorted(failures.items())), encoding="utf-8"
-        )
-        raise first
-    estimates = gather_estimates(run_dir)
-    estimates.to_csv(run_dir / "estimates.csv", index=False)
-    _write_run_readme(run_dir, plan, estimates)
-    write_index(run_dir)
+        pool.shutdown(wait=True)
+        if fault is not None:
+            raise RunFolderError(
+                f"cannot write the run folder {run_dir}: {fault['error']}; "
+                f"{_fix_for(fault['error'])}"
+            )
+        if failures:
+            first = failures[min(failures)]
+            text = "".join(f"{f}\n" for _, f in sorted(failures.items()))
+            _write_outcome(run_dir, plan, seconds, "FAILED.txt", text)
+            raise first
+        n = _write_outcome(run_dir, plan, seconds)
+    except RunInterrupted as stop:
+        if pool is not None:
+            stop_processes(list((pool._processes or {}).values()))
+            pool.shutdown(wait=False, cancel_futures=True)
+        started |= {
+            nb.name for nb in plan.notebooks if (run_dir / "notebooks" / nb.path.name).exists()
+        }
+        stop.run_dir = run_dir
+        stop.finished = [nb.name for nb in plan.notebooks if nb.name in seconds]
+        stop.stopped = [n for n in sorted(started) if n not in seconds]
+        try:
+            _write_outcome(
+                run_dir,
+                plan,
+                seconds,
+                "INTERRUPTED.txt",
+                interrupted_text(plan, seconds, started, stop.signal_name),
+            )
+        except (OSError, StudyInputError) as exc:
+            stop.marking_error = str(exc)
+        raise
+    except OSError as exc:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise RunFolderError.from_os_error(exc, run_dir) from None
     ordered = {nb.name: seconds[nb.name] for nb in plan.notebooks}
-    return RunResult(run_dir, [nb.name for nb in plan.notebooks], len(estimates), ordered)
+    return RunResult(run_dir, [nb.name for nb in plan.notebooks], n, ordered)
+
+
+def _fix_for(text: str) -> str:
+    if "No space left" in text or "Disk quota" in text:
+        return "free space on that drive, or choose a folder on another drive with --out DIR"
+    return "make the folder writable, or choose another with --out DIR"
+
+
+class RunFolderError(StudyInputError):
+    """The run folder (or reports/) cannot be created or written: one line naming the path,
+    the reason and the fix. The command exits 2 and removes what it had written."""
+
+    @classmethod
+    def from_os_error(cls, exc: OSError, where: Path) -> RunFolderError:
+        path = exc.filename or where
+        reason = exc.strerror or exc.__class__.__name__
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            fix = _fix_for("No space left")
+        elif exc.errno in (errno.ENOTDIR, errno.EEXIST):
+            fix = "a file is in the way: remove it, or choose another folder with --out DIR"
+        else:
+            fix = _fix_for("")
+        return cls(f"cannot write {path}: {reason}; {fix}")
+
+
+def discard_run_dir(run_dir: Path, keep_folder: bool = False) -> None:
+    """Remove a run folder this command created (its contents only if `keep_folder`): after a
+    file-system fault nothing half-written is left behind."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return
+    for child in run_dir.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                child.unlink()
+    if not keep_folder:
+        with contextlib.suppress(OSError):
+            run_dir.rmdir()

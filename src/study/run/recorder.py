@@ -15,6 +15,7 @@ import matplotlib
 import pandas as pd
 
 from study.errors import StudyInputError
+from study.run.disclosure import read_threshold, suppress
 from study.tidy import ESTIMATE_COLUMNS
 
 REPORT_COLUMNS = ["site", "notebook", *ESTIMATE_COLUMNS, "p_value", "data_kind", "source", "note"]
@@ -87,6 +88,9 @@ class Recorder:
 
     def _append(self, out: pd.DataFrame) -> None:
         if self._root is not None:
+            threshold = read_threshold(self._root)  # set by study run: study.run.disclosure
+            if threshold is not None:
+                out = suppress(out, threshold)
             path = self._root / "estimates" / f"{self.notebook}.csv"
             path.parent.mkdir(parents=True, exist_ok=True)
             out.to_csv(path, mode="a", header=not path.exists(), index=False)
@@ -105,9 +109,12 @@ class Recorder:
             fig.savefig(stem.with_suffix(".svg"), bbox_inches="tight", metadata={"Date": None})
 
 
-def gather_estimates(run_dir: Path) -> pd.DataFrame:
-    """Concatenate every notebook's estimates in a run folder, in notebook order."""
+def gather_estimates(run_dir: Path, notebooks: set[str] | None = None) -> pd.DataFrame:
+    """Concatenate every notebook's estimates in a run folder, in notebook order (only those
+    of `notebooks` if given: an interrupted run leaves out the unfinished ones)."""
     files = sorted((run_dir / "estimates").glob("*.csv"))
+    if notebooks is not None:
+        files = [f for f in files if f.stem in notebooks]
     if not files:
         return pd.DataFrame(columns=REPORT_COLUMNS)
     return pd.concat([pd.read_csv(f, keep_default_na=False) for f in files], ignore_index=True)

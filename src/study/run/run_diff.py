@@ -60,6 +60,7 @@ class RunFolder:
     estimates: pd.DataFrame
     params: dict
     provenance: dict
+    incomplete: str = ""  # why the run is incomplete (INTERRUPTED.txt / FAILED.txt), else ""
 
 
 @dataclass(frozen=True)
@@ -109,12 +110,34 @@ def read_estimates(path: Path) -> pd.DataFrame:
     return frame
 
 
+MARKERS = ("INTERRUPTED.txt", "FAILED.txt")  # what an incomplete run folder holds
+
+
+def incomplete_note(path: Path) -> str:
+    """One line saying why a run folder is incomplete (from its marker file), or ""."""
+    for name in MARKERS:
+        marker = Path(path) / name
+        if marker.is_file():
+            lines = [x.strip() for x in marker.read_text(encoding="utf-8").splitlines()]
+            kept = [x for x in lines if x and not x.startswith("Run again")]
+            if name == "INTERRUPTED.txt" and kept:
+                return f"incomplete run ({kept[0]}): " + "; ".join(kept[1:])
+            return f"incomplete run ({name}): " + "; ".join(kept)
+    return ""
+
+
 def load_run(path: Path) -> RunFolder:
-    """Read a run folder written by `study run` (StudyInputError if it is not one)."""
+    """Read a run folder written by `study run` (StudyInputError if it is not one); an
+    interrupted or failed run is read too, with `incomplete` saying so."""
     path = Path(path)
     if not path.is_dir():
         raise StudyInputError(f"{path}: not a run folder (no such folder)")
     missing = [name for name in RUN_FILES if not (path / name).is_file()]
+    if missing and (path / "params.yaml").is_file():
+        raise StudyInputError(
+            f"{path}: an unfinished run folder (missing {', '.join(missing)}): the run stopped "
+            "before writing its summary (killed, or from an older version); run it again"
+        )
     if missing:
         raise StudyInputError(f"{path}: not a run folder (missing {', '.join(missing)})")
     try:
@@ -127,7 +150,8 @@ def load_run(path: Path) -> RunFolder:
         ) from None
     if not isinstance(params, dict) or not isinstance(provenance, dict):
         raise StudyInputError(f"{path}: params.yaml and provenance.json must be mappings")
-    return RunFolder(path, read_estimates(path / "estimates.csv"), params, provenance)
+    estimates = read_estimates(path / "estimates.csv")
+    return RunFolder(path, estimates, params, provenance, incomplete_note(path))
 
 
 def ci_overlap(a_low, a_high, b_low, b_high) -> pd.Series:

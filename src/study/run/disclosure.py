@@ -1,0 +1,157 @@
+"""Statistical disclosure control of estimates built from a council's own record-level extract.
+
+Run reports are shared beyond the council, so small numbers from its records could identify
+people. The rule, applied to every estimate row whose `data_kind` is `user` before it is written
+to the run folder (published and synthetic rows are exempt):
+
+1. *primary suppression*: a row built from fewer than `threshold` records (`0 < n < threshold`)
+   is suppressed; so is a share (an estimate between 0 and 1 with a proportion interval method)
+   whose count `round(estimate * n)` or complement `n - count` is between 1 and threshold - 1;
+2. *secondary suppression* (complements): where exactly one share of a group (the rows of one
+   notebook, site and quantity before its last ':' — e.g. the C1/C2/C3 split) is suppressed, the
+   smallest other share of that group is suppressed as well, so the suppressed one cannot be
+   recovered by subtraction from the total;
+3. counts written as `k/n` in a row's note are replaced by `[c]` when `k` or `n - k` is
+   between 1 and threshold - 1.
+
+A suppressed row keeps its labels, has `estimate`, `ci_low`, `ci_high` and `n` empty and its
+note set to `[c]` and the reason, as NHS Digital marks suppressed cells. The threshold is the
+parameters file's top-level `disclosure_threshold` (default `DEFAULT_THRESHOLD`); the pipeline
+writes it into the run folder (`disclosure.json`), where the recorder and the run page read it
+(a folder without it, as in interactive use, is written unchanged).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from study.proportions import GOODMAN, KATZ, KOOPMAN, NEWCOMBE, SISON_GLAZ, WILSON
+
+DEFAULT_THRESHOLD = 10
+MARK = "[c]"
+RULE_FILE = "disclosure.json"
+SHARE_METHODS = frozenset({WILSON, GOODMAN, SISON_GLAZ})
+# differences and ratios of shares: their counts are not recoverable from the row alone
+COMPARISON_METHODS = frozenset({NEWCOMBE, KATZ, KOOPMAN})
+_SUPPRESSED = ["estimate", "ci_low", "ci_high", "n"]
+_FRACTION = re.compile(r"\b(\d[\d,]*)\s*/\s*(\d[\d,]*)\b")
+
+
+def rule_text(threshold: int) -> str:
+    """The rule in one sentence, as the run page states it."""
+    return (
+        f"Estimates from user record-level data built from fewer than {threshold} records, and "
+        f"shares whose count or complement is 1 to {threshold - 1}, are suppressed and shown as "
+        f"{MARK} (NHS Digital's marker), with the smallest other share of the same split where "
+        "the suppressed one could be recovered by subtraction; published and synthetic data "
+        "are exempt."
+    )
+
+
+def _small(k: float, threshold: int) -> bool:
+    return bool(0 < k < threshold)
+
+
+def _group_key(row: pd.Series) -> tuple[str, str, str]:
+    quantity = str(row["quantity"])
+    stem = quantity.rsplit(":", 1)[0] if ":" in quantity else quantity
+    return (str(row.get("notebook", "")), str(row.get("site", "")), stem)
+
+
+def _redact_note(note: str, threshold: int) -> str:
+    def swap(match: re.Match) -> str:
+        k, n = (int(g.replace(",", "")) for g in match.groups())
+        return MARK if _small(k, threshold) or _small(n - k, threshold) else match.group(0)
+
+    return _FRACTION.sub(swap, note)
+
+
+def suppress(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """The estimate table with the rule applied to its `data_kind == "user"` rows (a copy)."""
+    if table.empty or "data_kind" not in table.columns or not (table["data_kind"] == "user").any():
+        return table.copy()
+    out = table.copy()
+    if "note" not in out.columns:
+        out["note"] = ""
+    out["note"] = out["note"].fillna("").astype(str)
+    for column in _SUPPRESSED:
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype(float)
+    user = out["data_kind"] == "user"
+    n = out["n"]
+    share = user & out["method"].isin(SHARE_METHODS) & out["estimate"].between(0, 1)
+    count = (out["estimate"] * n).round()
+    reason = pd.Series("", index=out.index)
+    few = user & n.gt(0) & n.lt(threshold)
+    reason[few] = f"fewer than {threshold} records"
+    small_share = (
+        share
+        & ~few
+        & (
+            count.map(lambda k: _small(k, threshold))
+            | (n - count).map(lambda k: _small(k, threshold))
+        )
+    )
+    reason[small_share] = f"count or complement under {threshold}"
+    primary = few | small_share
+    secondary = pd.Series(False, index=out.index)
+    groups = out[share].groupby(out[share].apply(_group_key, axis=1), sort=False)
+    for _, grp in groups:
+        hidden = primary[grp.index]
+        if int(hidden.sum()) == 1 and len(grp) > 1:
+            others = grp[~hidden]
+            smallest = (others["estimate"] * others["n"]).idxmin()
+            secondary[smallest] = True
+    reason[secondary & ~primary] = "complement of a suppressed share"
+    hide = primary | secondary
+    out.loc[hide, _SUPPRESSED] = np.nan
+    out.loc[hide, "note"] = MARK + " suppressed: " + reason[hide]
+    keep = user & ~hide
+    out.loc[keep, "note"] = out.loc[keep, "note"].map(lambda s: _redact_note(s, threshold))
+    return out
+
+
+def write_rule(run_dir: Path, threshold: int) -> Path:
+    """Record the rule the run applies (`disclosure.json`), read by the recorder and the page."""
+    path = Path(run_dir) / RULE_FILE
+    payload = {"threshold": int(threshold), "rule": rule_text(int(threshold))}
+    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def read_threshold(run_dir: Path | None) -> int | None:
+    """The run's threshold from `disclosure.json`; None for a folder `study run` did not set up
+    (interactive use, tests), where the recorder writes rows as they are."""
+    if run_dir is None:
+        return None
+    try:
+        return int(json.loads((Path(run_dir) / RULE_FILE).read_text(encoding="utf-8"))["threshold"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def applied_rule(run_dir: Path, estimates: pd.DataFrame) -> str:
+    """What the run page says: the rule applied (user rows present), or why none was needed."""
+    kinds = set(estimates["data_kind"]) if "data_kind" in estimates else set()
+    if "user" not in kinds:
+        return (
+            "No user record-level data in this run, so no disclosure rule was needed (published "
+            "and synthetic data are exempt)."
+        )
+    n_hidden = int(estimates["note"].astype(str).str.startswith(MARK).sum())
+    threshold = read_threshold(run_dir)
+    if threshold is None:
+        return "No disclosure rule recorded (no disclosure.json): not a folder set up by study run."
+    return f"{rule_text(threshold)} {n_hidden} estimate(s) suppressed in this run."
+
+
+def write_disclosure_note(run_dir: Path, estimates: pd.DataFrame) -> None:
+    """Re-apply the rule to the gathered estimates (idempotent) before they are published."""
+    threshold = read_threshold(run_dir)
+    if threshold is None or estimates.empty or not (estimates["data_kind"] == "user").any():
+        return
+    suppress(estimates, threshold).to_csv(Path(run_dir) / "estimates.csv", index=False)
