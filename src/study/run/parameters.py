@@ -172,7 +172,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("seed", Annotated[int, Field(ge=0)], per_notebook={
         "03": Variant(20190603, "random seed for the draws"),
         "04": Variant(2020, "random seed for the model and Monte Carlo draws"),
-        "05": Variant(2020, "random seed for the bootstrap resamples")}),
+        "05": Variant(2020, "random seed for the bootstrap resamples"),
+        "07": Variant(2027, "random seed for the simulated series")}),
     Parameter("n_draws", Annotated[int, Field(ge=100, le=1_000_000)], per_notebook={
         "03": Variant(2000, "coefficient draws for the counterfactual intervals"),
         "04": Variant(50000, "Monte Carlo draws (avoided starts x unit cost)")}),
@@ -305,6 +306,32 @@ PARAMETERS: tuple[Parameter, ...] = (
               "permutation scheme of the conformal interval for the synthetic control's "
               "post-period average gap (iid: all sets of post years; moving block: cyclic "
               "shifts, robust to serial dependence but its smallest p-value is 1 / years)"),
+    # 07 evaluation design
+    Parameter("power_weeks_after", Annotated[list[Weeks], Field(min_length=1)],
+              [26, 39, 52, 78, 104, 156],
+              "planned weeks of data after go-live for the ITS power and MDE"),
+    Parameter("power_weeks_before", Weeks, 52,
+              "weeks of data before go-live in the planned ITS evaluation"),
+    Parameter("power_exposure_weeks", Annotated[list[Weeks], Field(min_length=1)],
+              [13, 26, 39, 52, 78, 104],
+              "weeks of data before and after (each) for the rate-ratio power and MDE"),
+    Parameter("power_denominators", Counts, [250, 500, 1000, 2000, 4000],
+              "requests (conversations) per period for the share power and MDE"),
+    Parameter("power_reductions", Annotated[list[Annotated[float, Field(gt=0, lt=1)]],
+                                            Field(min_length=0)], [0.1, 0.2, 0.3],
+              "relative reductions for the ITS power table besides the published ones"),
+    Parameter("target_power", Probability, 0.8,
+              "power the minimum detectable effects are computed for"),
+    Parameter("power_simulations", Annotated[int, Field(ge=100, le=100_000)], 1000,
+              "simulated series per length and effect (ITS) or per row (rate-ratio check)"),
+    Parameter("power_nuisance", Literal["fitted", "given"], "fitted",
+              "dispersion and residual autocorrelation of the simulated series: fitted "
+              "(notebook 03's model) or given (power_dispersion, power_autocorrelation)"),
+    Parameter("power_dispersion", Annotated[float, Field(gt=0, le=50)], 1.0,
+              "Pearson dispersion of the simulated series if power_nuisance is given"),
+    Parameter("power_autocorrelation", Annotated[float, Field(gt=-1, lt=1)], 0.0,
+              "lag-1 residual autocorrelation of the simulated series if power_nuisance is "
+              "given"),
 )
 RUN_DIR = Parameter("run_dir", str, "",
                     "run folder written by the pipeline (empty: nothing written)")
@@ -334,6 +361,12 @@ NOTEBOOKS: dict[str, tuple[str, ...]] = {
     "06_national_comparison": tuple(
         "alpha national_figures_path oflog_path treated_councils panel_measures "
         "panel_first_year sc_average_scheme ons_population_path".split()),
+    "07_evaluation_design": tuple(
+        "alpha seed weekly_path series site periods windows last_week harmonics "
+        "power_weeks_before power_weeks_after power_reductions power_exposure_weeks "
+        "power_denominators target_power power_simulations power_nuisance power_dispersion "
+        "power_autocorrelation bham_baseline_long_term oflog_path "
+        "treated_councils panel_measures panel_first_year".split()),
 }
 # fmt: on
 BY_NAME: dict[str, Parameter] = {p.name: p for p in (*PARAMETERS, RUN_DIR)}

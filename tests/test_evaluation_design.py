@@ -1,0 +1,116 @@
+"""Notebook 07's analyses (study.analyses.evaluation_design) on the committed inputs: labelled
+rows for both sites, unique keyed quantity names without parameter values, computed texts,
+the panel skipped without the Oflog file."""
+
+from __future__ import annotations
+
+import pytest
+
+from study import config
+from study.analyses import evaluation_design as design
+from study.data.published import load_figures
+from study.data.records import read_records
+from study.errors import StudyInputError
+from study.run.parameters import PERIODS, WINDOWS
+
+WEEKLY = "data/synthetic/harrow_weekly_synthetic.csv"
+
+
+@pytest.fixture(scope="module")
+def figures():
+    return load_figures()
+
+
+@pytest.fixture(scope="module")
+def setup(figures):
+    weekly = read_records(config.resolve_path(WEEKLY), "weekly")
+    return design.prepare(
+        weekly,
+        figures,
+        site="harrow",
+        series="new_long_term_starts",
+        periods=PERIODS,
+        windows=WINDOWS,
+        last_week="",
+        harmonics=1,
+        weeks_before=52,
+        bham_baseline_long_term=200,
+        nuisance="fitted",
+        dispersion=1.0,
+        autocorrelation=0.0,
+        data_kind="synthetic",
+        source=WEEKLY,
+    )
+
+
+def _check_rows(table, sites):
+    assert set(table["site"]) == set(sites)
+    assert not table.duplicated(["site", "quantity"]).any()
+    assert not table["key"].duplicated().any()
+    # parameter values that do not define the estimate never appear in a quantity name
+    assert not table["quantity"].str.contains("80%|0.05|95%|simulat").any()
+
+
+def test_prepare_builds_both_sites(setup, figures):
+    assert set(setup.models) == {"harrow", "birmingham"}
+    assert setup.published_reduction["harrow"] == pytest.approx(1 - 5.5 / 7.2)
+    assert setup.published_reduction["birmingham"] == pytest.approx(0.36)
+    assert setup.models["birmingham"].baseline_per_week == pytest.approx(200 / (6 * 365.25 / 84))
+    assert setup.models["harrow"].dispersion == pytest.approx(setup.fit.dispersion)
+    assert "Birmingham" in setup.description
+    with pytest.raises(StudyInputError, match="power_nuisance"):
+        design.prepare(
+            read_records(config.resolve_path(WEEKLY), "weekly"),
+            figures,
+            site="harrow",
+            series="new_long_term_starts",
+            periods=PERIODS,
+            windows=WINDOWS,
+            last_week="",
+            harmonics=1,
+            weeks_before=52,
+            bham_baseline_long_term=200,
+            nuisance="guess",
+            dispersion=1.0,
+            autocorrelation=0.0,
+            data_kind="synthetic",
+            source=WEEKLY,
+        )
+
+
+def test_its_design_rows_and_text(setup):
+    res = design.its_design(
+        setup,
+        weeks_after=[26, 52],
+        reductions=[0.2],
+        target_power=0.8,
+        n_sims=200,
+        seed=1,
+        alpha=0.05,
+    )
+    _check_rows(res.table, ["harrow", "birmingham"])
+    assert set(res.table["data_kind"]) == {"synthetic"}
+    mde = res.table[res.table["quantity"].str.contains("minimum detectable")]
+    assert len(mde) == 4 and (mde["ci_low"] < mde["estimate"]).all()
+    assert set(res.figures) == {"its_power_harrow", "its_power_birmingham"}
+    assert "**harrow**" in res.text and "**birmingham**" in res.text and "nan" not in res.text
+
+
+def test_rate_ratio_and_share_designs(setup, figures):
+    rr = design.rate_ratio_design(
+        setup, exposure_weeks=[13, 26], target_power=0.8, n_sims=500, seed=1, alpha=0.05
+    )
+    _check_rows(rr.table, ["harrow", "birmingham"])
+    needed = rr.table[rr.table["quantity"].str.contains("weeks each side to detect")]
+    assert (needed["estimate"] > 0).all()
+    shares = design.share_design(figures, denominators=[500, 1000], target_power=0.8, alpha=0.05)
+    _check_rows(shares.table, ["harrow", "birmingham"])
+    assert set(shares.table["data_kind"]) == {"published"}
+    assert "no published change" in shares.text
+
+
+def test_panel_skipped_without_oflog():
+    res = design.panel_design(
+        None, {"E09000015": "2019-20"}, ["ASC6"], first_year="2016-17", oflog_file=None
+    )
+    assert res.table.empty and res.text.startswith(design.PANEL_SKIPPED)
