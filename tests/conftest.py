@@ -8,6 +8,26 @@ import nbformat
 import pytest
 from its_series import harrow_like_series
 
+from study.data.published import load_events, load_figures, load_review_tables
+
+
+# The published tables, loaded once per test module (tests that need other rows define their own).
+@pytest.fixture(scope="module")
+def figures():
+    return load_figures()
+
+
+@pytest.fixture(scope="module")
+def events():
+    return load_events()
+
+
+@pytest.fixture(scope="module")
+def review_tables():
+    """Harrow Tables 1a/1b as published (data/published/harrow_reviews_tables.csv)."""
+    return load_review_tables()
+
+
 #: the Harrow-like weekly series of the ITS tests (tests/its_series.py), built once per module
 harrow_like = pytest.fixture(scope="module")(harrow_like_series)
 

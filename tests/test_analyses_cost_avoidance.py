@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from study import avoided_starts, costs, its
 from study.analyses import cost_avoidance as ca
 from study.analyses import labelled
-from study.data import national, published
+from study.data import national
 from study.errors import StudyInputError
 from study.plots.costs import plot_tornado
 from study.tidy import ESTIMATE_COLUMNS, gbp
@@ -34,11 +34,6 @@ PERIODS = {
 UNITS = pd.DataFrame(
     {"measure": ["community_weekly_during", "res_nursing_total_2021_22"], "value": [300.0, 1000.0]}
 )
-
-
-@pytest.fixture(scope="module")
-def figures() -> pd.DataFrame:
-    return published.load_figures()
 
 
 def fixed_unit_costs(weekly_gbp: float) -> ca.UnitCosts:

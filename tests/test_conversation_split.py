@@ -29,16 +29,6 @@ def assert_same_table(a: pd.DataFrame, b: pd.DataFrame) -> None:
 
 
 @pytest.fixture(scope="module")
-def figures() -> pd.DataFrame:
-    return published.load_figures()
-
-
-@pytest.fixture(scope="module")
-def events() -> pd.DataFrame:
-    return published.load_events()
-
-
-@pytest.fixture(scope="module")
 def data():
     return read_episodes(SYNTHETIC)
 

@@ -8,17 +8,11 @@ import pytest
 
 from study import config
 from study.analyses import evaluation_design as design
-from study.data.published import load_figures
 from study.data.records import read_records
 from study.errors import StudyInputError
 from study.run.parameters import PERIODS, WINDOWS
 
 WEEKLY = "data/synthetic/harrow_weekly_synthetic.csv"
-
-
-@pytest.fixture(scope="module")
-def figures():
-    return load_figures()
 
 
 @pytest.fixture(scope="module")

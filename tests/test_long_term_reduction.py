@@ -11,7 +11,6 @@ from study import rates
 from study.analyses import AnalysisResult
 from study.analyses import long_term_reduction as ltr
 from study.analyses.episodes import pct, read_episodes
-from study.data import published
 from study.errors import StudyInputError
 from study.proportions import KATZ, compare_proportions
 
@@ -21,11 +20,6 @@ LABELS = ["site", "data_kind", "source"]
 
 def assert_same_table(a: pd.DataFrame, b: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
-
-
-@pytest.fixture(scope="module")
-def figures() -> pd.DataFrame:
-    return published.load_figures()
 
 
 @pytest.fixture(scope="module")

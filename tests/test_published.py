@@ -54,18 +54,8 @@ REQUIRED_QUALIFIERS = {
 
 
 @pytest.fixture(scope="module")
-def figures() -> pd.DataFrame:
-    return published.load_figures()
-
-
-@pytest.fixture(scope="module")
 def tables() -> pd.DataFrame:
     return published.load_review_tables()
-
-
-@pytest.fixture(scope="module")
-def events() -> pd.DataFrame:
-    return published.load_events()
 
 
 @pytest.fixture(scope="module")

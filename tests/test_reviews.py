@@ -12,14 +12,6 @@ from study.errors import StudyInputError
 from study.plots.reviews import plot_review_changes
 
 
-@pytest.fixture(scope="module")
-def review_tables():
-    """Harrow Tables 1a/1b as published (data/published/harrow_reviews_tables.csv)."""
-    from study.data.published import load_review_tables
-
-    return load_review_tables()
-
-
 def test_published_arithmetic_reproduces_the_budget_impacts(review_tables):
     """Reuse study.data.published: 37 x -£24 x 52 = -£46,176 against the published -£46,000."""
     from study.data.published import check_published_arithmetic, load_figures

@@ -8,14 +8,9 @@ from matplotlib.figure import Figure
 
 from study import reviews
 from study.analyses import reviews_existing_care as care
-from study.data.published import load_figures, load_review_tables, review_tables_source
+from study.data.published import load_figures, review_tables_source
 from study.data.synthetic import synthetic_reviews
 from study.errors import StudyInputError
-
-
-@pytest.fixture(scope="module")
-def review_tables():
-    return load_review_tables()
 
 
 @pytest.fixture(scope="module")
