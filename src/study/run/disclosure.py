@@ -11,8 +11,11 @@ to the run folder (published and synthetic rows are exempt):
    notebook, site, interval method and quantity before its last ':' — e.g. the C1/C2/C3 split)
    is suppressed, the smallest other share of that group is suppressed as well, so the
    suppressed one cannot be recovered by subtraction from the total;
-3. counts written as `k/n` in a row's note are replaced by `[c]` when `k` or `n - k` is
-   between 1 and threshold - 1, and event counts ("12 events in 13 vs 7 in 13") when they are.
+3. a row whose note gives a count (`k/n` with `k` or `n - k`, or an event count as in "12 events
+   in 13 vs 7 in 13") between 1 and threshold - 1 is suppressed too (the count could be
+   recovered from its estimate and `n`); in the notes of rows kept, such counts read `[c]`;
+4. a comparison (the rows of one quantity stem that include a ratio, difference or reduction)
+   with any row suppressed is suppressed whole, as its parts could be solved back.
 
 What a notebook shows beside its estimates follows the same rule (`study.analyses` applies it
 to user data through the notebooks' `disclosure_threshold` parameter): tables of counts
@@ -20,13 +23,13 @@ to user data through the notebooks' `disclosure_threshold` parameter): tables of
 with the smallest other cell of its group where exactly one is hidden), views (`marked`),
 sentences (`value_text`) and figures drawn from the suppressed rows (suppressed values absent).
 
-A suppressed row keeps its labels, has `estimate`, `ci_low`, `ci_high` and `n` empty and its
-note set to `[c]` and the reason, as NHS Digital marks suppressed cells. The threshold is the
-run's `disclosure_threshold` parameter (`parameters: disclosure_threshold:` in a parameters
-file, default `DEFAULT_THRESHOLD`; a top-level key of that name is read as the same value); the
-pipeline passes it to the notebooks that declare it and writes it into the run folder
-(`disclosure.json`), where the recorder and the run page read it (a folder without it, as in
-interactive use, is written unchanged).
+A suppressed row keeps its labels, has `estimate`, `ci_low`, `ci_high`, `n` (and `p_value`)
+empty and its note set to `[c]` and the reason, as NHS Digital marks suppressed cells. The
+threshold is the run's `disclosure_threshold` parameter (`parameters: disclosure_threshold:`,
+default `DEFAULT_THRESHOLD`, one value per run; the older top-level key of that name is read as
+the same setting), which the pipeline passes to every notebook that declares it and writes into
+the run folder (`disclosure.json`), where the recorder and the run page read it (a folder
+without it, as in interactive use, is written unchanged).
 """
 
 from __future__ import annotations
@@ -112,7 +115,13 @@ def suppress(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.Data
         )
     )
     reason[small_share] = f"count or complement under {threshold}"
-    primary = few | small_share
+    # a ratio or share whose note gives a small count (k/n, "k events in ..."): the count is
+    # recoverable from the estimate and n, so the row goes, not only the note's number
+    small_note = (
+        user & ~few & ~small_share & out["note"].map(lambda s: _redact_note(s, threshold) != s)
+    )
+    reason[small_note] = f"a count in its note under {threshold}"
+    primary = few | small_share | small_note
     secondary = pd.Series(False, index=out.index)
     groups = out[share].groupby(out[share].apply(_group_key, axis=1), sort=False)
     for _, grp in groups:
@@ -123,7 +132,17 @@ def suppress(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.Data
             secondary[smallest] = True
     reason[secondary & ~primary] = "complement of a suppressed share"
     hide = primary | secondary
+    # a comparison (rows of one quantity stem holding a ratio, difference or reduction) with a
+    # row hidden is hidden whole: its shares or rates could be solved back from the rest
+    stem = out.apply(lambda r: _group_key(r)[:3], axis=1)
+    compares = user & out["quantity"].astype(str).str.contains("ratio|difference|reduction")
+    whole = user & ~hide & stem.isin(set(stem[compares]) & set(stem[hide]))
+    reason[whole] = "part of a comparison with a suppressed row"
+    hide = hide | whole
     out.loc[hide, _SUPPRESSED] = np.nan
+    if "p_value" in out.columns:
+        out["p_value"] = pd.to_numeric(out["p_value"], errors="coerce").astype(float)
+        out.loc[hide, "p_value"] = np.nan
     out.loc[hide, "note"] = MARK + " suppressed: " + reason[hide]
     keep = user & ~hide
     out.loc[keep, "note"] = out.loc[keep, "note"].map(lambda s: _redact_note(s, threshold))
@@ -144,7 +163,7 @@ def marked(view: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     if not rows.any():
         return view
     out = view.copy()
-    columns = [c for c in _SUPPRESSED if c in out.columns]
+    columns = [c for c in [*_SUPPRESSED, "p_value"] if c in out.columns]
     out[columns] = out[columns].astype(object)
     if "n" in columns:  # counts stay whole numbers beside the marker
         whole = [int(v) if isinstance(v, float) and v.is_integer() else v for v in out["n"]]
