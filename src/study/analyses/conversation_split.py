@@ -316,7 +316,10 @@ def split_from_records(
     table = stack([by_site, harrow_c3.assign(site="harrow")])
     table = table.assign(data_kind=data.kind, source=data.path)
     table = disclosure.suppress(table, disclosure_threshold)
-    by_site, harrow_c3 = table.iloc[: len(by_site)], table.iloc[len(by_site) :]
+    by_site, harrow_c3 = (
+        table.iloc[: len(by_site)],
+        table.iloc[len(by_site) :].reset_index(drop=True),
+    )
     counts = counts.round(4)
     if data.kind == "user":
         counts = disclosure.suppress_counts(counts, disclosure_threshold, by=("period", "site"))
