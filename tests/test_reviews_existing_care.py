@@ -167,3 +167,24 @@ def test_row_lookup_wants_exactly_one_match(review_tables):
     table = care.increase_risk_ratios(review_tables).table
     with pytest.raises(StudyInputError, match="expected one row"):
         care._one(table, "risk ratio")
+
+
+def test_cost_change_bootstrap_applies_the_disclosure_rule_to_user_records():
+    from dataclasses import replace
+
+    data = care.read_reviews("data/synthetic/reviews_synthetic.csv")
+    user = replace(data, kind="user")
+    shown = care.cost_change_bootstrap(user, n_resamples=1000, disclosure_threshold=60)
+    small = shown.table["n"].isna()
+    plain = care.cost_change_bootstrap(data, n_resamples=1000, disclosure_threshold=60).table
+    # strata of fewer than 60 completed reviews go, with the rest of their stratum's comparison
+    # (the difference and one mean would give the other back); synthetic rows are exempt
+    assert small.any() and not plain["estimate"].isna().any()
+    assert (plain.loc[~small, "n"] >= 60).all()
+    stratum = plain["quantity"].str.split(":").str[0]
+    assert (plain[small].groupby(stratum[small])["n"].min() < 60).all()
+    assert shown.table.loc[small & (plain["n"] >= 60), "note"].str.contains("comparison").all()
+    assert (shown.view.loc[small, "estimate"] == "[c]").all()
+    assert "[c]" in shown.figures["review_changes_user"].axes[0].get_title()
+    assert user.describe(10_000) == "data_kind: USER ([c] reviews, [c] completed)"
+    assert data.describe(10_000) == data.description  # synthetic: counts as they are

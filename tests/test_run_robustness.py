@@ -197,9 +197,12 @@ def test_disclosure_exempts_published_and_synthetic_and_redacts_notes():
         table = _split({"C1": 2, "C2": 1, "C3": 1}, kind)
         pd.testing.assert_frame_equal(disclosure.suppress(table), table)
     table = _split({"C1": 50, "C2": 30, "C3": 20})
-    table["note"] = ["45/50 completed", "3/30 late", ""]
+    table["note"] = ["45/50 completed", "3/30 late", "12/30 seen"]
     out = disclosure.suppress(table)
-    assert out["note"].tolist() == ["[c] completed", "[c] late", ""]  # 50-45 = 5 < 10
+    # 50-45 = 5 and 3 are under 10: those rows go whole (their counts are recoverable)
+    assert out["estimate"].isna().tolist() == [True, True, False]
+    assert out["note"].tolist()[:2] == ["[c] suppressed: a count in its note under 10"] * 2
+    assert out.loc[2, "note"] == "12/30 seen"
 
 
 def test_recorder_applies_the_run_threshold(tmp_path):
@@ -214,3 +217,116 @@ def test_recorder_applies_the_run_threshold(tmp_path):
     assert written["estimate"].isna().tolist() == [False, True, True]
     assert "fewer than 5 records" in disclosure.applied_rule(tmp_path, written)
     assert "2 estimate(s) suppressed" in disclosure.applied_rule(tmp_path, written)
+
+
+def test_disclosure_secondary_suppression_is_per_interval_method():
+    split = _split({"C1": 70, "C2": 26, "C3": 4})
+    wilson = split.assign(method="Wilson score")
+    out = disclosure.suppress(pd.concat([split, wilson], ignore_index=True), threshold=10)
+    # each method's copy of the split loses C3 (4) and its complement C2
+    assert out["estimate"].isna().tolist() == [False, True, True] * 2
+
+
+def test_disclosure_hides_a_comparison_with_a_hidden_part():
+    rows = [
+        dict(quantity=f"Camden repeats (user): {q}", estimate=e, ci_low=0.0, ci_high=1.0,
+             level=0.95, method=m, n=n, site="camden", data_kind="user", source="x.csv", note=t)
+        for q, e, m, n, t in [
+            ("proportion after", 3 / 40, "Wilson score", 40, "3/40"),
+            ("proportion before", 20 / 50, "Wilson score", 50, "20/50"),
+            ("difference after - before", -0.325, "Newcombe hybrid score (method 10)", 90, ""),
+            ("risk ratio after / before", 0.1875, "Katz log", 90, ""),
+        ]
+    ]  # fmt: skip
+    out = disclosure.suppress(pd.DataFrame(rows), threshold=10)
+    assert out["estimate"].isna().all()  # 3 of 40: the difference and ratio would give it back
+    assert out.loc[3, "note"] == "[c] suppressed: part of a comparison with a suppressed row"
+
+
+def test_suppress_counts_hides_small_cells_totals_and_one_complement():
+    counts = pd.DataFrame({
+        "site": ["a", "a", "a", "b", "b"], "conversation": [1, 2, 3, 1, 2],
+        "count": [80, 15, 5, 3, 1], "total": [100, 100, 100, 4, 4],
+        "share": [0.8, 0.15, 0.05, 0.75, 0.25],
+    })  # fmt: skip
+    out = disclosure.suppress_counts(counts, 10)
+    assert out["count"].tolist() == [80, "[c]", "[c]", "[c]", "[c]"]
+    assert out["share"].tolist() == [0.8, "[c]", "[c]", "[c]", "[c]"]
+    assert out["total"].tolist() == [100, 100, 100, "[c]", "[c]"]
+
+
+def test_disclosure_threshold_is_one_value_per_run_handed_to_the_notebooks(tmp_path):
+    from study.run.pipeline import plan_run
+
+    params = tmp_path / "p.yaml"
+    params.write_text("run_name: t\nparameters:\n  disclosure_threshold: 7\n", encoding="utf-8")
+    plan = plan_run(params, only=["01", "03", "05"])
+    assert plan.disclosure_threshold == 7
+    assert {nb: v.get("disclosure_threshold") for nb, v in plan.parameters.items()} == {
+        "01_conversation_split": 7, "03_interrupted_time_series": None,
+        "05_reviews_existing_care": 7,
+    }  # fmt: skip
+    params.write_text("run_name: t\ndisclosure_threshold: 5\n", encoding="utf-8")
+    assert plan_run(params, only=["02"]).parameters["02_long_term_reduction"] == {
+        "disclosure_threshold": 5
+    }
+    params.write_text(
+        "run_name: t\ndisclosure_threshold: 5\nparameters:\n  disclosure_threshold: 7\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(StudyInputError, match="given twice"):
+        plan_run(params)
+    params.write_text(
+        "run_name: t\nnotebooks:\n  01_conversation_split:\n    disclosure_threshold: 3\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(StudyInputError, match="one value per run"):
+        plan_run(params)
+
+
+def _team_of_four(tmp_path: Path) -> Path:
+    """The synthetic extract plus 4 episodes of a team at a site of its own, outside
+    data/synthetic/ (so its data kind is `user`)."""
+    episodes = pd.read_csv(SRC.parent / "data" / "synthetic" / "conversations_synthetic.csv")
+    extra = episodes[episodes["site"] == "harrow"].head(4).copy()
+    extra["site"], extra["team"] = "other", "innovation_site_9"
+    extra["episode_id"] = [f"Z-E{i:07d}" for i in range(4)]
+    extra["person_id"] = [f"Z-P{i:07d}" for i in range(4)]
+    extra["conversation"] = [1, 1, 2, 3]
+    path = tmp_path / "team_of_four.csv"
+    pd.concat([episodes, extra]).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.slow
+def test_team_of_four_user_extract_shows_no_small_count_in_its_run_folder(tmp_path):
+    import re
+
+    extract = _team_of_four(tmp_path)
+    params = tmp_path / "team4.yaml"
+    params.write_text(
+        f"run_name: team4\nparameters:\n  conversations_path: {extract}\n", encoding="utf-8"
+    )
+    out = tmp_path / "run"
+    code, text = study_cli("run", "--params", str(params), "--only", "01", "--only", "02",
+                           "--out", str(out), timeout=600)  # fmt: skip
+    assert code == 0, text
+    estimates = pd.read_csv(out / "estimates.csv")
+    other = estimates[estimates["site"] == "other"]
+    assert len(other) and other["estimate"].isna().all() and other["n"].isna().all()
+    texts = [p for p in out.rglob("*") if p.suffix in {".csv", ".html", ".ipynb", ".json", ".svg",
+                                                      ".md", ".txt"}]  # fmt: skip
+    assert any(p.suffix == ".ipynb" for p in texts) and any(p.suffix == ".html" for p in texts)
+    small = re.compile(r"(?<![\d.,])(0\.250*|0\.50*|25(\.0)?%|50(\.0)?%|[12]/4|4(\.0)?)(?![\d.,%])")
+    for path in texts:
+        body = path.read_text(encoding="utf-8", errors="replace")
+        for needle in ("Z-E000", "Z-P000", "innovation_site_9"):  # identifiers, the team
+            assert needle not in body, (path.name, needle)
+        # every line or table row about the site holds none of its shares or counts
+        for part in re.split(r"\n|<tr|\\n", body):
+            if re.search(r"\bother\b", part, flags=re.I):
+                hit = small.search(re.sub(r"#[0-9a-fA-F]{6}|C[123]", "", part))
+                assert hit is None, (path.name, hit and hit.group(0), part[:300])
+    counts = (out / "html" / "01_conversation_split.html").read_text(encoding="utf-8")
+    rows = re.findall(r"<td>all</td>\s*<td>other</td>(.*?)</tr>", counts, flags=re.S)
+    assert rows and all(re.findall(r"<td>([^<]*)</td>", r)[1:] == ["[c]"] * 3 for r in rows)

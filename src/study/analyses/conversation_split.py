@@ -21,6 +21,7 @@ from study.analyses import AnalysisResult, labelled
 from study.analyses.episodes import EpisodeData, display_view, empty_estimates, pct, stack
 from study.data import aggregate, published
 from study.plots import intervals
+from study.run import disclosure
 
 SHOW = ["quantity", "method", "estimate", "ci_low", "ci_high", "n"]
 SHOW_SENSITIVITY = ["quantity", "estimate", "ci_low", "ci_high", "ci_width", "p_value", "p_fisher"]
@@ -273,16 +274,19 @@ def _records_text(
         parts.append(
             "Birmingham's split is "
             + " / ".join(pct(v) for v in b["estimate"])
-            + f" of {int(b['n'].iloc[0]):,} completed episodes, against the published "
+            + f" of {disclosure.value_text(b['n'].max(), ',.0f')} completed episodes, against "
+            + "the published "
             + " / ".join(pct(v) for v in published_shares)
         )
     if data.has("harrow"):
         covid, pre, rd = harrow_c3.iloc[0], harrow_c3.iloc[1], harrow_c3.iloc[2]
+        points = [
+            disclosure.value_text(100 * rd[c], ".1f") for c in ("estimate", "ci_low", "ci_high")
+        ]
         parts.append(
             f"Harrow's Conversation 3 share moves from {pct(pre['estimate'])} "
             f"({pre['note']}) to {pct(covid['estimate'])} ({covid['note']}), a difference of "
-            f"{100 * rd['estimate']:.1f} points ({1 - alpha:.0%} CI {100 * rd['ci_low']:.1f} to "
-            f"{100 * rd['ci_high']:.1f})"
+            f"{points[0]} points ({1 - alpha:.0%} CI {points[1]} to {points[2]})"
         )
     return (
         f"From the {data.kind} records ({data.label}): "
@@ -293,22 +297,39 @@ def _records_text(
 
 
 def split_from_records(
-    data: EpisodeData, figures: pd.DataFrame, events: pd.DataFrame, *, alpha: float = 0.05
+    data: EpisodeData,
+    figures: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    alpha: float = 0.05,
+    disclosure_threshold: int = disclosure.DEFAULT_THRESHOLD,
 ) -> AnalysisResult:
     """The split of completed episodes by site (multinomial intervals, one `site` per row;
     counts in `.tables["counts"]`, figure "birmingham_split_records" if the extract holds
     Birmingham) and Harrow's C3 share by period (`.tables["harrow_c3"]`), with a sentence
-    against the published Birmingham split."""
+    against the published Birmingham split. User data: the disclosure rule
+    (`study.run.disclosure`, `disclosure_threshold`) applies to every row, count, sentence and
+    figure; suppressed values show `[c]` and are not drawn."""
     counts = aggregate.conversation_split(data.episodes, by=("site",))
     by_site = records_split_by_site(counts, kind=data.kind, alpha=alpha)
     harrow_c3 = harrow_c3_by_period(data.episodes, events, kind=data.kind, alpha=alpha)
     table = stack([by_site, harrow_c3.assign(site="harrow")])
     table = table.assign(data_kind=data.kind, source=data.path)
+    table = disclosure.suppress(table, disclosure_threshold)
+    by_site, harrow_c3 = (
+        table.iloc[: len(by_site)],
+        table.iloc[len(by_site) :].reset_index(drop=True),
+    )
+    counts = counts.round(4)
+    if data.kind == "user":
+        counts = disclosure.suppress_counts(counts, disclosure_threshold, by=("period", "site"))
     figs = {}
     if data.has("birmingham"):
+        bham = by_site[by_site["site"] == "birmingham"]
         figs["birmingham_split_records"] = intervals.split_plot(
-            by_site[by_site["site"] == "birmingham"],
-            f"Birmingham, conversation split from the record-level extract ({data.kind})",
+            bham,
+            f"Birmingham, conversation split from the record-level extract ({data.kind})"
+            + disclosure.figure_note(bham),
             level=1 - alpha,
         )
     _, shares = birmingham_shares(figures)
@@ -318,7 +339,7 @@ def split_from_records(
         view=display_view(by_site, SHOW),
         figures=figs,
         tables={
-            "counts": counts.round(4),
+            "counts": counts,
             "harrow_c3": display_view(harrow_c3, [*SHOW, "p_value", "note"]),
         },
     )

@@ -13,6 +13,7 @@ import pandas as pd
 
 from study.config import data_kind, resolve_path
 from study.data import records
+from study.run import disclosure
 from study.tidy import ESTIMATE_COLUMNS
 
 SYNTHETIC_LABEL = "synthetic data calibrated to the published figures — not a finding"
@@ -49,8 +50,14 @@ class EpisodeData:
     @property
     def description(self) -> str:
         """Markdown line naming the file, its kind, the number of episodes and the sites."""
+        return self.describe()
+
+    def describe(self, disclosure_threshold: int = disclosure.DEFAULT_THRESHOLD) -> str:
+        """`description`, the number of episodes of user data marked `[c]` when under
+        `disclosure_threshold` (`study.run.disclosure.count_text`)."""
+        n = disclosure.count_text(len(self.episodes), disclosure_threshold, kind=self.kind)
         return (
-            f"**Data:** `{self.path}` ({self.kind}: {self.label}); {len(self.episodes):,} "
+            f"**Data:** `{self.path}` ({self.kind}: {self.label}); {n} "
             f"episodes; sites: {', '.join(self.sites) or 'none'}."
         )
 
@@ -67,19 +74,20 @@ def read_episodes(conversations_path: str) -> EpisodeData:
 
 
 def display_view(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """Rounded view of `columns` for display (4 decimals); p_* columns as two significant digits."""
+    """Rounded view of `columns` for display (4 decimals); p_* columns as two significant digits;
+    rows hidden by `study.run.disclosure.suppress` show its marker (`disclosure.marked`)."""
     columns = list(columns)
     if table.empty:
         return table.reindex(columns=columns)
     out = table[columns].round(4)
     for col in [c for c in columns if c.startswith("p_")]:
         out[col] = table[col].map(lambda p: f"{p:.2g}")
-    return out
+    return disclosure.marked(out, table)
 
 
 def pct(x: float) -> str:
-    """A fraction as a percentage with one decimal: 0.7 -> '70.0%'."""
-    return f"{100 * x:.1f}%"
+    """A fraction as a percentage with one decimal: 0.7 -> '70.0%' (suppressed, NaN: '[c]')."""
+    return disclosure.value_text(100 * x, ".1f") + ("" if pd.isna(x) else "%")
 
 
 def empty_estimates() -> pd.DataFrame:

@@ -23,6 +23,7 @@ from study.analyses.episodes import EpisodeData, display_view, empty_estimates, 
 from study.data import aggregate, published
 from study.errors import StudyInputError
 from study.plots import intervals
+from study.run import disclosure
 from study.tidy import ESTIMATE_COLUMNS
 
 REDUCTION = "reduction 1 - RR"
@@ -55,8 +56,12 @@ DAYS_PER_MONTH = 365.25 / 12
 
 
 def ci_text(row: pd.Series, scale: float = 100, unit: str = "%") -> str:
-    """'low to high' for one estimate row, scaled (default: percent with one decimal)."""
-    return f"{scale * row['ci_low']:.1f}{unit} to {scale * row['ci_high']:.1f}{unit}"
+    """'low to high' for one estimate row, scaled (default: percent with one decimal); a
+    suppressed bound (`study.run.disclosure`) reads '[c]'."""
+    low, high = (disclosure.value_text(scale * row[c], ".1f") for c in ("ci_low", "ci_high"))
+    return f"{low}{'' if pd.isna(row['ci_low']) else unit} to {high}" + (
+        "" if pd.isna(row["ci_high"]) else unit
+    )
 
 
 def pick(table: pd.DataFrame, what: str, method: str = rates.WALD_GLM) -> pd.Series:
@@ -438,7 +443,8 @@ def _records_text(
         parts.append(
             f"Harrow's weekly starts fell by {pct(h_red['estimate'])} ({1 - alpha:.0%} CI "
             f"{ci_text(h_red)}; {h_red['method']}, dispersion X²/df = "
-            f"{h_disp['estimate']:.2f}, p = {h_disp['p_value']:.2g})"
+            f"{disclosure.value_text(h_disp['estimate'], '.2f')}, "
+            f"p = {disclosure.value_text(h_disp['p_value'], '.2g')})"
         )
     if data.has("birmingham"):
         b_red = pick(bham, REDUCTION)
@@ -467,11 +473,14 @@ def reductions_from_records(
     months: int,
     alpha: float = 0.05,
     dispersion_alpha: float = 0.05,
+    disclosure_threshold: int = disclosure.DEFAULT_THRESHOLD,
 ) -> AnalysisResult:
     """The three comparisons from the record-level extract, one `site` per row: Harrow's
     weekly new long-term starts (`harrow_lt_records`), Birmingham's key areas against usual
     care over `months` months (`birmingham_lt_records`), Harrow's repeat requests by year
-    (`harrow_repeat_records`); only the sites the extract holds."""
+    (`harrow_repeat_records`); only the sites the extract holds. User data: the disclosure
+    rule (`study.run.disclosure`, `disclosure_threshold`) applies to the rows, view, sentence
+    and the ratios the forest plot draws."""
     harrow = harrow_lt_records(
         data.episodes,
         figures,
@@ -490,6 +499,13 @@ def reductions_from_records(
         ]
     )
     table = rows.assign(data_kind=data.kind, source=data.path)
+    table = disclosure.suppress(table, disclosure_threshold)
+    # the sentence quotes the suppressed rows: the same tables, cut back out of `table`
+    sizes = [len(t) for t in harrow.by.values()]
+    ends = [int(e) for e in pd.Series([*sizes, len(bham), len(repeat)]).cumsum()]
+    cut = [table.iloc[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    harrow = RateComparisons(dict(zip(harrow.by, cut[: len(sizes)], strict=True)))
+    bham, repeat = cut[len(sizes)], cut[len(sizes) + 1]
     return AnalysisResult(
         table=table,
         text=_records_text(harrow, bham, repeat, data=data, alpha=alpha),
@@ -511,7 +527,8 @@ def ratios_forest(results: Sequence[AnalysisResult], *, alpha: float = 0.05) -> 
     fig = intervals.forest_plot(
         forest,
         level=1 - alpha,
-        title="Long-term starts and repeat requests: ratios with intervals",
+        title="Long-term starts and repeat requests: ratios with intervals"
+        + disclosure.figure_note(forest),
     )
     return AnalysisResult(
         table=pd.DataFrame(columns=[*ESTIMATE_COLUMNS, *LABEL_COLUMNS]),

@@ -34,6 +34,7 @@ from study.data.published import check_published_arithmetic, review_tables_sourc
 from study.data.records import read_records
 from study.errors import StudyInputError
 from study.plots.reviews import plot_review_changes
+from study.run import disclosure
 from study.tidy import ESTIMATE_COLUMNS, gbp
 
 SITE = "harrow"
@@ -84,10 +85,18 @@ class ReviewRecords:
     @property
     def description(self) -> str:
         """'data_kind: SYNTHETIC (1042 reviews, 707 completed)'."""
-        return (
-            f"data_kind: {self.kind.upper()} ({len(self.records)} reviews, "
-            f"{self.completed} completed)"
+        return self.describe()
+
+    def describe(self, disclosure_threshold: int = disclosure.DEFAULT_THRESHOLD) -> str:
+        """`description`; for user data both counts read `[c]` when either, or the number not
+        completed, is 1 to `disclosure_threshold` - 1."""
+        n, done = len(self.records), self.completed
+        small = [disclosure.count_text(v, disclosure_threshold, kind=self.kind) for v in
+                 (n, done, n - done)]  # fmt: skip
+        total, completed = (
+            (disclosure.MARK, disclosure.MARK) if disclosure.MARK in small else (n, done)
         )
+        return f"data_kind: {self.kind.upper()} ({total} reviews, {completed} completed)"
 
 
 def read_reviews(reviews_path: str) -> ReviewRecords:
@@ -217,7 +226,12 @@ def increase_risk_ratios(tables: pd.DataFrame, *, alpha: float = 0.05) -> Analys
 
 
 def cost_change_bootstrap(
-    reviews_data: ReviewRecords, *, n_resamples: int = 10_000, alpha: float = 0.05, seed: int = 0
+    reviews_data: ReviewRecords,
+    *,
+    n_resamples: int = 10_000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    disclosure_threshold: int = disclosure.DEFAULT_THRESHOLD,
 ) -> AnalysisResult:
     """Mean change in weekly cost per completed review, by team, with bootstrap intervals.
 
@@ -225,7 +239,9 @@ def cost_change_bootstrap(
     estimate), labelled (harrow, the records' data kind, their path); `.figures
     ["review_changes_<kind>"]`: the forest plot of the BCa mean changes; `.text`: the pooled
     difference in mean change and the full-year saving, BCa intervals, prefixed by the data kind
-    (SYNTHETIC by default: an illustration of the method, not a finding).
+    (SYNTHETIC by default: an illustration of the method, not a finding). User data: the
+    disclosure rule (`study.run.disclosure`, `disclosure_threshold`) applies to the rows, view,
+    figure (suppressed values not drawn) and sentence.
     """
     table = labelled(
         reviews.review_cost_change_bootstrap(
@@ -235,25 +251,28 @@ def cost_change_bootstrap(
         data_kind=reviews_data.kind,
         source=reviews_data.path,
     )
+    table = disclosure.suppress(table, disclosure_threshold)
     kind = reviews_data.kind.upper()
     figure = plot_review_changes(
         table,
         method=INTERVAL,
-        title=f"Mean change in weekly cost per completed review ({kind} data)",
+        title=f"Mean change in weekly cost per completed review ({kind} data)"
+        + disclosure.figure_note(table),
     )
+    v = disclosure.value_text
     difference = _one(table, "all: difference in mean weekly change", method=INTERVAL)
     saving = _one(table, "all: full-year saving", method=INTERVAL)
     text = (
         f"{kind} record-level data: mean weekly change innovation - old "
-        f"{difference['estimate']:+.2f} GBP ({INTERVAL} {difference['level']:.0%} CI "
-        f"{difference['ci_low']:+.2f} to {difference['ci_high']:+.2f}); full-year saving "
-        f"£{saving['estimate']:,.0f} ({INTERVAL} CI £{saving['ci_low']:,.0f} to "
-        f"£{saving['ci_high']:,.0f})."
+        f"{v(difference['estimate'], '+.2f')} GBP ({INTERVAL} {difference['level']:.0%} CI "
+        f"{v(difference['ci_low'], '+.2f')} to {v(difference['ci_high'], '+.2f')}); full-year "
+        f"saving £{v(saving['estimate'], ',.0f')} ({INTERVAL} CI £{v(saving['ci_low'], ',.0f')} "
+        f"to £{v(saving['ci_high'], ',.0f')})."
     )
     return AnalysisResult(
         table=table,
         text=text,
-        view=table[SHOW].round(2),
+        view=disclosure.marked(table[SHOW].round(2), table),
         figures={f"review_changes_{reviews_data.kind}": figure},
     )
 

@@ -26,18 +26,27 @@ def _require(table: pd.DataFrame, columns: list[str], what: str) -> None:
 
 def split_plot(table: pd.DataFrame, title: str, *, level: float = 0.95) -> Figure:
     """Bars at the observed shares of a `multinomial_ci` table, whiskers for each interval
-    method (offset side by side, in the order the methods first appear)."""
+    method (offset side by side, in the order the methods first appear). Missing values (a
+    suppressed share, `study.run.disclosure`) are left out; their category keeps its place."""
     _require(table, ["category", "method", "estimate", "ci_low", "ci_high"], "split table")
     methods = list(dict.fromkeys(table["method"]))
+    categories = list(dict.fromkeys(table["category"]))
     point = table[table["method"] == methods[0]]
     fig, ax = new_figure(7.5, 4.2)
-    sns.barplot(data=point, x="category", y="estimate", color="#c6dbef", ax=ax)
+    if point["estimate"].notna().all():
+        sns.barplot(data=point, x="category", y="estimate", color="#c6dbef", ax=ax)
+    else:  # seaborn would close the gap a missing category leaves
+        shown = point[point["estimate"].notna()]
+        ax.bar([categories.index(c) for c in shown["category"]], shown["estimate"], 0.8,
+               color="#c6dbef")  # fmt: skip
+        ax.set_xticks(range(len(categories)), categories)
+        ax.set_xlim(-0.5, len(categories) - 0.5)
     palette = sns.color_palette("dark", len(methods))
     offsets = np.linspace(-0.22, 0.22, len(methods))
     for offset, method, colour in zip(offsets, methods, palette, strict=True):
-        sub = table[table["method"] == method]
+        sub = table[(table["method"] == method) & table["estimate"].notna()]
         ax.errorbar(
-            np.arange(len(sub)) + offset,
+            np.array([categories.index(c) for c in sub["category"]]) + offset,
             sub["estimate"],
             yerr=[sub["estimate"] - sub["ci_low"], sub["ci_high"] - sub["estimate"]],
             fmt="o",

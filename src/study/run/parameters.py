@@ -177,6 +177,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("n_draws", Annotated[int, Field(ge=100, le=1_000_000)], per_notebook={
         "03": Variant(2000, "coefficient draws for the counterfactual intervals"),
         "04": Variant(50000, "Monte Carlo draws (avoided starts x unit cost)")}),
+    Parameter("disclosure_threshold", Annotated[int, Field(ge=1, le=100)], 10,
+              "user record-level data: counts under this (and their complements) are shown as "
+              "[c] (study.run.disclosure); one value per run"),
     # data files
     Parameter("conversations_path", Path_, "data/synthetic/conversations_synthetic.csv",
               "record-level conversation episodes (synthetic by default)"),
@@ -340,11 +343,11 @@ RUN_DIR = Parameter("run_dir", str, "",
 NOTEBOOKS: dict[str, tuple[str, ...]] = {
     "01_conversation_split": tuple(
         "alpha share_rounding harrow_conversations_pre_covid harrow_denominators "
-        "conversations_path".split()),
+        "conversations_path".split()) + ("disclosure_threshold",),
     "02_long_term_reduction": tuple(
         "alpha weeks_per_rate weeks_sensitivity bham_baseline_long_term bham_baseline_sensitivity "
         "repeat_requests_before repeat_requests_after repeat_denominators dispersion_alpha "
-        "bham_extract_months conversations_path".split()),
+        "bham_extract_months conversations_path".split()) + ("disclosure_threshold",),
     "03_interrupted_time_series": tuple(
         "weekly_path series site comparison_site exposure periods windows last_week harmonics "
         "family transition_weeks placebo_step_weeks max_harmonics n_draws seed alpha".split()),
@@ -357,7 +360,8 @@ NOTEBOOKS: dict[str, tuple[str, ...]] = {
         "bham_baseline_long_term bham_baseline_sensitivity birmingham_window_start "
         "birmingham_window_weeks".split()),
     "05_reviews_existing_care": tuple(
-        "alpha seed n_resamples review_tables_path reviews_path".split()),
+        "alpha seed n_resamples review_tables_path reviews_path".split())
+        + ("disclosure_threshold",),
     "06_national_comparison": tuple(
         "alpha national_figures_path oflog_path treated_councils panel_measures "
         "panel_first_year sc_average_scheme ons_population_path".split()),

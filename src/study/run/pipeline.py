@@ -223,8 +223,31 @@ def plan_run(
         run_name = check_run_name(run_name)
     except StudyInputError as exc:
         raise StudyInputError(f"{params_file}: {exc}") from None
-    threshold = int(raw.get("disclosure_threshold") or DEFAULT_THRESHOLD)
+    threshold = _disclosure_threshold(raw, shared, overrides, params_file)
+    for nb in chosen:  # the run's one threshold, handed to every notebook that declares it
+        if "disclosure_threshold" in nb.parameters:
+            resolved[nb.name]["disclosure_threshold"] = threshold
     return RunPlan(params_file, run_name, chosen, resolved, threshold)
+
+
+def _disclosure_threshold(raw: dict, shared: dict, overrides: dict, params_file: Path) -> int:
+    """The run's disclosure threshold: `parameters: disclosure_threshold` (the older top-level
+    key is read as the same setting), default DEFAULT_THRESHOLD; one value per run, so
+    per-notebook values and a top-level key that disagrees are refused."""
+    per_notebook = sorted(nb for nb, v in overrides.items() if "disclosure_threshold" in v)
+    if per_notebook:
+        raise StudyInputError(
+            f"{params_file}: disclosure_threshold is one value per run; set it under "
+            f"parameters:, not under notebooks: ({', '.join(per_notebook)})"
+        )
+    top, shared_value = raw.get("disclosure_threshold"), shared.get("disclosure_threshold")
+    if top is not None and shared_value is not None and top != shared_value:
+        raise StudyInputError(
+            f"{params_file}: disclosure_threshold is given twice ({top} at the top level, "
+            f"{shared_value} under parameters:); keep the one under parameters:"
+        )
+    value = shared_value if shared_value is not None else top
+    return int(value) if value is not None else DEFAULT_THRESHOLD
 
 
 def notebook_values(plan: RunPlan, nb: NotebookSpec) -> dict[str, object]:
