@@ -17,7 +17,7 @@ half-width); 2D is checked against Oflog ASC5 of the same year.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -325,4 +325,157 @@ __all__ = [
     "ascof_against_oflog",
     "margin_of_error_check",
     "ascof_comparison",
+    "declared_periods",
+    "wave_dates",
+    "start_agreement",
+    "care_home_covid_context",
 ]
+
+
+# --- Covid-19 context: ONS weekly care-home deaths, first wave (study.data.care_home_deaths) ---
+
+COVID_CAUSE = "involving COVID-19"
+WAVE_PERIOD = "covid_wave_1"
+CARE_HOME_SKIPPED = (
+    "The Covid-19 care-home context was not shown: the ONS care-home deaths workbook is not in "
+    "the external folder (give care_home_deaths_path or set $STUDY_EXTERNAL_DIR)."
+)
+
+
+def declared_periods(notebook: str = "03") -> dict:
+    """The default `periods` of `notebook` as declared in `study.run.parameters` (not typed)."""
+    from study.run.parameters import BY_NAME
+
+    return BY_NAME["periods"].default_in(notebook)
+
+
+def wave_dates(deaths: pd.DataFrame, codes: Sequence[str], *, fall_share: float) -> pd.DataFrame:
+    """Per council (ONS codes), from its weekly care-home deaths involving COVID-19: the first
+    week with such a death, the peak week (the first if tied) and its deaths, and the first week
+    after the peak with deaths at or below `fall_share` x peak (NaT if not within the data).
+    Weeks are ONS weeks, Saturday to Friday (week_ending a Friday). Columns geography_code,
+    name, first_week, peak_week, peak_deaths, fall_week, last_week, wave_deaths, all_cause."""
+    if not 0 < fall_share < 1:
+        raise StudyInputError(f"fall_share must be between 0 and 1, got {fall_share}")
+    rows = []
+    for code in codes:
+        sub = deaths[deaths["geography_code"] == code].sort_values("week_ending")
+        covid = sub[sub["cause"] == COVID_CAUSE].set_index("week_ending")["deaths"]
+        if covid.empty:
+            raise StudyInputError(f"care-home deaths: no {COVID_CAUSE} rows for {code}")
+        if covid.sum() == 0:
+            raise StudyInputError(f"care-home deaths: no deaths {COVID_CAUSE} for {code}")
+        peak_week = covid.idxmax()
+        after = covid[covid.index > peak_week]
+        fallen = after[after <= fall_share * covid.max()]
+        rows.append(
+            {
+                "geography_code": code,
+                "name": sub["name"].iloc[0],
+                "first_week": covid[covid > 0].index[0],
+                "peak_week": peak_week,
+                "peak_deaths": int(covid.max()),
+                "fall_week": fallen.index[0] if len(fallen) else pd.NaT,
+                "last_week": covid.index[-1],
+                "wave_deaths": int(covid.sum()),
+                "all_cause": int(sub.loc[sub["cause"] != COVID_CAUSE, "deaths"].sum()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _week(end: pd.Timestamp) -> str:
+    return f"the week ending {end:%d %B %Y}".replace(" 0", " ")
+
+
+def start_agreement(dates: pd.DataFrame, start: str, *, agreement_days: int) -> pd.DataFrame:
+    """Days from each council's first week with a care-home death involving COVID-19 (Saturday
+    to Friday) to `start`: 0 inside the week, negative before it, positive after; `agrees`
+    when within `agreement_days` of the week."""
+    start_day = pd.Timestamp(start)
+    out = dates[["geography_code", "name", "first_week"]].copy()
+    first_day = out["first_week"] - pd.Timedelta(days=6)
+    out["days"] = [
+        (start_day - a).days if start_day < a else max(0, (start_day - b).days)
+        for a, b in zip(first_day, out["first_week"], strict=True)
+    ]
+    out["agrees"] = out["days"].abs() <= agreement_days
+    return out
+
+
+def care_home_sentence(
+    dates: pd.DataFrame, agreement: pd.DataFrame, start: str, *, fall_share: float, days: int
+) -> str:
+    """The wave's dates per council and whether notebook 03's covid_wave_1 start agrees."""
+    parts = []
+    for r in dates.itertuples(index=False):
+        fall = (
+            f"fell to {fall_share:.0%} of the peak or below in {_week(r.fall_week)}"
+            if pd.notna(r.fall_week)
+            else f"had not fallen to {fall_share:.0%} of the peak by {_week(r.last_week)}"
+        )
+        parts.append(
+            f"{r.name}: first care-home death involving COVID-19 in {_week(r.first_week)}, peak "
+            f"{r.peak_deaths} in {_week(r.peak_week)}; deaths {fall}"
+        )
+    agree = [
+        f"{r.name} {'agrees' if r.agrees else 'does not agree'} ({abs(r.days)} days "
+        f"{'after' if r.days > 0 else 'before' if r.days < 0 else 'inside'} its first week)"
+        for r in agreement.itertuples(index=False)
+    ]
+    verdict = "agrees" if agreement["agrees"].all() else "does not agree"
+    return (
+        "ONS weekly deaths of care-home residents (first wave, deaths occurring): "
+        + "; ".join(parts)
+        + f". Notebook 03's default {WAVE_PERIOD} start ({start}) {verdict} with the first "
+        f"week of care-home deaths involving COVID-19 (within {days} days): "
+        + ", ".join(agree)
+        + "."
+    )
+
+
+def care_home_covid_context(
+    deaths: pd.DataFrame | None,
+    codes: Sequence[str],
+    periods: Mapping[str, Mapping] | None = None,
+    *,
+    fall_share: float = 0.5,
+    agreement_days: int = 7,
+    deaths_file: str | Path | None = None,
+) -> AnalysisResult:
+    """Covid-19 context: weekly care-home deaths of the councils `codes` (ONS codes) from
+    `read_care_home_deaths`, the dates they imply (`wave_dates`) beside the Covid `periods`
+    (default: notebook 03's declared defaults, `declared_periods`), and whether their
+    `covid_wave_1` start agrees (`start_agreement`). No estimates (descriptive counts); view:
+    the dates with the agreement; figure care_home_deaths; `tables`: dates, weekly.
+    `deaths` None: nothing shown, and the text says why."""
+    from study.plots.national import plot_care_home_deaths
+
+    if deaths is None:
+        return AnalysisResult(table=pd.DataFrame(), text=CARE_HOME_SKIPPED)
+    periods = declared_periods("03") if periods is None else periods
+    if WAVE_PERIOD not in periods:
+        raise StudyInputError(f"periods: no {WAVE_PERIOD!r} period (have {list(periods)})")
+    start = str(periods[WAVE_PERIOD]["start"])
+    dates = wave_dates(deaths, codes, fall_share=fall_share)
+    agreement = start_agreement(dates, start, agreement_days=agreement_days)
+    view = dates.merge(agreement[["geography_code", "days", "agrees"]], on="geography_code")
+    view = view.rename(columns={"days": f"days from first week to {WAVE_PERIOD} start"})
+    weekly = deaths[deaths["geography_code"].isin(list(codes))]
+    name = Path(deaths_file).name if deaths_file else "ONS care-home deaths workbook"
+    covid_periods = {k: v for k, v in periods.items() if k.startswith("covid")}
+    return AnalysisResult(
+        table=pd.DataFrame(),
+        text=care_home_sentence(
+            dates, agreement, start, fall_share=fall_share, days=agreement_days
+        ),
+        view=view.drop(columns=["geography_code", "last_week"]),
+        figures={
+            "care_home_deaths": plot_care_home_deaths(
+                weekly,
+                covid_periods,
+                title=f"Weekly deaths of care-home residents, first wave ({name})",
+            )
+        },
+        tables={"dates": dates, "weekly": weekly},
+    )
