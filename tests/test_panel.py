@@ -334,3 +334,57 @@ def test_alpha_outside_unit_interval(alpha):
     data, _, _ = random_panel(3, seed=15)
     with pytest.raises(StudyInputError, match="alpha must be a number strictly between 0 and 1"):
         panel.event_study_did(data, treated=TREATED, treatment_start=START, alpha=alpha)
+
+
+# ------------------------------------------- cross-check on the real Oflog panel (issue 16)
+
+
+def _oflog():
+    from study.data import national
+
+    path = national.external_dir() / national.OFLOG_FILE
+    return national.read_oflog_measures(path) if path.is_file() else None
+
+
+@pytest.mark.parametrize(
+    ("council", "start", "measure"),
+    [("E09000015", "2019-20", "ASC6"), ("E08000025", "2018-19", "ASC5")],
+)
+def test_event_study_equals_an_independent_twfe_fit_on_the_real_oflog_panel(
+    council, start, measure
+):
+    """The event-study coefficients on the real Oflog panel (every council complete from
+    2016-17, as in notebook 06) equal an explicit statsmodels OLS with unit and year fixed
+    effects and one dummy per event time of the treated council (reference: the last year
+    before treatment), fitted on the same balanced panel."""
+    oflog = _oflog()
+    if oflog is None:
+        pytest.skip("Oflog ASC_data.csv not in the external folder")
+    data = oflog[(oflog["measure"] == measure)].dropna(subset=["value"])
+    years = sorted(y for y in data["year"].unique() if y >= "2016-17")
+    design = PanelDesign(data, treated=council, treatment_start=start, window=(years[0], years[-1]))
+    res = panel.event_study_did(design)
+    frame = data[
+        data["geography_code"].isin([council, *design.donors_used]) & data["year"].isin(years)
+    ][["geography_code", "year", "value"]].copy()
+    assert len(frame) == len(years) * (1 + len(design.donors_used))
+    reference = years[years.index(start) - 1]
+    names = []
+    for k, year in enumerate(years):
+        if year != reference:
+            names.append(f"event{k}")
+            frame[f"event{k}"] = (
+                (frame["geography_code"] == council) & (frame["year"] == year)
+            ).astype(float)
+    ols = smf.ols("value ~ C(geography_code) + C(year) + " + " + ".join(names), frame).fit()
+    rows = placebo_rows(res.table)
+    by_year = rows[rows["time"].notna()].set_index("time")["estimate"]
+    expected = {y: ols.params[f"event{k}"] for k, y in enumerate(years) if y != reference}
+    np.testing.assert_allclose(
+        by_year.drop(reference).loc[list(expected)], list(expected.values()), atol=1e-8
+    )
+    assert by_year[reference] == 0
+    post = [ols.params[f"event{k}"] for k, y in enumerate(years) if y >= start]
+    np.testing.assert_allclose(
+        rows[rows["time"].isna()]["estimate"].iloc[0], np.mean(post), atol=1e-8
+    )

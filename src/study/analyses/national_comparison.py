@@ -19,14 +19,22 @@ joins their findings. The building blocks below them (`sequel_counts`, `without`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from study import proportions, rates
-from study.analyses import AnalysisResult, labelled
-from study.data import national
+from study.analyses import AnalysisResult, combine, labelled
+from study.analyses.national_context import (  # noqa: F401  (re-exported for notebook 06)
+    ascof_comparison,
+    care_home_covid_context,
+    declared_periods,
+    find_external,
+)
+from study.data import ascof as ascof_data
+from study.data import care_home_deaths, national, ons_population
 from study.data.ons_population import ONS_POPULATION_DIR
 from study.errors import StudyInputError
 from study.panel import PanelDesign, event_study_did
@@ -545,6 +553,98 @@ def find_ons_population(ons_population_path: str | Path = "") -> Path | None:
         return Path(ons_population_path)
     default = national.external_dir() / ONS_POPULATION_DIR
     return default if default.is_dir() else None
+
+
+@dataclass(frozen=True)
+class NationalSources:
+    """The inputs of notebook 06, each loaded once by `load_sources` (None: file absent)."""
+
+    figures: pd.DataFrame
+    oflog_file: Path | None
+    oflog: pd.DataFrame | None
+    population: pd.DataFrame | None
+    ascof_file: Path | None
+    ascof: pd.DataFrame | None
+    deaths_file: Path | None
+    deaths: pd.DataFrame | None
+
+    @property
+    def description(self) -> str:
+        """`describe_sources`, then the ASCOF and care-home files read (or skipped)."""
+        extra = [
+            f"{Path(f).name}: {len(t):,} rows" if t is not None else f"{name}: not found, skipped"
+            for f, t, name in (
+                (self.ascof_file, self.ascof, ascof_data.ASCOF_FILE),
+                (self.deaths_file, self.deaths, care_home_deaths.CARE_HOME_DEATHS_FILE),
+            )
+        ]
+        return (
+            describe_sources(self.figures, self.oflog_file, self.oflog)
+            + " "
+            + "; ".join(extra)
+            + "."
+        )
+
+
+def load_sources(
+    national_figures_path: str | Path,
+    *,
+    oflog_path: str | Path = "",
+    ons_population_path: str | Path = "",
+    ascof_path: str | Path = "",
+    care_home_deaths_path: str | Path = "",
+) -> NationalSources:
+    """Notebook 06's loader: the cited figures (`national.load_national_figures`), and each
+    optional official file from its path parameter or, if empty, `national.external_dir()`
+    (`find_oflog_file`, `find_ons_population`, `find_external`); a file that is not there is
+    None and its section says it was skipped."""
+    oflog_file = find_oflog_file(oflog_path)
+    ons_folder = find_ons_population(ons_population_path)
+    ascof_file = find_external(ascof_path, ascof_data.ASCOF_FILE)
+    deaths_file = find_external(care_home_deaths_path, care_home_deaths.CARE_HOME_DEATHS_FILE)
+    return NationalSources(
+        figures=national.load_national_figures(national_figures_path),
+        oflog_file=oflog_file,
+        oflog=national.read_oflog_measures(oflog_file) if oflog_file else None,
+        population=ons_population.read_ons_populations(ons_folder) if ons_folder else None,
+        ascof_file=ascof_file,
+        ascof=ascof_data.read_ascof(ascof_file) if ascof_file else None,
+        deaths_file=deaths_file,
+        deaths=care_home_deaths.read_care_home_deaths(deaths_file) if deaths_file else None,
+    )
+
+
+def official_context(
+    sources: NationalSources,
+    treated_councils: Mapping[str, str],
+    *,
+    fall_share: float = 0.5,
+    agreement_days: int = 7,
+    alpha: float = 0.05,
+) -> AnalysisResult:
+    """Section 5: the ASCOF 2020-21 comparison of the treated councils (`ascof_comparison`,
+    2D checked against the Oflog file) and the first Covid-19 wave in their care homes beside
+    notebook 03's declared Covid periods (`care_home_covid_context`). Rows: the ASCOF
+    estimates; view: the ASCOF comparisons; figure care_home_deaths; tables: ascof, dates."""
+    councils = list(treated_councils)
+    ascof = ascof_comparison(
+        sources.ascof, councils, ascof_file=sources.ascof_file, oflog=sources.oflog, alpha=alpha
+    )
+    covid = care_home_covid_context(
+        sources.deaths,
+        councils,
+        fall_share=fall_share,
+        agreement_days=agreement_days,
+        deaths_file=sources.deaths_file,
+    )
+    both = combine(ascof, covid, text=ascof.text + "\n\n" + covid.text)
+    return AnalysisResult(
+        table=both.table,
+        text=both.text,
+        view=ascof.view,
+        figures=both.figures,
+        tables={**both.tables, "covid_dates": covid.view},
+    )
 
 
 def describe_sources(

@@ -335,6 +335,18 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("power_autocorrelation", Annotated[float, Field(gt=-1, lt=1)], 0.0,
               "lag-1 residual autocorrelation of the simulated series if power_nuisance is "
               "given"),
+    Parameter("ascof_path", str, "",
+              "NHS Digital ASCOF 2020-21 open-data .xlsx (empty: STUDY_EXTERNAL_DIR or "
+              "../shared/external); without it the ASCOF comparison is skipped"),
+    Parameter("care_home_deaths_path", str, "",
+              "ONS care-home deaths workbook, first wave (empty: STUDY_EXTERNAL_DIR or "
+              "../shared/external); without it the Covid-19 context is skipped"),
+    Parameter("covid_fall_share", Annotated[float, Field(gt=0, lt=1)], 0.5,
+              "care-home deaths involving COVID-19 have fallen when a week after the peak has "
+              "at most this share of the peak week's"),
+    Parameter("covid_agreement_days", Annotated[int, Field(ge=0, le=60)], 7,
+              "notebook 03's covid_wave_1 start agrees with the data when it is within this "
+              "many days of a council's first week with a care-home death involving COVID-19"),
 )
 RUN_DIR = Parameter("run_dir", str, "",
                     "run folder written by the pipeline (empty: nothing written)")
@@ -364,7 +376,8 @@ NOTEBOOKS: dict[str, tuple[str, ...]] = {
         + ("disclosure_threshold",),
     "06_national_comparison": tuple(
         "alpha national_figures_path oflog_path treated_councils panel_measures "
-        "panel_first_year sc_average_scheme ons_population_path".split()),
+        "panel_first_year sc_average_scheme ons_population_path ascof_path care_home_deaths_path "
+        "covid_fall_share covid_agreement_days".split()),
     "07_evaluation_design": tuple(
         "alpha seed weekly_path series site periods windows last_week harmonics "
         "power_weeks_before power_weeks_after power_reductions power_exposure_weeks "
