@@ -133,7 +133,8 @@ def test_sicily_weekly_relabelling_is_refused(sicily):
 
 
 def test_continuous_outcome_refused_by_count_families(prop99):
-    with pytest.raises(StudyInputError, match="cigsales in year 1972-01-01 must be a non-negative whole number"):
+    msg = "cigsales in year 1972-01-01 must be a non-negative whole number"
+    with pytest.raises(StudyInputError, match=msg):
         its.fit_its(
             prop99,
             {"prop99": "1989-01-01"},
