@@ -45,6 +45,13 @@ def _distance(time: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndar
     return lag, same
 
 
+def _markov_steps(time: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Time step to the previous row of the same series (inf at each series' first row)."""
+    step = np.full(len(time), np.inf)
+    step[1:] = np.where(groups[1:] == groups[:-1], np.diff(time).astype(float), np.inf)
+    return step
+
+
 def latent_ar1_covariance(
     y: np.ndarray,
     X: np.ndarray,
@@ -55,33 +62,47 @@ def latent_ar1_covariance(
     """REML (s2, rho) of the latent AR(1) process and the sandwich covariance (module docs).
 
     `mu` are the Poisson GLM fitted means of the rows of X; `time` the integer time of each row
-    (default 0..n-1); `groups` labels independent series (default one series).
+    (default 0..n-1, increasing within a series); `groups` labels independent series (default
+    one series). The restricted likelihood is evaluated in O(n) through the tridiagonal
+    precision of the AR(1) process (Woodbury identity, banded Cholesky).
     """
     n, p = X.shape
     time = np.arange(n) if time is None else np.asarray(time)
     groups = np.zeros(n, dtype=int) if groups is None else np.asarray(groups)
-    lag, same = _distance(time, groups)
+    step = _markov_steps(time, groups)
     z_resid = (y - mu) / mu
-    winv = 1.0 / mu
+    w = np.asarray(mu, dtype=float)  # working weights: Var(z) = 1/mu + s2 R
+    zx = np.column_stack([z_resid, X])
 
     def neg_reml(theta: np.ndarray) -> float:
         s2, rho = math.exp(theta[0]), math.tanh(theta[1])
-        V = s2 * np.where(same, rho**lag, 0.0)
-        V[np.diag_indices(n)] += winv
+        phi = np.where(np.isfinite(step), np.sign(rho) ** step * np.abs(rho) ** step, 0.0)
+        d = 1.0 - phi**2  # innovation variances (1 at each series' start)
+        # precision Q = L' D^-1 L, L unit lower bidiagonal with -phi below the diagonal
+        main = 1.0 / d
+        main[:-1] += phi[1:] ** 2 / d[1:]
+        off = -phi[1:] / d[1:]
+        ab = np.zeros((2, n))
+        ab[0] = w + main / s2
+        ab[1, :-1] = off / s2
         try:
-            c = linalg.cho_factor(V, lower=True, check_finite=False)
+            c = linalg.cholesky_banded(ab, lower=True, check_finite=False)
         except linalg.LinAlgError:
             return 1e300
-        vx = linalg.cho_solve(c, X, check_finite=False)
+        wzx = w[:, None] * zx
+        vinv = wzx - w[:, None] * linalg.cho_solve_banded((c, True), wzx, check_finite=False)
+        logdet_v = (
+            -float(np.sum(np.log(w)))
+            + n * math.log(s2)
+            + float(np.sum(np.log(d)))
+            + 2.0 * float(np.sum(np.log(c[0])))
+        )
+        vx, vz = vinv[:, 1:], vinv[:, 0]
         xvx = X.T @ vx
         sign, logdet_xvx = np.linalg.slogdet(xvx)
         if sign <= 0:
             return 1e300
-        # residual of the GLS fit of the working residual (z - X b-hat) on X
-        gamma = np.linalg.solve(xvx, vx.T @ z_resid)
-        e = z_resid - X @ gamma
-        quad = float(e @ linalg.cho_solve(c, e, check_finite=False))
-        logdet_v = 2.0 * float(np.sum(np.log(np.diag(c[0]))))
+        quad = float(z_resid @ vz - (X.T @ vz) @ np.linalg.solve(xvx, X.T @ vz))
         return 0.5 * (logdet_v + logdet_xvx + quad)
 
     best = None
@@ -95,7 +116,8 @@ def latent_ar1_covariance(
         if best is None or res.fun < best.fun:
             best = res
     s2, rho = math.exp(best.x[0]), math.tanh(best.x[1])
-    vy = s2 * np.outer(mu, mu) * np.where(same, rho**lag, 0.0)
+    lag, same = _distance(time, groups)
+    vy = s2 * np.outer(mu, mu) * np.where(same, np.sign(rho) ** lag * np.abs(rho) ** lag, 0.0)
     vy[np.diag_indices(n)] += mu
     bread = np.linalg.inv(X.T @ (mu[:, None] * X))
     cov = bread @ (X.T @ vy @ X) @ bread
