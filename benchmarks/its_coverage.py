@@ -185,7 +185,8 @@ def to_markdown(table: pd.DataFrame, reps: int, seconds: float) -> str:
     head = (
         f"{reps} series per scenario (nominal 95%; Monte Carlo SE of a coverage near 95% = "
         f"{mcse:.1f} points; the 95% band of a correct 95% interval's coverage is "
-        f"{95 - 1.96 * mcse:.1f}-{95 + 1.96 * mcse:.1f}%). Level: log rate ratio, truth log(0.8) = {LEVEL:.3f} (harrow_nb: "
+        f"{95 - 1.96 * mcse:.1f}-{95 + 1.96 * mcse:.1f}%). Level: log rate ratio, "
+        f"truth log(0.8) = {LEVEL:.3f} (harrow_nb: "
         "innovation site 1 in the notebook's five-period design). Avoided: starts over 52 "
         "weeks (harrow_nb: the 42-week pre_covid_innovation window; monthly: 12 months), "
         f"{N_DRAWS} coefficient draws per fit. Run time {seconds:.0f} s "

@@ -216,8 +216,9 @@ def katz_risk_ratio_ci(
 
     var(log RR) = 1/x1 - 1/n1 + 1/x0 - 1/n0. When a cell of the 2x2 table is zero (a count of
     0 or of all n), 0.5 is added to every cell (Haldane-Anscombe: x + 0.5 of n + 1) for the
-    variance, and for the ratio itself when a count is 0, so that 0% and 100% give a proper interval instead of an infinite
-    one or [1, 1] (`katz_continuity_corrected` says whether it was applied). Returns
+    variance, and for the ratio itself when a count is 0, so that 0% and 100% give a proper
+    interval instead of an infinite one or [1, 1] (`katz_continuity_corrected` says whether it
+    was applied). Returns
     (ratio, low, high).
     """
     alpha = check_alpha(alpha)

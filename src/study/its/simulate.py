@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from study.checks import check_count, check_positive
-from typing import Any
-
 from study.its.design import DATE, PeriodsLike, as_frequency, make_periods
 from study.its.windows import _as_date
 
