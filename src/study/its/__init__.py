@@ -29,6 +29,7 @@ from study.its.counterfactual import (
     avoided_starts_draws,
     counterfactual_effect,
     effect_summary,
+    quantile_mc_se,
 )
 from study.its.design import (
     DATE,
@@ -97,6 +98,7 @@ __all__ = [
     "make_periods",
     "newey_west_lags",
     "placebo_tests",
+    "quantile_mc_se",
     "residual_diagnostics",
     "sensitivity_table",
     "simulate_its_counts",
