@@ -166,8 +166,8 @@ def test_sensitivity_sentence_is_the_range_of_the_avoided_rows(setup):
     low, high = avoided["estimate"].min(), avoided["estimate"].max()
     assert low < high
     assert result.text == (
-        f"Avoided starts over pre_covid: {low:.1f} to {high:.1f} across 5 families x 2 harmonic "
-        "settings."
+        f"Avoided starts over pre_covid: {low:.1f} to {high:.1f} across "
+        f"{len(its.FAMILIES)} families x 2 harmonic settings."
     )
-    assert result.view.shape == (2, 5)
+    assert result.view.shape == (2, len(its.FAMILIES))
     assert result.view.to_numpy().max() == pytest.approx(high, abs=0.05)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -131,3 +133,16 @@ def test_effect_summary_sentence_is_computed(harrow_like):
     assert "\n" not in text
     with pytest.raises(StudyInputError, match="window: 'x' is not one of"):
         its.effect_summary(cf, "x")
+
+
+def test_quantile_mc_se_matches_the_spread_over_independent_seeds():
+    # the MC SE of a 2.5% quantile of 2000 normal draws, against its SD over 400 seeds
+    from study.its import quantile_mc_se
+
+    rng = np.random.default_rng(7)
+    draws = rng.standard_normal((400, 2000))
+    spread = np.percentile(draws, 2.5, axis=1).std(ddof=1)
+    stated = np.mean([quantile_mc_se(d, 0.025) for d in draws[:50]])
+    assert stated == pytest.approx(spread, rel=0.2)
+    # theory: sqrt(p(1-p)/m) / phi(z_p) = 0.0666 for p = 0.025, m = 2000
+    assert spread == pytest.approx(math.sqrt(0.025 * 0.975 / 2000) / 0.05844, rel=0.15)

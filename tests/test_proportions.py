@@ -266,7 +266,6 @@ def test_bad_counts_in_comparison():
     one_line_error(compare_proportions, 1, 10, 2.5, 10, match="count0")
     one_line_error(compare_proportions, 11, 10, 2, 10, match="count1")
     one_line_error(compare_proportions, 1, 10, 0, 0, match="nobs0")
-    one_line_error(katz_risk_ratio_ci, 0, 10, 2, 10, match="count1")
 
 
 def test_bad_denominators():
@@ -294,7 +293,7 @@ def test_intervals_contain_estimate_and_goodman_covers_wilson(counts, alpha):
     assert ((t["ci_low"] <= t["estimate"] + eps) & (t["estimate"] <= t["ci_high"] + eps)).all()
     assert ((t["ci_low"] >= -eps) & (t["ci_high"] <= 1 + eps)).all()
     wil = t[t["method"] == WILSON].reset_index()
-    good = t[t["method"] == GOODMAN].reset_index()
+    good = t[(t["method"] == GOODMAN) & ~t["note"].str.contains("Sison-Glaz")].reset_index()
     # Goodman uses chi2(1) at alpha / k > z^2 at alpha: nested, wider than per-category Wilson
     assert (good["ci_low"] <= wil["ci_low"] + eps).all()
     assert (good["ci_high"] >= wil["ci_high"] - eps).all()
@@ -322,3 +321,42 @@ def test_shares_to_counts_sum_to_total(weights, total):
     s = shares_to_counts(shares, total, rounding_unit=0)
     assert s["count"].sum() == total
     assert (np.abs(s["count"] - s["share"] * total) < 1 + 1e-9).all()
+
+
+def test_katz_zero_cells_get_half_added_to_every_cell():
+    # 10/10 vs 10/10: var(log RR) = 2 (1/10.5 - 1/11), ratio 1 (observed; both counts positive)
+    z = 1.959963984540054
+    se = math.sqrt(2 * (1 / 10.5 - 1 / 11))
+    rr, low, high = katz_risk_ratio_ci(10, 10, 10, 10)
+    assert (rr, low, high) == pytest.approx((1.0, math.exp(-z * se), math.exp(z * se)), abs=1e-12)
+    assert low < 1 < high
+    # 0/10 vs 2/10: ratio (0.5/11) / (2.5/11) = 0.2, var = 1/0.5 - 1/11 + 1/2.5 - 1/11
+    se = math.sqrt(1 / 0.5 - 1 / 11 + 1 / 2.5 - 1 / 11)
+    rr, low, high = katz_risk_ratio_ci(0, 10, 2, 10)
+    assert (rr, low, high) == pytest.approx((0.2, 0.2 * math.exp(-z * se), 0.2 * math.exp(z * se)))
+    # no zero cell: the textbook formula unchanged
+    se = math.sqrt(1 / 3 - 1 / 10 + 1 / 2 - 1 / 10)
+    assert katz_risk_ratio_ci(3, 10, 2, 10)[1] == pytest.approx(1.5 * math.exp(-z * se))
+
+
+def test_compare_proportions_keeps_the_methods_that_work():
+    t = compare_proportions(0, 10, 0, 10)
+    assert len(t) == 5
+    diff = t.iloc[2]
+    assert diff["ci_low"] < 0 < diff["ci_high"]  # Newcombe row kept
+    rr = t.iloc[3]
+    assert "0.5 added to every cell" in rr["method"] and rr["ci_low"] < 1 < rr["ci_high"]
+    odds = t.iloc[4]
+    assert math.isnan(odds["estimate"]) and odds["note"].startswith("failed:")
+    score = compare_proportions(0, 10, 0, 10, ratio_method="score").iloc[3]
+    assert math.isnan(score["estimate"]) and score["note"].startswith("failed: count0 is 0")
+
+
+def test_sison_glaz_at_a_100_percent_category_is_not_a_point():
+    t = multinomial_ci({"a": 10, "b": 0, "c": 0})
+    sg = t.iloc[6:]
+    goodman = t[t["method"] == GOODMAN].iloc[:3]
+    assert (sg["method"] == GOODMAN).all()
+    assert sg["note"].str.contains("Sison-Glaz is degenerate").all()
+    assert sg["ci_low"].tolist() == pytest.approx(goodman["ci_low"].tolist())
+    assert sg.iloc[0]["ci_low"] < 1

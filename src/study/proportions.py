@@ -9,7 +9,8 @@ Methods and references
   statsmodels `multinomial_proportions_confint`.
 - Difference of two independent proportions: Newcombe's hybrid score interval, method 10 of
   Newcombe (1998, Stat Med 17:873-890), built from the two Wilson intervals.
-- Risk ratio: Katz log interval (Katz et al. 1978), var(log RR) = 1/x1 - 1/n1 + 1/x0 - 1/n0;
+- Risk ratio: Katz log interval (Katz et al. 1978), var(log RR) = 1/x1 - 1/n1 + 1/x0 - 1/n0
+  (0.5 added to every cell when a cell is zero);
   or Koopman's (1984) score interval via statsmodels.
 - Tests of equal proportions: Pearson chi-square (1 df, no continuity correction) and Fisher's
   exact test (two-sided), both from scipy; the odds ratio is the conditional MLE with the exact
@@ -139,6 +140,7 @@ def multinomial_ci(
         raise StudyInputError(f"methods must be among {sorted(MULTINOMIAL_METHODS)}, got {unknown}")
     rows = []
     for m in methods:
+        shown = m
         if m == "wilson":
             low, high = proportion_confint(arr, n, alpha=alpha, method="wilson")
             ci = np.column_stack([low, high])
@@ -148,6 +150,17 @@ def multinomial_ci(
                 warnings.simplefilter("ignore", RuntimeWarning)
                 ci = multinomial_proportions_confint(arr, alpha=alpha, method=m)
             note = "simultaneous over all categories"
+            if m == "sison-glaz" and _sison_glaz_degenerate(ci, arr):
+                # statsmodels' Sison-Glaz returns [1, 1] at a 100% category (and [0, 1] for
+                # every category in some sparse splits): not an interval; Goodman instead
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    ci = multinomial_proportions_confint(arr, alpha=alpha, method="goodman")
+                shown = "goodman"
+                note += (
+                    "; Sison-Glaz is degenerate for this split (a zero-width or [0, 1] limit), "
+                    "Goodman limits shown"
+                )
             if m == "sison-glaz" and len(cats) < 7:
                 note += "; Sison-Glaz is designed for >= 7 categories, indicative here"
             if m == "goodman" and arr.min() < 5:
@@ -160,7 +173,7 @@ def multinomial_ci(
                     "ci_low": float(low),
                     "ci_high": float(high),
                     "level": confidence_level(alpha),
-                    "method": MULTINOMIAL_METHODS[m],
+                    "method": MULTINOMIAL_METHODS[shown],
                     "n": n,
                     "category": cat,
                     "count": int(k),
@@ -168,6 +181,12 @@ def multinomial_ci(
                 }
             )
     return estimate_table(rows)
+
+
+def _sison_glaz_degenerate(ci: np.ndarray, counts: np.ndarray) -> bool:
+    """True if a Sison-Glaz result is no interval: zero width, or [0, 1] for every category."""
+    width = ci[:, 1] - ci[:, 0]
+    return bool((width <= 0).any() or (width >= 1).all() or counts.max() == counts.sum())
 
 
 def newcombe_difference_ci(
@@ -195,19 +214,29 @@ def katz_risk_ratio_ci(
 ) -> tuple[float, float, float]:
     """p1 / p0 with the Katz log interval (Katz et al. 1978, Biometrics 34:469-474).
 
-    var(log RR) = 1/x1 - 1/n1 + 1/x0 - 1/n0; both counts must be positive (use the Koopman
-    score interval otherwise). Returns (ratio, low, high).
+    var(log RR) = 1/x1 - 1/n1 + 1/x0 - 1/n0. When a cell of the 2x2 table is zero (a count of
+    0 or of all n), 0.5 is added to every cell (Haldane-Anscombe: x + 0.5 of n + 1) for the
+    variance, and for the ratio itself when a count is 0, so that 0% and 100% give a proper
+    interval instead of an infinite one or [1, 1] (`katz_continuity_corrected` says whether it
+    was applied). Returns
+    (ratio, low, high).
     """
     alpha = check_alpha(alpha)
     k1, n1 = _check_pair(count1, nobs1, "count1", "nobs1")
     k0, n0 = _check_pair(count0, nobs0, "count0", "nobs0")
-    for k, nm in ((k1, "count1"), (k0, "count0")):
-        if k == 0:
-            raise StudyInputError(f"{nm} must be positive for the Katz log interval; use 'score'")
-    rr = (k1 / n1) / (k0 / n0)
-    se = math.sqrt(1 / k1 - 1 / n1 + 1 / k0 - 1 / n0)
+    x1, m1, x0, m0 = float(k1), float(n1), float(k0), float(n0)
+    if katz_continuity_corrected(k1, n1, k0, n0):
+        x1, m1, x0, m0 = x1 + 0.5, m1 + 1.0, x0 + 0.5, m0 + 1.0
+    # the observed ratio when both counts are positive (only the variance is corrected at 100%)
+    rr = (k1 / n1) / (k0 / n0) if k1 and k0 else (x1 / m1) / (x0 / m0)
+    se = math.sqrt(1 / x1 - 1 / m1 + 1 / x0 - 1 / m0)
     z = stats.norm.isf(alpha / 2)
     return rr, rr * math.exp(-z * se), rr * math.exp(z * se)
+
+
+def katz_continuity_corrected(count1: int, nobs1: int, count0: int, nobs0: int) -> bool:
+    """True when `katz_risk_ratio_ci` adds 0.5 to every cell (a zero cell in the 2x2 table)."""
+    return 0 in (count1, count0) or count1 == nobs1 or count0 == nobs0
 
 
 def compare_proportions(
@@ -270,19 +299,22 @@ def compare_proportions(
             "note": "p: Pearson chi-square, 1 df, no continuity correction",
         }
     )
+    rr_note = "p: Pearson chi-square, 1 df, no continuity correction"
+    rmethod = KATZ if ratio_method == "katz-log" else KOOPMAN
     if ratio_method == "katz-log":
         rr, rlow, rhigh = katz_risk_ratio_ci(k1, n1, k0, n0, alpha=alpha)
-        rmethod = KATZ
+        if katz_continuity_corrected(k1, n1, k0, n0):
+            rmethod = KATZ + ", 0.5 added to every cell (a zero cell)"
+    elif k0 == 0:
+        rr, rlow, rhigh = math.nan, math.nan, math.nan
+        rr_note = "failed: count0 is 0, the risk ratio is undefined; " + rr_note
     else:
-        if k0 == 0:
-            raise StudyInputError("count0 must be positive for a risk ratio")
         rr = (k1 / n1) / (k0 / n0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             rlow, rhigh = confint_proportions_2indep(
                 k1, n1, k0, n0, method="score", compare="ratio", alpha=alpha
             )
-        rmethod = KOOPMAN
     rows.append(
         {
             **base,
@@ -292,21 +324,25 @@ def compare_proportions(
             "ci_high": float(rhigh),
             "method": rmethod,
             "p_value": chi_p,
-            "note": "p: Pearson chi-square, 1 df, no continuity correction",
+            "note": rr_note,
         }
     )
     res = stats.contingency.odds_ratio(table, kind="conditional")
     oci = res.confidence_interval(confidence_level=1 - alpha)
+    or_note = "p: Fisher's exact test, two-sided"
+    or_ok = not np.isnan(res.statistic)
+    if not or_ok:
+        or_note = "failed: the odds ratio is undefined (no events or no non-events); " + or_note
     rows.append(
         {
             **base,
             "quantity": label_quantity(label, f"odds ratio {names[0]} / {names[1]}"),
             "estimate": float(res.statistic),
-            "ci_low": float(oci.low),
-            "ci_high": float(oci.high),
+            "ci_low": float(oci.low) if or_ok else math.nan,
+            "ci_high": float(oci.high) if or_ok else math.nan,
             "method": "conditional MLE, exact interval",
             "p_value": float(stats.fisher_exact(table).pvalue),
-            "note": "p: Fisher's exact test, two-sided",
+            "note": or_note,
         }
     )
     out = estimate_table(rows)

@@ -53,6 +53,8 @@ class ITSSetup:
     last_week: str
     data_kind: str
     source: str
+    frequency: str = "weekly"
+    seasonal_period: float | None = None
 
     @property
     def label(self) -> str:
@@ -68,8 +70,8 @@ class ITSSetup:
         """The modelled weeks and data kind, and what the `last_week` cut left out."""
         weeks = self.treated["week_start"]
         text = (
-            f"{self.site} {self.series}: {len(self.treated)} weeks, {weeks.min():%Y-%m-%d} to "
-            f"{weeks.max():%Y-%m-%d}; data kind: {self.data_kind}"
+            f"{self.site} {self.series}: {len(self.treated)} {self.fit.design.unit}s, "
+            f"{weeks.min():%Y-%m-%d} to {weeks.max():%Y-%m-%d}; data kind: {self.data_kind}"
         )
         if self.dropped:
             text += f"\n\nafter last_week {self.last_week}, left out: {'; '.join(self.dropped)}"
@@ -92,10 +94,14 @@ def prepare(
     alpha: float,
     data_kind: str,
     source: str,
+    frequency: str = "weekly",
+    seasonal_period: float = 0.0,
 ) -> ITSSetup:
     """Cut the loaded weekly file at `last_week`, pick the series and fit it (`its.fit_its`).
 
-    `exposure` '' means no offset; `comparison_site` '' means no controlled ITS.
+    `exposure` '' means no offset; `comparison_site` '' means no controlled ITS. `frequency` is
+    the step of the series (`its.as_frequency`: weekly, monthly, quarterly, annual, daily or a
+    pandas offset alias); `seasonal_period` 0 takes the frequency's default.
     """
     missing = [c for c in ("week_start", "site", "series") if c not in weekly.columns]
     if missing:
@@ -115,6 +121,8 @@ def prepare(
         transition_weeks=transition_weeks,
         alpha=alpha,
         label=series,
+        freq=frequency,
+        seasonal_period=seasonal_period or None,
     )
     return ITSSetup(
         treated=treated,
@@ -134,6 +142,8 @@ def prepare(
         last_week=last_week,
         data_kind=data_kind,
         source=source,
+        frequency=frequency,
+        seasonal_period=seasonal_period or None,
     )
 
 
@@ -166,7 +176,7 @@ def counterfactual(setup: ITSSetup, *, n_draws: int, seed: int) -> AnalysisResul
         setup.fit,
         cf,
         title=f"{setup.site} {setup.series} ({setup.data_kind} data)",
-        ylabel=f"{setup.series} per week",
+        ylabel=f"{setup.series} per {setup.fit.design.unit}",
     )
     return AnalysisResult(
         table=setup.labelled(cf.table),
@@ -196,12 +206,14 @@ def controlled(setup: ITSSetup) -> AnalysisResult:
         transition_weeks=setup.transition_weeks,
         alpha=setup.alpha,
         label=f"{setup.label} vs {setup.comparison_site}",
+        freq=setup.frequency,
+        seasonal_period=setup.seasonal_period,
     )
     fig = its_plots.plot_controlled_its(
         cits,
         title=f"{setup.site} vs {setup.comparison_site}: {setup.series}",
         synthetic=setup.data_kind == "synthetic",
-        ylabel=f"{setup.series} per week",
+        ylabel=f"{setup.series} per {setup.fit.design.unit}",
     )
     return AnalysisResult(
         table=setup.labelled(cits.differences),
@@ -226,6 +238,8 @@ def placebo(setup: ITSSetup, *, step_weeks: int) -> AnalysisResult:
         exposure=setup.exposure,
         alpha=setup.alpha,
         label=setup.label,
+        freq=setup.frequency,
+        seasonal_period=setup.seasonal_period,
     )
     levels = table[table["scale"] != "ratio"]
     alpha = setup.alpha
@@ -256,6 +270,8 @@ def sensitivity(setup: ITSSetup, *, max_harmonics: int, n_draws: int, seed: int)
         label=setup.label,
         exposure=setup.exposure,
         alpha=setup.alpha,
+        freq=setup.frequency,
+        seasonal_period=setup.seasonal_period,
     )
     avoided = table[table["measure"] == "avoided"]
     low, high = avoided["estimate"].min(), avoided["estimate"].max()

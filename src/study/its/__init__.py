@@ -1,10 +1,12 @@
-"""Interrupted time series (segmented regression) of weekly counts, with Covid-19 as context.
+"""Interrupted time series (segmented regression) of regular series (weekly by default; any
+frequency via `freq`), with Covid-19 as context.
 
 The design (what is compared) is kept apart from the model that fits it, as in CausalPy:
 
 - `design`: periods (`PeriodSpec`, `make_periods`), the weekly-series check
   (`check_weekly_series`) and the design matrix (`ITSDesign`, `build_design`; the model
   equation is in its docstring);
+- `autocorrelation`: the latent AR(1) covariance of `quasi_poisson_ar1` (Zeger 1988, REML);
 - `models`: the families (`FAMILIES`), Newey-West HAC, `ITSFit`, `fit_design`, `fit_its`;
 - `diagnostics`: residual autocorrelation and dispersion (`residual_diagnostics`);
 - `counterfactual`: intervention terms set to zero, context kept (`counterfactual_effect`,
@@ -20,27 +22,34 @@ are in `study.plots.its`.
 """
 
 from study.avoided_starts import AvoidedStarts
+from study.its.autocorrelation import LatentAR1, latent_ar1_covariance
 from study.its.controlled import ControlledITSFit, fit_controlled_its
 from study.its.counterfactual import (
     CounterfactualResult,
     avoided_starts_draws,
     counterfactual_effect,
     effect_summary,
+    quantile_mc_se,
 )
 from study.its.design import (
     DATE,
     FOURIER_PERIOD_WEEKS,
+    FREQUENCIES,
     KINDS,
     MIN_SEGMENT_WEEKS,
+    Frequency,
     ITSDesign,
     PeriodsLike,
     PeriodSpec,
+    as_frequency,
     build_design,
+    check_series,
     check_weekly_series,
     make_periods,
 )
 from study.its.diagnostics import ResidualDiagnostics, residual_diagnostics
 from study.its.models import (
+    CONTINUOUS_FAMILIES,
     COUNT_FAMILIES,
     FAMILIES,
     NB_ALPHA_SHOWN_MIN,
@@ -54,7 +63,14 @@ from study.its.simulate import simulate_its_counts
 from study.its.windows import DataUpTo, data_up_to
 
 __all__ = [
+    "CONTINUOUS_FAMILIES",
     "COUNT_FAMILIES",
+    "FREQUENCIES",
+    "Frequency",
+    "LatentAR1",
+    "as_frequency",
+    "check_series",
+    "latent_ar1_covariance",
     "DATE",
     "FAMILIES",
     "FOURIER_PERIOD_WEEKS",
@@ -82,6 +98,7 @@ __all__ = [
     "make_periods",
     "newey_west_lags",
     "placebo_tests",
+    "quantile_mc_se",
     "residual_diagnostics",
     "sensitivity_table",
     "simulate_its_counts",

@@ -13,6 +13,7 @@ from study.checks import check_alpha
 from study.errors import StudyInputError
 from study.its.design import MIN_SEGMENT_WEEKS, ITSDesign, PeriodsLike, build_design
 from study.its.models import (
+    CONTINUOUS_FAMILIES,
     COUNT_FAMILIES,
     _check_family,
     _check_hac_lags,
@@ -95,6 +96,8 @@ def fit_controlled_its(
     min_segment_weeks: int = MIN_SEGMENT_WEEKS,
     hac_lags: int | None = None,
     label: str = "",
+    freq: Any = "weekly",
+    seasonal_period: float | None = None,
 ) -> ControlledITSFit:
     """Controlled ITS (comparative segmented regression; Lopez Bernal et al. 2018, BMJ 360:k1232).
 
@@ -125,6 +128,9 @@ def fit_controlled_its(
             count_col=count_col,
             transition_weeks=transition_weeks,
             min_segment_weeks=min_segment_weeks,
+            freq=freq,
+            seasonal_period=seasonal_period,
+            outcome="continuous" if family in CONTINUOUS_FAMILIES else "count",
         )
     w_c, w_t = designs[comparison].week_start, designs[treated].week_start
     if not w_c.equals(w_t):
@@ -174,16 +180,19 @@ def fit_controlled_its(
         alpha,
         hac_lags,
         hac_time=time,
+        unit=base.unit,
     )
     core = replace(core, method="Controlled ITS, " + core.method)
     names = list(X.columns)
     kinds = _term_kinds(base)
     kinds.update({f"treated_{k}": v for k, v in _term_kinds(base).items()})
     table = estimate_table(
-        _coef_rows(names, core, alpha=alpha, family=family, kinds=kinds, label=label)
+        _coef_rows(
+            names, core, alpha=alpha, family=family, kinds=kinds, label=label, unit=base.unit
+        )
     )
     diff_rows = []
-    scale = "log" if family in COUNT_FAMILIES else "count per week"
+    scale = "log" if family in COUNT_FAMILIES else f"count per {base.unit}"
     for term in period_terms:
         i = names.index(f"treated_{term}")
         what, period = term.split("_", 1)

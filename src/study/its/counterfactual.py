@@ -8,11 +8,14 @@ counterfactual (it still relies on the model separating them).
 Intervals: draws from the multivariate normal approximation to the sampling distribution of the
 coefficients (the family's covariance), `np.random.default_rng(seed)`, percentile intervals
 (King, Tomz & Wittenberg 2000). They are intervals for the expected counts, not prediction
-intervals for future weeks.
+intervals for future weeks. Each window row states the Monte Carlo standard error of its two
+limits (`mc_se_low`, `mc_se_high`, also in `note`; `quantile_mc_se`); every draw is a fresh
+coefficient draw (none is reused).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +42,20 @@ def _draw_params(fit: ITSFit, n_draws: int, seed: int) -> np.ndarray:
     return rng.multivariate_normal(
         fit.params.to_numpy(), fit.cov.to_numpy(), size=n_draws, method="eigh"
     )
+
+
+def quantile_mc_se(draws: np.ndarray, prob: float) -> float:
+    """Monte Carlo SE of the `prob` sample quantile of `draws` (1-D), by the order-statistic
+    (binomial) method: half the distance between the quantiles at prob -/+ sqrt(prob(1-prob)/m),
+    m draws (the SD of the empirical CDF at the quantile mapped back through the draws;
+    e.g. Gelman et al. 2013, BDA3 s. 10.5; Flegal & Jones 2010)."""
+    x = np.asarray(draws, dtype=float).ravel()
+    m = x.size
+    if m < 2:
+        raise StudyInputError("quantile_mc_se: need at least 2 draws")
+    s = math.sqrt(prob * (1 - prob) / m)
+    lo, hi = np.percentile(x, [100 * max(prob - s, 0.0), 100 * min(prob + s, 1.0)])
+    return float((hi - lo) / 2)
 
 
 def _simulate(fit: ITSFit, n_draws: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -128,10 +145,9 @@ def counterfactual_effect(
         nw = int(mask.sum())
         f_tot, c_tot = fitted_d[:, mask].sum(axis=1), cf_d[:, mask].sum(axis=1)
         point_f, point_c = float(fitted[mask].sum()), float(cf[mask].sum())
-        observed = int(fit.design.frame["count"].to_numpy()[mask].sum())
-        note = (
-            f"{nw} weeks {weeks[mask][0]:%Y-%m-%d}..{weeks[mask][-1]:%Y-%m-%d}; observed {observed}"
-        )
+        observed = f"{fit.design.frame['count'].to_numpy()[mask].sum():.12g}"
+        span = f"{weeks[mask][0]:%Y-%m-%d}..{weeks[mask][-1]:%Y-%m-%d}"
+        note = f"{nw} {fit.design.unit}s {span}; observed {observed}"
         for quantity, point, draws in (
             ("fitted", point_f, f_tot),
             ("counterfactual", point_c, c_tot),
@@ -139,6 +155,8 @@ def counterfactual_effect(
             ("relative change", point_f / point_c - 1, f_tot / c_tot - 1),
         ):
             lo, hi = np.percentile(draws, q)
+            se_lo = quantile_mc_se(draws, alpha / 2)
+            se_hi = quantile_mc_se(draws, 1 - alpha / 2)
             rows.append(
                 {
                     "quantity": label_quantity(fit.label, f"{quantity} {name}"),
@@ -150,7 +168,9 @@ def counterfactual_effect(
                     "n": nw,
                     "window": name,
                     "measure": quantity,
-                    "note": note,
+                    "note": f"{note}; Monte Carlo SE of the limits {se_lo:.3g} and {se_hi:.3g}",
+                    "mc_se_low": se_lo,
+                    "mc_se_high": se_hi,
                 }
             )
     return CounterfactualResult(

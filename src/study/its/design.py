@@ -1,22 +1,26 @@
-"""Periods, input checks and the segmented-regression design matrix of one weekly series.
+"""Periods, input checks and the segmented-regression design matrix of one regular series.
 
 Model (Wagner et al. 2002, J Clin Pharm Ther 27:299-309; Bernal, Cummins & Gasparrini 2017,
-Int J Epidemiol 46:348-355), for week t = 0, 1, ... counted from the first observation:
+Int J Epidemiol 46:348-355), for observation t = 0, 1, ... counted from the first one:
 
-    g(E[y_t]) = offset_t + b0 + b1 t + sum_k [s_k sin(2 pi k t / 52.18) + c_k cos(...)]
+    g(E[y_t]) = offset_t + b0 + b1 t + sum_k [s_k sin(2 pi k t / P) + c_k cos(...)]
                 + sum_p [level_p * 1(t >= t_p) + slope_p * max(t - t_p, 0)]
 
-where t_p is the week containing the start date of period p (its first exposed week), g = log
-for the count families and the identity for OLS on rates (`study.its.models`). Each period is
+where t_p is the observation (week, month, ...) containing the start date of period p (its
+first exposed observation), P the seasonal period in observations (`freq`: weekly 52.18,
+monthly 12, quarterly 4, annual 1, daily 365.25, any other pandas offset 365.25 days / its
+step; or given), g = log for the count families and the identity for OLS on rates
+(`study.its.models`). Each period is
 an `intervention` (a 3Cs innovation site) or `context` (Covid-19 waves); its level and slope
 terms can be switched off separately.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,7 +32,60 @@ from study.errors import StudyInputError
 FOURIER_PERIOD_WEEKS = 52.18
 MIN_SEGMENT_WEEKS = 8
 KINDS = ("intervention", "context")
-DATE = "week_start"
+DATE = "week_start"  # the date column of the checked frame (the first day of each observation)
+OUTCOMES = ("count", "continuous")
+FREQUENCIES = {  # name -> (step, seasonal period in observations, unit)
+    "weekly": (pd.DateOffset(days=7), FOURIER_PERIOD_WEEKS, "week"),
+    "monthly": (pd.DateOffset(months=1), 12.0, "month"),
+    "quarterly": (pd.DateOffset(months=3), 4.0, "quarter"),
+    "annual": (pd.DateOffset(years=1), 1.0, "year"),
+    "daily": (pd.DateOffset(days=1), 365.25, "day"),
+}
+
+
+@dataclass(frozen=True)
+class Frequency:
+    """A regular step between observations: its name, pandas offset, seasonal period (in
+    observations per year) and the unit used in messages and labels."""
+
+    name: str
+    step: pd.DateOffset
+    seasonal_period: float
+    unit: str
+
+    def grid(self, first: pd.Timestamp, n: int) -> pd.DatetimeIndex:
+        """The n regular dates from `first` (first + i steps, not accumulated)."""
+        return pd.DatetimeIndex([first + self.step * i if i else first for i in range(n)])
+
+
+def as_frequency(freq: Any = "weekly", seasonal_period: float | None = None) -> Frequency:
+    """`freq`: a Frequency, a name in FREQUENCIES or a pandas offset alias ('MS', '4W', 'QS',
+    ...); `seasonal_period` overrides the default (observations per seasonal cycle)."""
+    if isinstance(freq, Frequency):
+        out = freq
+    elif isinstance(freq, str) and freq.strip().lower() in FREQUENCIES:
+        name = freq.strip().lower()
+        step, period, unit = FREQUENCIES[name]
+        out = Frequency(name, step, period, unit)
+    else:
+        try:
+            step = pd.tseries.frequencies.to_offset(freq)
+        except (TypeError, ValueError):
+            raise StudyInputError(
+                f"freq must be one of {sorted(FREQUENCIES)} or a pandas offset alias, got {freq!r}"
+            ) from None
+        days = (
+            np.diff(pd.date_range("2001-01-01", periods=41, freq=step).to_numpy())
+            .astype("timedelta64[s]")
+            .astype(float)
+            .mean()
+            / 86400
+        )
+        out = Frequency(str(freq), step, 365.25 / days, f"{freq} step")
+    if seasonal_period is not None:
+        period = check_positive(seasonal_period, "seasonal_period")
+        out = Frequency(out.name, out.step, float(period), out.unit)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -123,20 +180,28 @@ def make_periods(periods: PeriodsLike) -> tuple[PeriodSpec, ...]:
     return tuple(specs)
 
 
-def check_weekly_series(
+def check_series(
     data: pd.DataFrame,
     *,
     count_col: str = "count",
     exposure: str | None = None,
     what: str = "data",
+    freq: Any = "weekly",
+    date_col: str = DATE,
+    outcome: str = "count",
 ) -> pd.DataFrame:
-    """A gap-free weekly series: columns week_start, count[, exposure], sorted by week.
+    """A gap-free regular series: columns week_start (the dates of `date_col`), count[, exposure].
 
-    Raises StudyInputError naming the column, the first missing week or the offending week.
+    `freq` (see `as_frequency`) is the step between consecutive dates; `outcome` "count" needs
+    non-negative whole numbers, "continuous" any finite number. Sorted by date. Raises
+    StudyInputError naming the column, the first missing date or the offending date.
     """
+    f = as_frequency(freq)
+    if outcome not in OUTCOMES:
+        raise StudyInputError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
     if not isinstance(data, pd.DataFrame):
         raise StudyInputError(f"{what} must be a pandas DataFrame, got {type(data).__name__}")
-    for col in [DATE, count_col] + ([exposure] if exposure else []):
+    for col in [date_col, count_col] + ([exposure] if exposure else []):
         if col not in data.columns:
             raise StudyInputError(f"{what}: missing column '{col}'")
     if len(data) == 0:
@@ -144,14 +209,16 @@ def check_weekly_series(
     try:
         with warnings.catch_warnings():  # pandas' "could not infer format" on non-ISO strings
             warnings.simplefilter("ignore", UserWarning)
-            weeks = pd.to_datetime(data[DATE])
+            dates = pd.to_datetime(data[date_col])
     except (TypeError, ValueError):
-        raise StudyInputError(f"{what}: column '{DATE}' holds values that are not dates") from None
-    if weeks.isna().any():
-        row = int(np.flatnonzero(weeks.isna().to_numpy())[0])
-        raise StudyInputError(f"{what}: column '{DATE}' is empty in row {row}")
+        raise StudyInputError(
+            f"{what}: column '{date_col}' holds values that are not dates"
+        ) from None
+    if dates.isna().any():
+        row = int(np.flatnonzero(dates.isna().to_numpy())[0])
+        raise StudyInputError(f"{what}: column '{date_col}' is empty in row {row}")
     frame = pd.DataFrame(
-        {DATE: weeks.dt.normalize().to_numpy(), "count": data[count_col].to_numpy()},
+        {DATE: dates.dt.normalize().to_numpy(), "count": data[count_col].to_numpy()},
     )
     if exposure:
         frame["exposure"] = data[exposure].to_numpy()
@@ -159,30 +226,87 @@ def check_weekly_series(
     dup = frame[DATE].duplicated().to_numpy()
     if dup.any():
         d = frame[DATE].iloc[int(np.flatnonzero(dup)[0])]
-        raise StudyInputError(f"{what}: week {d:%Y-%m-%d} appears more than once")
-    steps = frame[DATE].diff().dt.days.to_numpy()[1:]
-    bad = np.flatnonzero(steps != 7)
-    if bad.size:
-        i = int(bad[0])
-        prev = frame[DATE].iloc[i]
-        if steps[i] % 7 == 0:
-            missing = prev + pd.Timedelta(days=7)
-            raise StudyInputError(f"{what}: missing week {missing:%Y-%m-%d} (weekly series)")
-        raise StudyInputError(
-            f"{what}: week {frame[DATE].iloc[i + 1]:%Y-%m-%d} is not 7 days after "
-            f"{prev:%Y-%m-%d} (weekly series expected)"
-        )
-    dates = frame[DATE].dt.strftime("%Y-%m-%d").to_numpy()
-    _check_values(frame["count"].to_numpy(), dates, count_col, positive=False)
-    frame["count"] = frame["count"].astype(np.int64)
+        raise StudyInputError(f"{what}: {f.unit} {d:%Y-%m-%d} appears more than once")
+    _check_regular(pd.DatetimeIndex(frame[DATE]), f, what)
+    stamps = frame[DATE].dt.strftime("%Y-%m-%d").to_numpy()
+    if outcome == "count":
+        _check_values(frame["count"].to_numpy(), stamps, count_col, positive=False, unit=f.unit)
+        frame["count"] = frame["count"].astype(np.int64)
+    else:
+        _check_finite(frame["count"].to_numpy(), stamps, count_col, f.unit)
+        frame["count"] = frame["count"].astype(float)
     if exposure:
         name = f"{exposure} (exposure)"
-        _check_values(frame["exposure"].to_numpy(), dates, name, positive=True)
+        _check_values(frame["exposure"].to_numpy(), stamps, name, positive=True, unit=f.unit)
         frame["exposure"] = frame["exposure"].astype(float)
     return frame
 
 
-def _check_values(values: np.ndarray, dates: np.ndarray, name: str, *, positive: bool) -> None:
+def check_weekly_series(
+    data: pd.DataFrame,
+    *,
+    count_col: str = "count",
+    exposure: str | None = None,
+    what: str = "data",
+) -> pd.DataFrame:
+    """A gap-free weekly count series (`check_series` with freq 'weekly')."""
+    return check_series(data, count_col=count_col, exposure=exposure, what=what)
+
+
+def _check_regular(dates: pd.DatetimeIndex, f: Frequency, what: str) -> None:
+    """Every date one step after the previous; a gap is reported as its first missing date."""
+    if f.name == "weekly":  # vectorised, and the historical messages
+        steps = np.diff(dates.to_numpy()).astype("timedelta64[D]").astype(int)
+        bad = np.flatnonzero(steps != 7)
+        if bad.size:
+            i = int(bad[0])
+            prev = dates[i]
+            if steps[i] % 7 == 0:
+                missing = prev + pd.Timedelta(days=7)
+                raise StudyInputError(f"{what}: missing week {missing:%Y-%m-%d} (weekly series)")
+            raise StudyInputError(
+                f"{what}: week {dates[i + 1]:%Y-%m-%d} is not 7 days after "
+                f"{prev:%Y-%m-%d} (weekly series expected)"
+            )
+        return
+    grid = f.grid(dates[0], len(dates))
+    bad = np.flatnonzero(dates != grid)
+    if not bad.size:
+        return
+    i = int(bad[0])
+    prev, expected, got = dates[i - 1], grid[i], dates[i]
+    later = f.grid(dates[0], min(i + 1 + 10_000, 2 * len(dates) + 10))
+    if got > expected and got in later:
+        raise StudyInputError(f"{what}: missing {f.unit} {expected:%Y-%m-%d} ({f.name} series)")
+    raise StudyInputError(
+        f"{what}: {f.unit} {got:%Y-%m-%d} is not one {f.unit} after {prev:%Y-%m-%d} "
+        f"({f.name} series expected, next date {expected:%Y-%m-%d})"
+    )
+
+
+def _check_finite(values: np.ndarray, dates: np.ndarray, name: str, unit: str) -> None:
+    try:
+        v = values.astype(float)
+    except (TypeError, ValueError):
+        v = np.array([_to_float(x) for x in values])
+    bad = np.flatnonzero(~np.isfinite(v))
+    if bad.size:
+        i = int(bad[0])
+        raise StudyInputError(
+            f"{name} in {unit} {dates[i]} must be a finite number, got {values[i]!r}"
+        )
+
+
+def _to_float(x: Any) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _check_values(
+    values: np.ndarray, dates: np.ndarray, name: str, *, positive: bool, unit: str = "week"
+) -> None:
     """`check_positive` / `check_count` on the first offending value (vectorised scan first)."""
     check = check_positive if positive else check_count
     what = "a positive number" if positive else "a non-negative whole number"
@@ -193,7 +317,7 @@ def _check_values(values: np.ndarray, dates: np.ndarray, name: str, *, positive:
     else:
         candidates = range(len(values))
     for i in candidates:
-        label = f"{name} in week {dates[i]}"
+        label = f"{name} in {unit} {dates[i]}"
         try:
             check(values[i], label)
         except StudyInputError:
@@ -216,11 +340,12 @@ def _check_min_segment(min_segment_weeks: int) -> int:
 
 @dataclass(frozen=True)
 class ITSDesign:
-    """Segmented-regression design for one weekly series.
+    """Segmented-regression design for one regular series (weekly unless `freq` says otherwise).
 
-    `X` has columns intercept, trend (weeks since the first observation), sin1, cos1, ...,
-    then level_<period> (step) and slope_<period> (weeks since the first exposed week, 0 before)
-    in the order the periods were given. `fit_mask` is False for excluded transition weeks.
+    `X` has columns intercept, trend (observations since the first), sin1, cos1, ..., then
+    level_<period> (step) and slope_<period> (observations since the first exposed one, 0
+    before) in the order the periods were given. `fit_mask` is False for excluded transition
+    observations. `week_start` holds the first day of every observation whatever the frequency.
     """
 
     frame: pd.DataFrame
@@ -232,6 +357,13 @@ class ITSDesign:
     harmonics: int
     exposure: str | None
     transition_weeks: int
+    freq: Frequency = field(default_factory=as_frequency)
+    outcome: str = "count"
+
+    @property
+    def unit(self) -> str:
+        """The observation unit ('week', 'month', ...)."""
+        return self.freq.unit
 
     @property
     def week_start(self) -> pd.DatetimeIndex:
@@ -264,18 +396,29 @@ def build_design(
     count_col: str = "count",
     transition_weeks: int = 0,
     min_segment_weeks: int = MIN_SEGMENT_WEEKS,
+    freq: Any = "weekly",
+    seasonal_period: float | None = None,
+    date_col: str = DATE,
+    outcome: str = "count",
 ) -> ITSDesign:
     """Segmented-regression design matrix with level and slope terms for each period.
 
-    Trend = weeks since the first observation; Fourier pairs sin/cos(2 pi k t / 52.18),
-    k = 1..harmonics; offset = log(exposure). Every segment between consecutive period starts
-    must keep at least `min_segment_weeks` weeks in the fit (transition weeks do not count).
+    Trend = observations since the first; Fourier pairs sin/cos(2 pi k t / P), k = 1..harmonics,
+    P = `seasonal_period` (default from `freq`, see `as_frequency`); offset = log(exposure).
+    `transition_weeks` and `min_segment_weeks` count observations at the series' frequency.
+    Every segment between consecutive period starts must keep at least `min_segment_weeks`
+    observations in the fit (transition observations do not count).
     """
-    frame = check_weekly_series(data, count_col=count_col, exposure=exposure)
+    f = as_frequency(freq, seasonal_period)
+    frame = check_series(
+        data, count_col=count_col, exposure=exposure, freq=f, date_col=date_col, outcome=outcome
+    )
     specs = make_periods(periods)
     harmonics = check_count(harmonics, "harmonics")
-    if harmonics > 26:
-        raise StudyInputError(f"harmonics must be at most 26 (weekly data), got {harmonics}")
+    max_h = int(math.floor(f.seasonal_period / 2))
+    if harmonics > max_h:
+        what = "weekly data" if f.name == "weekly" else f"seasonal period {f.seasonal_period:g}"
+        raise StudyInputError(f"harmonics must be at most {max_h} ({what}), got {harmonics}")
     transition_weeks = check_count(transition_weeks, "transition_weeks")
     min_segment_weeks = _check_min_segment(min_segment_weeks)
 
@@ -283,10 +426,10 @@ def build_design(
     t = np.arange(n, dtype=float)
     weeks = frame[DATE]
     first = weeks.iloc[0]
-    last_day = weeks.iloc[-1] + pd.Timedelta(days=6)
+    last_day = weeks.iloc[-1] + f.step - pd.Timedelta(days=1)
     cols: dict[str, np.ndarray] = {"intercept": np.ones(n), "trend": t}
     for k in range(1, harmonics + 1):
-        angle = 2 * np.pi * k * t / FOURIER_PERIOD_WEEKS
+        angle = 2 * np.pi * k * t / f.seasonal_period
         cols[f"sin{k}"] = np.sin(angle)
         cols[f"cos{k}"] = np.cos(angle)
     start_index: dict[str, int] = {}
@@ -319,8 +462,9 @@ def build_design(
                 else f"between '{lo_name}' and '{hi_name}'"
             )
             raise StudyInputError(
-                f"periods: the segment {where} (from week {weeks.iloc[min(lo, n - 1)]:%Y-%m-%d}) "
-                f"has {kept} weeks in the fit, need at least {min_segment_weeks}"
+                f"periods: the segment {where} (from {f.unit} "
+                f"{weeks.iloc[min(lo, n - 1)]:%Y-%m-%d}) has {kept} {f.unit}s in the fit, "
+                f"need at least {min_segment_weeks}"
             )
     offset = np.log(frame["exposure"].to_numpy()) if exposure else None
     return ITSDesign(
@@ -333,4 +477,6 @@ def build_design(
         harmonics=harmonics,
         exposure=exposure,
         transition_weeks=transition_weeks,
+        freq=f,
+        outcome=outcome,
     )

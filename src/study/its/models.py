@@ -9,8 +9,13 @@ Families (`FAMILIES`):
   from the GLM at alpha-hat (beta and alpha are orthogonal in NB2, so this is the ML covariance
   asymptotically).
 - ``poisson_hac``: Poisson GLM (quasi-likelihood) with Newey-West HAC standard errors.
-- ``ols_hac``: OLS on weekly rates (count x mean exposure / exposure, i.e. counts per week at
-  the average exposure; the plain count without exposure) with Newey-West HAC standard errors.
+- ``quasi_poisson_ar1``: Poisson GLM coefficients with the sandwich covariance of a latent
+  AR(1) process (Zeger 1988; `study.its.autocorrelation`: Var y = mu + s2 mu^2, corr rho^lag,
+  s2 and rho by REML), Student t intervals with n - p df: the family whose intervals keep
+  their coverage under autocorrelation (`benchmarks/README.md`).
+- ``ols_hac``: OLS on rates per observation (outcome x mean exposure / exposure, i.e. the
+  outcome per week / month at the average exposure; the plain outcome without exposure) with
+  Newey-West HAC standard errors. The outcome may be continuous (e.g. packs per capita).
 HAC: Bartlett kernel, lag L = floor(4 (n/100)^(2/9)) (Newey & West 1994 plug-in rule, the
 statsmodels `cov_hac` default), small-sample factor n/(n - p), Student t reference with n - p df.
 Weeks excluded as transition weeks are dropped and the remaining residuals treated as
@@ -30,15 +35,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy import optimize
+from scipy import optimize, stats
 
 from study.checks import check_alpha, check_count
 from study.errors import StudyInputError
-from study.its.design import KINDS, MIN_SEGMENT_WEEKS, ITSDesign, PeriodsLike, build_design
+from study.its.autocorrelation import latent_ar1_covariance
+from study.its.design import DATE, KINDS, MIN_SEGMENT_WEEKS, ITSDesign, PeriodsLike, build_design
 from study.tidy import confidence_level, estimate_table, label_quantity
 
-FAMILIES = ("poisson", "quasi_poisson", "negative_binomial", "poisson_hac", "ols_hac")
-COUNT_FAMILIES = ("poisson", "quasi_poisson", "negative_binomial", "poisson_hac")
+FAMILIES = (
+    "poisson",
+    "quasi_poisson",
+    "negative_binomial",
+    "poisson_hac",
+    "ols_hac",
+    "quasi_poisson_ar1",
+)
+COUNT_FAMILIES = (
+    "poisson",
+    "quasi_poisson",
+    "negative_binomial",
+    "poisson_hac",
+    "quasi_poisson_ar1",
+)
+CONTINUOUS_FAMILIES = ("ols_hac",)
 _NB_LOG_ALPHA_BOUNDS = (math.log(1e-8), math.log(10.0))
 
 
@@ -108,6 +128,8 @@ def _fit_core(
     alpha: float,
     hac_lags: int | None,
     hac_time: np.ndarray | None = None,
+    unit: str = "week",
+    positions: np.ndarray | None = None,
 ) -> _Core:
     """Fit one family to (y, X) rows already restricted to the fit; see the module docstring."""
     n, p = X.shape
@@ -129,8 +151,40 @@ def _fit_core(
         hac_name = "Driscoll-Kraay " + _hac_text(lags, n_time, hac_lags is not None)
     nb_alpha = None
     used_lags = None
-    if family in ("poisson", "quasi_poisson", "poisson_hac"):
+    if family in ("poisson", "quasi_poisson", "poisson_hac", "quasi_poisson_ar1"):
         model = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset)
+        if family == "quasi_poisson_ar1":
+            res = model.fit()
+            if hac_time is None:
+                time = np.arange(n) if positions is None else np.asarray(positions)
+                groups = None
+            else:
+                time = np.asarray(hac_time)
+                groups = np.concatenate([[0], np.cumsum(np.diff(time) <= 0)])
+            lat = latent_ar1_covariance(y, X, np.asarray(res.mu), time, groups)
+            params = np.asarray(res.params, dtype=float)
+            se = np.sqrt(np.diag(lat.cov))
+            q = stats.t.ppf(1 - alpha / 2, n - p)
+            ci = np.column_stack([params - q * se, params + q * se])
+            pvalues = 2 * stats.t.sf(np.abs(params / se), n - p)
+            method = (
+                "Poisson GLM, log link, SE from a latent AR(1) process (Zeger 1988: var = mu + "
+                f"s2 mu^2, lag-k correlation rho^k; s2 = {lat.s2:.3g}, rho = {lat.rho:.2f} by REML "
+                f"on the working response), sandwich covariance, t CI with n - p = {n - p} df"
+            )
+            return _Core(
+                params=params,
+                cov=lat.cov,
+                ci=ci,
+                pvalues=pvalues,
+                method=method,
+                n=n,
+                df_resid=float(n - p),
+                nb_alpha=None,
+                hac_lags=None,
+                resid=np.asarray(res.resid_pearson),
+                result=res,
+            )
         if family == "poisson":
             res = model.fit()
             method = "Poisson GLM, log link, Wald z CI"
@@ -159,7 +213,8 @@ def _fit_core(
         rate = y / rate_factor
         res = sm.OLS(rate, X).fit(use_t=True, **hac)
         used_lags = lags
-        method = f"OLS on weekly rates, {hac_name}"
+        what = "weekly rates" if unit == "week" else f"rates per {unit}"
+        method = f"OLS on {what}, {hac_name}"
         resid = np.asarray(res.resid)
     ci = np.asarray(res.conf_int(alpha))
     return _Core(
@@ -186,8 +241,9 @@ def _coef_rows(
     kinds: Mapping[str, str],
     label: str,
     ratio_terms: Iterable[str] = (),
+    unit: str = "week",
 ) -> list[dict]:
-    scale = "log" if family in COUNT_FAMILIES else "count per week"
+    scale = "log" if family in COUNT_FAMILIES else f"count per {unit}"
     rows = []
     for i, term in enumerate(names):
         rows.append(
@@ -297,6 +353,18 @@ def _rate_factor(design: ITSDesign) -> np.ndarray:
     return np.ones(len(design.frame))
 
 
+def _check_whole_counts(design: ITSDesign, family: str) -> None:
+    y = design.frame["count"].to_numpy(dtype=float)
+    bad = np.flatnonzero((y < 0) | (y != np.floor(y)))
+    if bad.size:
+        i = int(bad[0])
+        d = design.frame[DATE].iloc[i]
+        raise StudyInputError(
+            f"count in {design.unit} {d:%Y-%m-%d} must be a non-negative whole number for family "
+            f"{family!r}, got {y[i]:g} (continuous outcomes: family 'ols_hac')"
+        )
+
+
 def fit_design(
     design: ITSDesign,
     *,
@@ -311,9 +379,21 @@ def fit_design(
     hac_lags = _check_hac_lags(hac_lags)
     m = design.fit_mask
     y = design.frame["count"].to_numpy(dtype=float)
+    if family in COUNT_FAMILIES:
+        _check_whole_counts(design, family)
     X = design.X.to_numpy()
     off = None if design.offset is None else design.offset[m]
-    core = _fit_core(y[m], X[m], off, _rate_factor(design)[m], family, alpha, hac_lags)
+    core = _fit_core(
+        y[m],
+        X[m],
+        off,
+        _rate_factor(design)[m],
+        family,
+        alpha,
+        hac_lags,
+        unit=design.unit,
+        positions=np.flatnonzero(m),
+    )
     names = list(design.X.columns)
     kinds = _term_kinds(design)
     ratio_terms = [c for c in names if c.startswith("level_")]
@@ -326,6 +406,7 @@ def fit_design(
             kinds=kinds,
             label=label,
             ratio_terms=ratio_terms,
+            unit=design.unit,
         )
     )
     fit = ITSFit(
@@ -363,12 +444,19 @@ def fit_its(
     min_segment_weeks: int = MIN_SEGMENT_WEEKS,
     hac_lags: int | None = None,
     label: str = "",
+    freq: Any = "weekly",
+    seasonal_period: float | None = None,
+    date_col: str = DATE,
 ) -> ITSFit:
-    """Segmented regression of a weekly count series with several interruptions.
+    """Segmented regression of a regular series (weekly by default) with several interruptions.
 
-    `data` has columns week_start, `count_col` and optionally `exposure` (offset log exposure).
-    `family` is one of FAMILIES; `transition_weeks` weeks from each period start are left out
-    of the fit (still predicted). Returns an ITSFit whose `table` is a tidy estimate table.
+    `data` has columns `date_col` (first day of each observation), `count_col` and optionally
+    `exposure` (offset log exposure; for `ols_hac` the rate denominator). `freq` is the step
+    ('weekly', 'monthly', 'quarterly', 'annual', 'daily' or a pandas offset alias) and
+    `seasonal_period` the Fourier period in observations (default from `freq`). `family` is one
+    of FAMILIES (count families need whole counts; `ols_hac` takes any finite outcome);
+    `transition_weeks` observations from each period start are left out of the fit (still
+    predicted). Returns an ITSFit whose `table` is a tidy estimate table.
     """
     _check_family(family)
     design = build_design(
@@ -379,5 +467,9 @@ def fit_its(
         count_col=count_col,
         transition_weeks=transition_weeks,
         min_segment_weeks=min_segment_weeks,
+        freq=freq,
+        seasonal_period=seasonal_period,
+        date_col=date_col,
+        outcome="continuous" if family in CONTINUOUS_FAMILIES else "count",
     )
     return fit_design(design, family=family, alpha=alpha, hac_lags=hac_lags, label=label)

@@ -19,7 +19,7 @@ from study.its.design import (
     _check_min_segment,
     build_design,
 )
-from study.its.models import FAMILIES, _check_family, fit_its
+from study.its.models import CONTINUOUS_FAMILIES, FAMILIES, _check_family, fit_its
 from study.tidy import estimate_table, label_quantity
 
 
@@ -37,6 +37,8 @@ def placebo_tests(
     min_segment_weeks: int = MIN_SEGMENT_WEEKS,
     hac_lags: int | None = None,
     label: str = "",
+    freq: Any = "weekly",
+    seasonal_period: float | None = None,
 ) -> pd.DataFrame:
     """Placebo interruptions in the pre-period of `target` (default: first intervention).
 
@@ -56,6 +58,9 @@ def placebo_tests(
         exposure=exposure,
         count_col=count_col,
         min_segment_weeks=min_segment_weeks,
+        freq=freq,
+        seasonal_period=seasonal_period,
+        outcome="continuous" if family in CONTINUOUS_FAMILIES else "count",
     )
     specs = full.periods
     interventions = [p for p in specs if p.kind == "intervention"]
@@ -92,6 +97,7 @@ def placebo_tests(
             alpha=alpha,
             min_segment_weeks=min_segment_weeks,
             hac_lags=hac_lags,
+            freq=full.freq,
         )
         sel = fit.table[fit.table["term"] == "level_placebo"]
         for rec in sel.to_dict("records"):
@@ -120,6 +126,8 @@ def sensitivity_table(
     min_segment_weeks: int = MIN_SEGMENT_WEEKS,
     hac_lags: int | None = None,
     label: str = "",
+    freq: Any = "weekly",
+    seasonal_period: float | None = None,
 ) -> pd.DataFrame:
     """Intervention level changes (and window effects) over harmonics 0..max_harmonics x family.
 
@@ -147,6 +155,8 @@ def sensitivity_table(
                 min_segment_weeks=min_segment_weeks,
                 hac_lags=hac_lags,
                 label=label,
+                freq=freq,
+                seasonal_period=seasonal_period,
             )
             levels = fit.table[
                 (fit.table["kind"] == "intervention") & fit.table["term"].str.startswith("level_")

@@ -1,15 +1,16 @@
-"""Simulated weekly counts with known effects (for tests and the coverage benchmark)."""
+"""Simulated regular (weekly by default) counts with known effects (tests, coverage benchmark)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from study.checks import check_count, check_positive
-from study.its.design import DATE, FOURIER_PERIOD_WEEKS, PeriodsLike, make_periods
+from study.its.design import DATE, PeriodsLike, as_frequency, make_periods
 from study.its.windows import _as_date
 
 
@@ -27,10 +28,14 @@ def simulate_its_counts(
     ar1_sd: float = 0.0,
     nb_alpha: float = 0.0,
     seed: int = 0,
+    freq: Any = "weekly",
+    seasonal_period: float | None = None,
 ) -> pd.DataFrame:
     """Simulated weekly counts with known log-scale level/slope changes (seeded).
 
-    mean_t = baseline * exp(trend t + amplitude sin(2 pi t/52.18) + sum level + slope (t - t_p)+);
+    mean_t = baseline * exp(trend t + amplitude sin(2 pi t/P) + sum level + slope (t - t_p)+), P
+    the seasonal period of `freq` (weekly 52.18; see `study.its.as_frequency`), t in observations
+    (`n_weeks` of them at that frequency; `baseline_per_week` is the baseline per observation);
     count_t ~ Poisson(mean_t * exp(u_t) * g_t), u stationary AR(1) on the log scale with marginal
     sd `ar1_sd`, g_t ~ Gamma(1/nb_alpha, nb_alpha) when nb_alpha > 0. Returns week_start, count,
     mean (the noise-free mean whose log-linear coefficients are the truth).
@@ -38,10 +43,11 @@ def simulate_its_counts(
     n_weeks = check_count(n_weeks, "n_weeks")
     check_positive(baseline_per_week, "baseline_per_week")
     rng = np.random.default_rng(check_count(seed, "seed"))
-    weeks = pd.date_range(_as_date(first_week, "first_week"), periods=n_weeks, freq="7D")
+    f = as_frequency(freq, seasonal_period)
+    weeks = f.grid(_as_date(first_week, "first_week"), n_weeks)
     t = np.arange(n_weeks, dtype=float)
     eta = math.log(baseline_per_week) + trend_log_per_week * t
-    eta = eta + season_amplitude_log * np.sin(2 * np.pi * t / FOURIER_PERIOD_WEEKS)
+    eta = eta + season_amplitude_log * np.sin(2 * np.pi * t / f.seasonal_period)
     specs = make_periods(periods)
     level_log, slope_log = dict(level_log or {}), dict(slope_log or {})
     for p in specs:

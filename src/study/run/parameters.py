@@ -256,6 +256,11 @@ PARAMETERS: tuple[Parameter, ...] = (
               "weeks after each period start left out of the fit"),
     Parameter("placebo_step_weeks", Annotated[int, Field(ge=1, le=52)], 8,
               "spacing of placebo dates before the first intervention"),
+    Parameter("frequency", Name, "weekly",
+              "step of the series: weekly | monthly | quarterly | annual | daily | a pandas "
+              "offset alias (week counts such as transition_weeks are then in these steps)"),
+    Parameter("seasonal_period", Annotated[float, Field(ge=0, le=400)], 0.0,
+              "Fourier period in observations (0: from frequency, weekly 52.18, monthly 12)"),
     # 04 cost avoidance
     Parameter("harrow_geography_code", GeographyCode, "E09000015",
               "Harrow (LA code 725) in the ASC-FR workbook"),
@@ -362,7 +367,8 @@ NOTEBOOKS: dict[str, tuple[str, ...]] = {
         "bham_extract_months conversations_path".split()) + ("disclosure_threshold",),
     "03_interrupted_time_series": tuple(
         "weekly_path series site comparison_site exposure periods windows last_week harmonics "
-        "family transition_weeks placebo_step_weeks max_harmonics n_draws seed alpha".split()),
+        "family transition_weeks placebo_step_weeks max_harmonics n_draws seed alpha "
+        "frequency seasonal_period".split()),
     "04_cost_avoidance": tuple(
         "alpha seed n_draws national_figures_path ascfr_workbook harrow_geography_code "
         "birmingham_geography_code residential_cost_measure community_cost_measure unit_cost_cv "
