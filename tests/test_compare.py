@@ -133,27 +133,49 @@ def test_rows_only_in_one_run_and_their_order():
     assert out.iloc[2]["change"] == 0.5
 
 
-def test_key_includes_site_and_method():
+def test_key_includes_site_and_the_method_of_a_quantity_given_by_several():
     a = frame(est("p", 1.0), est("p", 1.0, method="Katz log"))
-    b = frame(est("p", 1.0, site="birmingham"), est("p", 1.0, method="Katz log"))
+    b = frame(
+        est("p", 1.0, site="birmingham"), est("p", 1.0), est("p", 1.0, method="Katz log (90%)")
+    )
     out = compare_estimates(a, b)
-    assert sorted(zip(out["site"], out["method"], out["status"], strict=True)) == [
-        ("birmingham", "Wilson score", "only in B"),
-        ("harrow", "Katz log", "same"),
-        ("harrow", "Wilson score", "only in A"),
+    assert sorted(zip(out["key"], out["status"], strict=True)) == [
+        ("01_x/birmingham/p", "only in B"),
+        ("01_x/harrow/p/katz-log", "changed"),  # the method text changed, not its name
+        ("01_x/harrow/p/wilson-score", "same"),
     ]
+    assert out.loc[out["key"] == "01_x/harrow/p/katz-log", "changed_fields"].item() == "method"
 
 
-def test_duplicate_keys_are_matched_in_order_of_occurrence():
+def test_rows_match_on_key_whatever_their_level_and_method_text():
+    """alpha 0.05 -> 0.1 changes level, limits and method text; the rows still pair up."""
+    a = frame(est("p", 0.5, 0.4, 0.6, method="Goodman simultaneous 95%"))
+    b = frame(est("p", 0.5, 0.42, 0.58, method="Goodman simultaneous 90%", level=0.9))
+    out = compare_estimates(a, b)
+    assert out["status"].tolist() == ["changed"]
+    assert out["changed_fields"].item() == "method;ci_low;ci_high;level"
+    assert out["method"].item() == "Goodman simultaneous 95%"  # A's label
+
+
+def test_repeated_keys_are_matched_in_row_order():
     a = frame(est("dup", 1.0), est("other", 5.0), est("dup", 2.0))
     b = frame(est("dup", 1.0), est("dup", 3.0), est("dup", 4.0), est("other", 5.0))
     out = compare_estimates(a, b)
     dup = out[out["quantity"] == "dup"]
-    assert dup["occurrence"].tolist() == [1, 2, 3]
+    base = "01_x/harrow/dup/wilson-score"
+    assert dup["key"].tolist() == [base, f"{base}~2", f"{base}~3"]
     assert dup["status"].tolist() == ["same", "changed", "only in B"]
     assert dup["a_estimate"].tolist()[:2] == [1.0, 2.0]
     assert dup["b_estimate"].tolist() == [1.0, 3.0, 4.0]
     assert out.loc[out["quantity"] == "other", "status"].tolist() == ["same"]
+
+
+def test_a_run_file_with_a_repeated_key_is_refused(tmp_path):
+    rows = frame(est("p", 1.0), est("q", 2.0))
+    rows.insert(0, "key", ["k", "k"])
+    rows.to_csv(tmp_path / "estimates.csv", index=False)
+    with pytest.raises(StudyInputError, match=r"data row 2, column 'key': key 'k' repeats"):
+        read_estimates(tmp_path / "estimates.csv")
 
 
 def test_relative_change_against_zero_and_negative_values():

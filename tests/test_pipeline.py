@@ -113,7 +113,8 @@ def test_run_writes_every_item_and_records_estimates(toy_notebooks, tmp_path):
         assert (run_dir / item).is_file(), item
     est = pd.read_csv(run_dir / "estimates.csv")
     assert est.loc[0, "estimate"] == pytest.approx(0.9)
-    assert list(est.columns[:3]) == ["site", "notebook", "quantity"]
+    assert list(est.columns[:4]) == ["key", "site", "notebook", "quantity"]
+    assert est["key"].is_unique
     prov = json.loads((run_dir / "provenance.json").read_text())
     assert prov["packages"]["pandas"] == pd.__version__
     assert all(len(h) == 64 for h in prov["inputs_sha256"].values())

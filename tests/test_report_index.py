@@ -27,11 +27,11 @@ from study.run.index_page import (
     render_index,
     write_index,
 )
-from study.run.recorder import REPORT_COLUMNS
+from study.run.recorder import RUN_COLUMNS
 
 runner = CliRunner()
 SHARE_C1 = KEY_ESTIMATES[0]
-C3_RECORDS = next(k for k in KEY_ESTIMATES if k.record_level and "Harrow C3" in k.quantity)
+C3_RECORDS = next(k for k in KEY_ESTIMATES if k.record_level and "harrow-c3" in k.key)
 PNG_1X1 = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
     "0000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
@@ -42,16 +42,20 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def row_for(key: KeyEstimate, estimate: float, lo: float, hi: float, kind: str) -> dict:
+def row_for(
+    key: KeyEstimate, estimate: float, lo: float, hi: float, kind: str, suffix: str = ""
+) -> dict:
+    """A run's row with the key's `key` (and `suffix`, e.g. "~2" for a repeat)."""
     return dict(
-        site="harrow",
+        key=key.key + suffix,
+        site=key.key.split("/")[1],
         notebook=key.notebook,
-        quantity=key.quantity.format(kind=kind),
+        quantity=f"{key.label} ({kind})",
         estimate=estimate,
         ci_low=lo,
         ci_high=hi,
         level=0.95,
-        method=key.method,
+        method=f"method of {key.label}",
         n=1497.0,
         data_kind=kind,
         source="data/a.csv",
@@ -63,7 +67,7 @@ def make_run(folder: Path, rows: list[dict], provenance: dict | None = None) -> 
     """A hand-made run folder of notebook 01 with one figure and its HTML page."""
     for sub in ("figures", "html", "notebooks"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows, columns=REPORT_COLUMNS).to_csv(folder / "estimates.csv", index=False)
+    pd.DataFrame(rows, columns=RUN_COLUMNS).to_csv(folder / "estimates.csv", index=False)
     params = {"run_name": "demo", "notebooks": {"01_conversation_split": {"alpha": 0.05}}}
     (folder / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
     figures_csv = config.PUBLISHED_DIR / "figures.csv"
@@ -99,8 +103,9 @@ def run(tmp_path) -> Path:
 
 def test_every_key_estimate_names_published_figures_a_notebook_and_a_scale():
     figures = load_figures()
-    keys = [(k.notebook, k.quantity, k.method) for k in KEY_ESTIMATES]
+    keys = [k.key for k in KEY_ESTIMATES]
     assert len(set(keys)) == len(keys)
+    assert all(key.count("/") in (2, 3) for key in keys)  # notebook/site/what[/method]
     for key in KEY_ESTIMATES:
         assert len(figure_table(key.figure_ids, figures)) in (1, 2)  # unknown id: error
         assert (config.NOTEBOOKS_DIR / f"{key.notebook}.ipynb").is_file(), key.notebook
@@ -108,12 +113,14 @@ def test_every_key_estimate_names_published_figures_a_notebook_and_a_scale():
 
 
 def test_mapping_pairs_estimates_with_the_figures_they_re_estimate():
-    by_quantity = {k.quantity: k.figure_ids for k in KEY_ESTIMATES}
-    assert by_quantity["Birmingham conversation split: share C2"] == ("bham_share_c2",)
-    assert by_quantity["Birmingham long-term services (two key areas): reduction 1 - RR"] == (
-        "bham_long_term_reduction",
-    )
-    assert by_quantity["Harrow 2019-20 part-year: cost avoided (GBP)"] == (
+    by_key = {k.key: k.figure_ids for k in KEY_ESTIMATES}
+    split = "01_conversation_split/birmingham/birmingham-conversation-split"
+    assert by_key[f"{split}-share-c2/goodman-simultaneous"] == ("bham_share_c2",)
+    assert by_key[
+        "02_long_term_reduction/birmingham/birmingham-long-term-services-two-key-areas-"
+        "reduction-1-rr/wald-poisson-glm-with-log-exposure-offset"
+    ] == ("bham_long_term_reduction",)
+    assert by_key["04_cost_avoidance/harrow/harrow-2019-20-part-year-cost-avoided-gbp"] == (
         "harrow_cost_avoided_2019_20",
     )
 
@@ -160,9 +167,7 @@ def test_format_published(figure_id, text):
 
 
 def test_key_rows_found_missing_and_skipped():
-    estimates = pd.DataFrame(
-        [row_for(SHARE_C1, 0.7, 0.67, 0.73, "published")], columns=REPORT_COLUMNS
-    )
+    estimates = pd.DataFrame([row_for(SHARE_C1, 0.7, 0.67, 0.73, "published")], columns=RUN_COLUMNS)
     rows = key_estimate_rows(estimates, load_figures(), ["01_conversation_split"])
     published_keys = [k for k in KEY_ESTIMATES if not k.record_level]
     # record-level keys the run lacks are left out; published ones are shown as missing
@@ -195,12 +200,13 @@ def test_the_cost_headline_shows_the_range_across_readings_with_the_default_name
         rows.append(
             {
                 **default,
+                "key": f"{key.key}-reading-{name.split()[0]}",
                 "quantity": f"Harrow 2019-20 part-year, reading {name}: cost avoided (GBP)",
                 "estimate": value,
                 "data_kind": kind,
             }
         )
-    estimates = pd.DataFrame(rows, columns=REPORT_COLUMNS)
+    estimates = pd.DataFrame(rows, columns=RUN_COLUMNS)
     table = key_estimate_rows(estimates, load_figures(), [key.notebook])
     headline = table[table["label"] == key.label].iloc[0]
     assert headline["estimate"] == "£339,400"
@@ -215,8 +221,11 @@ def test_the_cost_headline_shows_the_range_across_readings_with_the_default_name
 def test_record_level_keys_prefer_the_users_rows_to_synthetic_ones():
     key = C3_RECORDS
     both = pd.DataFrame(
-        [row_for(key, 0.05, 0.01, 0.09, "synthetic"), row_for(key, 0.08, 0.02, 0.14, "user")],
-        columns=REPORT_COLUMNS,
+        [
+            row_for(key, 0.05, 0.01, 0.09, "synthetic"),
+            row_for(key, 0.08, 0.02, 0.14, "user", suffix="~2"),
+        ],
+        columns=RUN_COLUMNS,
     )
     rows = key_estimate_rows(both, load_figures(), ["01_conversation_split"])
     row = rows[rows["label"] == key.label].iloc[0]
@@ -254,6 +263,24 @@ def test_page_shows_estimates_figures_links_and_labels_synthetic_rows(run):
         assert href.startswith("#") or (run / href).is_file(), href
     assert "0123abc" in page and sha256(config.PUBLISHED_DIR / "figures.csv") in page
     assert "has changed since this run" not in page
+    assert page.count("our estimate from: data/a.csv") == 2  # the data behind each found row
+    banner = re.search(r'<p class="banner" id="synthetic-banner">.*?</p>', page, flags=re.S)
+    assert banner and "(from 01_conversation_split)" in banner.group(0)
+    assert "councils (harrow)" in banner.group(0)
+
+
+def test_the_synthetic_banner_only_for_synthetic_key_rows(tmp_path):
+    published = row_for(SHARE_C1, 0.7, 0.67, 0.73, "published")
+    elsewhere = {**published, "key": "01_conversation_split/harrow/other", "data_kind": "synthetic"}
+    page = render_index(read_index_inputs(make_run(tmp_path / "a", [published, elsewhere])))
+    assert 'id="synthetic-banner"' not in page
+    assert re.search(
+        r'id="synthetic-note">.*1 rows of estimates.csv \(from 01_conversation_split\) come '
+        r"from synthetic record-level data; none of the key estimates below does",
+        page,
+    )
+    page = render_index(read_index_inputs(make_run(tmp_path / "b", [published])))
+    assert "synthetic-banner" not in page and "synthetic-note" not in page
 
 
 def test_page_is_self_contained_and_deterministic(run):

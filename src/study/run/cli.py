@@ -194,7 +194,7 @@ def diff(
                       soft_wrap=True)  # fmt: skip
     styles = {"changed": "yellow", "only in A": "red", "only in B": "green"}
     table = Table(
-        "notebook", "site", "quantity", "method", "#", "A", "B", "B - A", "relative",
+        "key", "method", "A", "B", "B - A", "relative",
         "CIs overlap", "status", title=f"estimates: A = {run_a}, B = {run_b}",
     )  # fmt: skip
     shown = comparison.estimates
@@ -203,7 +203,7 @@ def diff(
     for row in shown.itertuples(index=False):
         overlap = "" if pd.isna(row.ci_overlap) else ("yes" if row.ci_overlap else "no")
         table.add_row(
-            row.notebook, row.site, row.quantity, row.method, str(row.occurrence),
+            row.key, row.method,
             _number_text(row.a_estimate, ".6g"), _number_text(row.b_estimate, ".6g"),
             _number_text(row.change, "+.3g"), _number_text(row.relative_change, "+.2%"),
             overlap, row.status, style=styles.get(row.status),

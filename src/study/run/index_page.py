@@ -22,6 +22,7 @@ from study import config
 from study.config import project_label
 from study.data.published import FIGURES_FILE, figure_table, load_figures
 from study.run.disclosure import applied_rule
+from study.run.keys import estimate_keys
 from study.run.pipeline import sha256
 from study.run.run_diff import flatten, load_run, setting_text, write_text_atomic
 from study.tidy import gbp_pounds
@@ -35,7 +36,8 @@ INDEX_FILE = "index.html"
 FIGURES_LABEL = "data/published/figures.csv"
 SCALES = ("percent", "points", "ratio", "count", "gbp")
 KEY_TABLE_COLUMNS = [
-    "label", "published", "source", "quote", "estimate", "ci", "method", "data_kind", "range"
+    "label", "published", "source", "quote", "estimate", "ci", "method", "data_kind",
+    "data_source", "notebook", "range",
 ]  # fmt: skip
 # notebook 04's readings of the published Harrow path: one row per reading, the default marked
 READING_COST = re.compile(
@@ -78,33 +80,32 @@ details { margin: .3rem 0; } summary { cursor: pointer; font-weight: 600; }
 
 
 RECORD_KINDS = ("user", "synthetic")  # data kinds of a record-level row, the user's first
+_SPLIT = "01_conversation_split/birmingham/birmingham-conversation-split"
+_BHAM_LT = "02_long_term_reduction/birmingham/birmingham-long-term-services-two-key-areas"
+_POISSON_GLM = "wald-poisson-glm-with-log-exposure-offset"
+_REVIEWS = "05_reviews_existing_care/harrow/all-full-year"
 
 
 @dataclass(frozen=True)
 class KeyEstimate:
-    """A row of the key-estimates table: one of our estimates and the published figures it
+    """A row of the key-estimates table: the `key` of one of our estimates (`study.run.keys`:
+    the same whatever alpha, model family, draws or data) and the published figures it
     re-estimates (one figure, or two for a published change from one value to another).
 
-    A `quantity` holding '{kind}' is a record-level estimate: it matches the run's row from the
-    user's extract, else from the synthetic one, and is left out when the extract lacks it."""
+    A `record_level` key is an estimate from a record-level extract: it matches the run's row
+    from the user's extract, else from the synthetic one, and is left out when the run has
+    neither."""
 
     label: str
     figure_ids: tuple[str, ...]
-    notebook: str
-    quantity: str
-    method: str
+    key: str
     scale: str
     readings: re.Pattern | None = None  # rows whose range across readings the row shows
+    record_level: bool = False
 
     @property
-    def record_level(self) -> bool:
-        return "{kind}" in self.quantity
-
-    def quantities(self) -> tuple[str, ...]:
-        """The quantity names this key matches, in order of preference."""
-        if not self.record_level:
-            return (self.quantity,)
-        return tuple(self.quantity.format(kind=kind) for kind in RECORD_KINDS)
+    def notebook(self) -> str:
+        return self.key.split("/", 1)[0]
 
 
 KEY_ESTIMATES: tuple[KeyEstimate, ...] = (
@@ -112,9 +113,7 @@ KEY_ESTIMATES: tuple[KeyEstimate, ...] = (
         KeyEstimate(
             f"Birmingham: conversations ending at Conversation {k}",
             (f"bham_share_c{k}",),
-            "01_conversation_split",
-            f"Birmingham conversation split: share C{k}",
-            "Goodman simultaneous",
+            f"{_SPLIT}-share-c{k}/goodman-simultaneous",
             "percent",
         )
         for k in (1, 2, 3)
@@ -122,118 +121,94 @@ KEY_ESTIMATES: tuple[KeyEstimate, ...] = (
     KeyEstimate(
         "Harrow: Conversation 3 share, pre-Covid to Covid year (change)",
         ("harrow_c3_share_pre_covid", "harrow_c3_share_covid"),
-        "01_conversation_split",
-        "Harrow C3 share: difference Covid year - pre-Covid",
-        "Newcombe hybrid score (method 10)",
+        "01_conversation_split/harrow/harrow-c3-share-difference-covid-year-pre-covid",
         "points",
     ),
     *(
         KeyEstimate(
             f"Birmingham: conversations ending at Conversation {k} (record-level extract)",
             (f"bham_share_c{k}",),
-            "01_conversation_split",
-            f"Birmingham conversation split ({{kind}}): share C{k}",
-            "Goodman simultaneous",
+            f"{_SPLIT}-records-share-c{k}/goodman-simultaneous",
             "percent",
+            record_level=True,
         )
         for k in (1, 2, 3)
     ),
     KeyEstimate(
         "Harrow: Conversation 3 share, pre-Covid to Covid year (change, record-level extract)",
         ("harrow_c3_share_pre_covid", "harrow_c3_share_covid"),
-        "01_conversation_split",
-        "Harrow C3 share ({kind}): difference Covid year - pre-Covid",
-        "Newcombe hybrid score (method 10)",
+        "01_conversation_split/harrow/harrow-c3-share-records-difference-covid-year-pre-covid",
         "points",
+        record_level=True,
     ),
     KeyEstimate(
         "Birmingham: reduction in long-term services (two key areas)",
         ("bham_long_term_reduction",),
-        "02_long_term_reduction",
-        "Birmingham long-term services (two key areas): reduction 1 - RR",
-        "Wald, Poisson GLM with log-exposure offset",
+        f"{_BHAM_LT}-reduction-1-rr/{_POISSON_GLM}",
         "percent",
     ),
     KeyEstimate(
         "Birmingham: reduction in long-term services (two key areas, record-level extract)",
         ("bham_long_term_reduction",),
-        "02_long_term_reduction",
-        "Birmingham long-term services, two key areas ({kind}): reduction 1 - RR",
-        "Wald, Poisson GLM with log-exposure offset",
+        f"{_BHAM_LT}-records-reduction-1-rr/{_POISSON_GLM}",
         "percent",
+        record_level=True,
     ),
     KeyEstimate(
         "Harrow: new long-term starts a week, innovation year (reduction)",
         ("harrow_lt_starts_2019_03", "harrow_lt_starts_2020_03"),
-        "02_long_term_reduction",
-        "Harrow LT starts Mar 2019 to Mar 2020 (innovation year 2019-20): reduction 1 - RR",
-        "Wald, Poisson GLM with log-exposure offset",
+        "02_long_term_reduction/harrow/harrow-lt-starts-mar-2019-to-mar-2020-innovation-year-"
+        f"2019-20-reduction-1-rr/{_POISSON_GLM}",
         "percent",
     ),
     KeyEstimate(
         "Harrow: new long-term starts a week, Covid year (rate ratio)",
         ("harrow_lt_starts_2020_03_covid_restated", "harrow_lt_starts_2021_03"),
-        "02_long_term_reduction",
-        "Harrow LT starts Mar 2020 to Mar 2021 (Covid year): rate ratio after / before",
-        "Wald, Poisson GLM with log-exposure offset",
+        "02_long_term_reduction/harrow/harrow-lt-starts-mar-2020-to-mar-2021-covid-year-rate-"
+        f"ratio-after-before/{_POISSON_GLM}",
         "ratio",
     ),
     KeyEstimate(
         "Harrow: share of repeat requests (change)",
         ("harrow_repeat_share_before", "harrow_repeat_share_after"),
-        "02_long_term_reduction",
-        "Harrow repeat requests: difference innovation year - before",
-        "Newcombe hybrid score (method 10)",
+        "02_long_term_reduction/harrow/harrow-repeat-requests-difference-innovation-year-before",
         "points",
     ),
     KeyEstimate(
         "Harrow: long-term starts avoided before Covid (interrupted time series)",
         ("harrow_lt_starts_2019_03", "harrow_lt_starts_2020_03"),
-        "03_interrupted_time_series",
-        "new_long_term_starts: avoided pre_covid_innovation",
-        "2000 draws from the normal sampling distribution of the coefficients (quasi_poisson), "
-        "95% percentile interval; context terms kept",
+        "03_interrupted_time_series/harrow/new-long-term-starts-avoided-pre-covid-innovation",
         "count",
     ),
     KeyEstimate(
         "Harrow: cost avoided in 2019-20 (part year)",
         ("harrow_cost_avoided_2019_20",),
-        "04_cost_avoidance",
-        "Harrow 2019-20 part-year: cost avoided (GBP)",
-        "Monte Carlo percentile (50000 draws: model + unit cost)",
+        "04_cost_avoidance/harrow/harrow-2019-20-part-year-cost-avoided-gbp",
         "gbp",
         READING_COST,
     ),
     KeyEstimate(
         "Harrow: cost avoided in a full year",
         ("harrow_cost_avoided_full_year",),
-        "04_cost_avoidance",
-        "Harrow, a whole financial year at the new rate: cost avoided (GBP)",
-        "Monte Carlo percentile (50000 draws: model + unit cost)",
+        "04_cost_avoidance/harrow/harrow-a-whole-financial-year-at-the-new-rate-cost-avoided-gbp",
         "gbp",
     ),
     KeyEstimate(
         "Harrow reviews: a year's added spend, old way of working",
         ("harrow_reviews_old_annual_add",),
-        "05_reviews_existing_care",
-        "all: full-year budget impact (GBP), old locality team",
-        "bootstrap BCa (10000 resamples)",
+        f"{_REVIEWS}-budget-impact-gbp-old-locality-team/bootstrap-bca-resamples",
         "gbp",
     ),
     KeyEstimate(
         "Harrow reviews: a year's added spend, 3Cs innovation site",
         ("harrow_reviews_new_annual_add",),
-        "05_reviews_existing_care",
-        "all: full-year budget impact (GBP), innovation site",
-        "bootstrap BCa (10000 resamples)",
+        f"{_REVIEWS}-budget-impact-gbp-innovation-site/bootstrap-bca-resamples",
         "gbp",
     ),
     KeyEstimate(
         "Harrow reviews: full-year saving against the old way",
         ("harrow_reviews_full_year_saving",),
-        "05_reviews_existing_care",
-        "all: full-year saving (GBP), old team impact - innovation site impact",
-        "bootstrap BCa (10000 resamples)",
+        f"{_REVIEWS}-saving-gbp-old-team-impact-innovation-site-impact/bootstrap-bca-resamples",
         "gbp",
     ),
 )
@@ -316,23 +291,20 @@ def key_estimate_rows(
     mapping: tuple[KeyEstimate, ...] = KEY_ESTIMATES,
 ) -> pd.DataFrame:
     """The key-estimates table for the notebooks in a run: label, published (text), source files,
-    quote, estimate, ci (text), method, data_kind (empty when the run has no such row; a
-    record-level key the run's extract lacks is left out), range (`readings_range`)."""
+    quote, and of the run's row with that key: estimate, ci (text), method, data_kind and
+    data_source (the data it came from); empty when the run has no such row, and a
+    record-level key the run's extract lacks is left out; notebook; range (`readings_range`)."""
     rows = []
+    keys = estimates["key"] if "key" in estimates else estimate_keys(estimates)
     for key in mapping:
         if key.notebook not in notebooks:
             continue
         cited = figure_table(key.figure_ids, published)
-        found = None
-        for quantity in key.quantities():
-            hit = estimates[
-                (estimates["notebook"] == key.notebook)
-                & (estimates["quantity"] == quantity)
-                & (estimates["method"] == key.method)
-            ]
-            if len(hit):
-                found = hit.iloc[0]
-                break
+        hit = estimates[(keys == key.key) | keys.str.startswith(key.key + "~")]
+        if key.record_level and len(hit):  # the user's extract before the synthetic one
+            rank = hit["data_kind"].map({kind: i for i, kind in enumerate(RECORD_KINDS)})
+            hit = hit.iloc[rank.fillna(len(RECORD_KINDS)).to_numpy().argsort(kind="stable")]
+        found = hit.iloc[0] if len(hit) else None
         if found is None and key.record_level:
             continue
         rows.append(
@@ -346,8 +318,10 @@ def key_estimate_rows(
                 if found is None
                 else f"{format_value(found['ci_low'], key.scale)} to "
                 f"{format_value(found['ci_high'], key.scale)} ({found['level']:.0%})",
-                "method": key.method,
+                "method": "" if found is None else str(found["method"]),
                 "data_kind": "" if found is None else str(found["data_kind"]),
+                "data_source": "" if found is None else str(found["source"]),
+                "notebook": key.notebook,
                 "range": readings_range(estimates, key),
             }
         )
@@ -399,8 +373,14 @@ def _key_estimates_section(inputs: IndexInputs) -> list[str]:
         out.append(
             f"<tr{css}><td><strong>{escape(row.label)}</strong><br>published: "
             f"{escape(row.published)}<br>"
-            f'<span class="small" title="{escape(row.quote, quote=True)}">source: '
-            f"{escape(row.source)}</span></td>{ours}"
+            f'<span class="small" title="{escape(row.quote, quote=True)}">published in: '
+            f"{escape(row.source)}</span>"
+            + (
+                f'<br><span class="small">our estimate from: {escape(row.data_source)}</span>'
+                if row.data_source
+                else ""
+            )
+            + f"</td>{ours}"
             f'<td class="small">{escape(row.method)}</td><td>{_kind_badge(row.data_kind)}</td></tr>'
         )
     out.append("</table>")
@@ -410,6 +390,33 @@ def _key_estimates_section(inputs: IndexInputs) -> list[str]:
         f"{_link('estimates.csv', 'estimates.csv')}.</p>"
     )
     return out
+
+
+def _synthetic_banner(inputs: IndexInputs) -> list[str]:
+    """The synthetic-data banner when a key estimate shown is synthetic (naming the notebooks
+    that made those rows); a one-line note when only rows outside the key table are."""
+    estimates = inputs.estimates
+    synthetic = estimates[estimates["data_kind"] == "synthetic"]
+    if synthetic.empty:
+        return []
+    rows = key_estimate_rows(estimates, inputs.published, _notebooks(inputs))
+    shown = rows[rows["data_kind"] == "synthetic"]
+    sites = ", ".join(sorted(set(synthetic["site"].astype(str))))
+    every = ", ".join(dict.fromkeys(synthetic["notebook"].astype(str)))
+    if shown.empty:
+        return [
+            f'<p class="small" id="synthetic-note"><strong>Synthetic data.</strong> '
+            f"{len(synthetic)} rows of estimates.csv (from {escape(every)}) come from synthetic "
+            "record-level data; none of the key estimates below does.</p>"
+        ]
+    makers = ", ".join(dict.fromkeys(shown["notebook"]))
+    return [
+        '<p class="banner" id="synthetic-banner"><strong>Synthetic data.</strong> Key estimates '
+        f"labelled <em>synthetic — not a finding</em> (from {escape(makers)}) come from synthetic "
+        "record-level data calibrated to the published figures. They demonstrate the method; "
+        f"they are not findings about the councils ({escape(sites)}). In all, {len(synthetic)} "
+        f"rows of estimates.csv are synthetic (from {escape(every)}).</p>"
+    ]
 
 
 def _notebooks(inputs: IndexInputs) -> list[str]:
@@ -541,13 +548,7 @@ def render_index(inputs: IndexInputs) -> str:
             f'<p class="small" id="disclosure"><strong>Disclosure control.</strong> '
             f"{escape(inputs.disclosure)}</p>"
         )
-    if "synthetic" in kinds:
-        body.append(
-            '<p class="banner"><strong>Synthetic data.</strong> Estimates labelled '
-            "<em>synthetic — not a finding</em> come from synthetic record-level data calibrated "
-            "to the published figures. They demonstrate the method; they are not findings about "
-            "Birmingham or Harrow.</p>"
-        )
+    body += _synthetic_banner(inputs)
     body.append(
         "<nav>"
         + "".join(

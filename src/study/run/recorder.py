@@ -16,10 +16,12 @@ import pandas as pd
 
 from study.errors import StudyInputError
 from study.run.disclosure import read_threshold, suppress
+from study.run.keys import KEY_COLUMN, with_keys
 from study.tidy import ESTIMATE_COLUMNS
 
 REPORT_COLUMNS = ["site", "notebook", *ESTIMATE_COLUMNS, "p_value", "data_kind", "source", "note"]
 OPTIONAL_REPORT_COLUMNS = ("p_value",)  # empty where no test applies
+RUN_COLUMNS = [KEY_COLUMN, *REPORT_COLUMNS]  # the run's estimates.csv: a stable key per row
 DATA_KINDS = ("published", "synthetic", "user")
 
 
@@ -111,10 +113,12 @@ class Recorder:
 
 def gather_estimates(run_dir: Path, notebooks: set[str] | None = None) -> pd.DataFrame:
     """Concatenate every notebook's estimates in a run folder, in notebook order (only those
-    of `notebooks` if given: an interrupted run leaves out the unfinished ones)."""
+    of `notebooks` if given: an interrupted run leaves out the unfinished ones), each row with
+    its stable `key` (`study.run.keys`) first (columns RUN_COLUMNS)."""
     files = sorted((run_dir / "estimates").glob("*.csv"))
     if notebooks is not None:
         files = [f for f in files if f.stem in notebooks]
     if not files:
-        return pd.DataFrame(columns=REPORT_COLUMNS)
-    return pd.concat([pd.read_csv(f, keep_default_na=False) for f in files], ignore_index=True)
+        return pd.DataFrame(columns=RUN_COLUMNS)
+    table = pd.concat([pd.read_csv(f, keep_default_na=False) for f in files], ignore_index=True)
+    return with_keys(table)

@@ -1,10 +1,13 @@
 """Compare two run folders: every estimate side by side, and what else differs between the runs.
 
-Estimates are matched on (notebook, site, quantity, method) and, where a key repeats, on the
-occurrence order within the key. The study is deterministic, so "same" means exactly equal:
-numbers are read with round-trip float parsing and compared with `==`, never with a tolerance
-(a missing value equals a missing value). Parameters (`params.yaml`, flattened to dotted keys),
-input checksums and package versions (`provenance.json`) are compared key by key.
+Estimates are matched on their stable `key` (`study.run.keys`: notebook, site and what is
+estimated, never the method or level text), so a run with another alpha, model family or number
+of draws pairs every row with its counterpart; runs written before keys existed get theirs from
+the same rule. The quantity and method texts are compared like the numbers. The study is
+deterministic, so "same" means exactly equal: numbers are read with round-trip float parsing and
+compared with `==`, never with a tolerance (a missing value equals a missing value). Parameters
+(`params.yaml`, flattened to dotted keys), input checksums and package versions
+(`provenance.json`) are compared key by key.
 """
 
 from __future__ import annotations
@@ -21,20 +24,22 @@ import yaml
 
 from study import config
 from study.errors import StudyInputError
+from study.run.keys import KEY_COLUMN, estimate_keys
 from study.run.recorder import REPORT_COLUMNS
 
-KEY_COLUMNS = ["notebook", "site", "quantity", "method"]
+LABEL_COLUMNS = ["notebook", "site", "quantity", "method"]  # shown; from A, else from B
 NUMBER_COLUMNS = ["estimate", "ci_low", "ci_high", "level", "n", "p_value"]
 TEXT_COLUMNS = [c for c in REPORT_COLUMNS if c not in NUMBER_COLUMNS]
 COMPARED_COLUMNS = [
-    *("estimate", "ci_low", "ci_high", "level", "n", "p_value", "data_kind", "source", "note")
+    *("quantity", "method", "estimate", "ci_low", "ci_high", "level", "n", "p_value"),
+    *("data_kind", "source", "note"),
 ]
 OPTIONAL_COLUMNS = ("source", "p_value")  # absent from runs written before they existed: ""
 RUN_FILES = ("estimates.csv", "params.yaml", "provenance.json")
 STATUSES = ("same", "changed", "only in A", "only in B")
 DIFF_COLUMNS = [
-    *KEY_COLUMNS,
-    "occurrence",
+    KEY_COLUMN,
+    *LABEL_COLUMNS,
     "status",
     "a_estimate",
     "b_estimate",
@@ -107,6 +112,15 @@ def read_estimates(path: Path) -> pd.DataFrame:
                     f"{path} data row {row}, column '{column}': {text!r} is not a number"
                 ) from None
         frame[column] = pd.Series(values, index=frame.index, dtype=float)
+    if KEY_COLUMN not in frame.columns:  # a run written before keys existed
+        frame.insert(0, KEY_COLUMN, estimate_keys(frame))
+    repeated = frame[KEY_COLUMN].duplicated()
+    if repeated.any():
+        row = int(np.flatnonzero(repeated.to_numpy())[0]) + 1
+        raise StudyInputError(
+            f"{path} data row {row}, column '{KEY_COLUMN}': key "
+            f"{frame[KEY_COLUMN].iloc[row - 1]!r} repeats an earlier row (keys are unique)"
+        )
     return frame
 
 
@@ -169,9 +183,9 @@ def _equal(a: pd.Series, b: pd.Series) -> pd.Series:
     return (a == b) | (a.isna() & b.isna())
 
 
-def _with_occurrence(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame[KEY_COLUMNS + COMPARED_COLUMNS].copy()
-    out["occurrence"] = out.groupby(KEY_COLUMNS, sort=False).cumcount() + 1
+def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame[[KEY_COLUMN, *LABEL_COLUMNS, *COMPARED_COLUMNS]].copy()
+    out = out.loc[:, ~out.columns.duplicated()]
     out["order"] = np.arange(len(out))
     return out
 
@@ -183,14 +197,18 @@ def compare_estimates(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     `change` = B - A, `relative_change` = (B - A) / |A| (0 when both are 0, missing when only A
     is 0); `changed_fields` names the compared columns that are not exactly equal.
     """
-    keys = [*KEY_COLUMNS, "occurrence"]
+    a, b = (f if KEY_COLUMN in f else f.assign(**{KEY_COLUMN: estimate_keys(f)}) for f in (a, b))
     merged = pd.merge(
-        _with_occurrence(a).add_prefix("a_").rename(columns={f"a_{k}": k for k in keys}),
-        _with_occurrence(b).add_prefix("b_").rename(columns={f"b_{k}": k for k in keys}),
-        on=keys,
+        _labelled(a).add_prefix("a_").rename(columns={f"a_{KEY_COLUMN}": KEY_COLUMN}),
+        _labelled(b).add_prefix("b_").rename(columns={f"b_{KEY_COLUMN}": KEY_COLUMN}),
+        on=KEY_COLUMN,
         how="outer",
         indicator=True,
     )
+    for column in LABEL_COLUMNS:
+        merged[column] = merged[f"a_{column}"].where(
+            merged["_merge"] != "right_only", merged[f"b_{column}"]
+        )
     merged = merged.sort_values(["b_order"]).sort_values(["a_order"], kind="stable")
     merged = merged.reset_index(drop=True)
     in_both = merged["_merge"] == "both"
@@ -217,7 +235,6 @@ def compare_estimates(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
         ),
         changed_fields=changed_fields,
     )
-    out["occurrence"] = out["occurrence"].astype(int)
     return out[DIFF_COLUMNS]
 
 
