@@ -140,3 +140,56 @@ def test_a_run_with_other_alpha_family_and_draws_has_every_key_estimate(tmp_path
     assert rows.loc[rows["estimate"] == "", "label"].tolist() == []
     assert (rows["method"].str.contains("1000 draws|2000 resamples")).all()
     assert "not found in estimates.csv" not in (out / "index.html").read_text(encoding="utf-8")
+
+
+SETTINGS = {
+    "default": {},
+    "alpha-family-draws": {
+        "parameters": {"alpha": 0.1, "family": "negative_binomial"},
+        "notebooks": {
+            "03_interrupted_time_series": {"n_draws": 1000},
+            "04_cost_avoidance": {"n_draws": 20000, "seed": 7},
+            "05_reviews_existing_care": {"n_resamples": 2000},
+        },
+    },
+    "windows": {
+        "parameters": {
+            "windows": {
+                "pre_covid_innovation": ["2019-06-03", "2020-02-29"],
+                "fy_2019_20": ["2019-04-01", "2020-03-31"],
+                "fy_2020_21": ["2020-04-01", "2021-03-31"],
+            },
+            "birmingham_window_weeks": 52,
+            "last_week": "2021-01-25",
+        },
+    },
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(SETTINGS))
+def test_every_key_estimate_is_on_the_run_page_for_each_parameter_set(tmp_path, name):
+    """The whole study (a minute or more each) under the default parameters, another alpha,
+    family and draws, and other windows: no key estimate is missing, keys are unique, and the
+    first two runs have the same keys."""
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({"run_name": name, **SETTINGS[name]}), encoding="utf-8")
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["run", "--params", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    inputs = read_index_inputs(out)
+    assert inputs.estimates["key"].is_unique
+    rows = key_estimate_rows(
+        inputs.estimates, inputs.published, list(inputs.provenance["notebooks"])
+    )
+    assert len(rows) == len(KEY_ESTIMATES)
+    assert rows.loc[rows["estimate"] == "", "label"].tolist() == []
+    assert "not found in estimates.csv" not in (out / "index.html").read_text(encoding="utf-8")
+    if name == "alpha-family-draws":
+        default = tmp_path / "default.yaml"
+        default.write_text("run_name: default\n", encoding="utf-8")
+        base = tmp_path / "base"
+        result = runner.invoke(app, ["run", "--params", str(default), "--out", str(base)])
+        assert result.exit_code == 0, result.output
+        keys = pd.read_csv(base / "estimates.csv", keep_default_na=False)["key"]
+        assert inputs.estimates["key"].tolist() == keys.tolist()
