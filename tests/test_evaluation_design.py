@@ -4,6 +4,8 @@ the panel skipped without the Oflog file."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from study import config
@@ -52,6 +54,8 @@ def test_prepare_builds_both_sites(setup, figures):
     assert setup.models["birmingham"].baseline_per_week == pytest.approx(200 / (6 * 365.25 / 84))
     assert setup.models["harrow"].dispersion == pytest.approx(setup.fit.dispersion)
     assert "Birmingham" in setup.description
+    assert setup.weekly_kind == "synthetic" and "they are not findings" in setup.description
+    assert "not findings" not in replace(setup, weekly_kind="user").description
     with pytest.raises(StudyInputError, match="power_nuisance"):
         design.prepare(
             read_records(config.resolve_path(WEEKLY), "weekly"),

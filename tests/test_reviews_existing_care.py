@@ -66,8 +66,8 @@ def test_publication_gaps_sentence_from_the_gap_table(review_tables):
     assert care.publication_gaps(fixed).text.startswith("Discrepancies flagged: none")
 
 
-def test_volume_of_saving_sentence_from_the_saving_table(review_tables):
-    result = care.volume_of_saving(review_tables)
+def test_volume_of_saving_sentence_from_the_saving_table(review_tables, figures):
+    result = care.volume_of_saving(review_tables, figures)
     saving = result.tables["saving"].set_index("basis")
     assert result.table.empty
     published = saving.loc["published impacts", "saving_gbp"]
@@ -77,11 +77,16 @@ def test_volume_of_saving_sentence_from_the_saving_table(review_tables):
         "Published: the tables' impacts give a saving of £475,000 (recomputed from counts and "
         "averages £478,036), so the 'more than £450k' holds on the published basis; at equal "
         f"volume (418 completed reviews each) it would be £{equal:,.0f}, because the innovation "
-        "site completed fewer reviews in its four months."
+        "site completed fewer reviews in its 4 months."
     )
     assert f"£{equal:,.0f}" == "£434,306"
-    higher = care.volume_of_saving(review_tables, claim_gbp=500_000)
+    higher = care.volume_of_saving(review_tables, figures, claim_gbp=500_000)
     assert "'more than £500k' does not hold on the published basis" in higher.text
+    restated = figures.copy()  # the claim and its months come from the published figures
+    for figure_id, value in ((care.SAVING_CLAIM, 480_000), (care.SAVING_MONTHS, 5)):
+        restated.loc[restated["figure_id"] == figure_id, "value"] = value
+    text = care.volume_of_saving(review_tables, restated).text
+    assert "'more than £480k' does not hold" in text and text.endswith("in its 5 months.")
 
 
 def test_increase_risk_ratios_table_is_labelled_and_sentence_uses_it(review_tables):
@@ -148,8 +153,8 @@ def test_cost_change_bootstrap_table_figure_and_sentence(cost_changes):
     )
 
 
-def test_interpretation_is_the_sections_sentences_in_order(review_tables, cost_changes):
-    saving = care.volume_of_saving(review_tables)
+def test_interpretation_is_the_sections_sentences_in_order(review_tables, cost_changes, figures):
+    saving = care.volume_of_saving(review_tables, figures)
     risk = care.increase_risk_ratios(review_tables)
     gaps = care.publication_gaps(review_tables)
     costs = cost_changes[1]

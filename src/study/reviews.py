@@ -40,7 +40,7 @@ def _review_blocks(tables: pd.DataFrame) -> pd.DataFrame:
     return review_blocks(tables)
 
 
-def published_saving(tables: pd.DataFrame, claim_gbp: float = 450_000.0) -> pd.DataFrame:
+def published_saving(tables: pd.DataFrame, *, claim_gbp: float) -> pd.DataFrame:
     """The "full year equivalent saving of more than £450k": how much of it is volume.
 
     The published arithmetic itself (rows sum to totals, impact = completed x average x 52, the

@@ -91,9 +91,15 @@ class DesignSetup:
                 f"{m.achieved_autocorrelation:+.3f} at most"
             )
         b = self.models["birmingham"]
+        caveat = (
+            " **The weekly series is synthetic data calibrated to the published figures: the "
+            "ITS rows illustrate the design, they are not findings.**"
+            if self.weekly_kind == "synthetic"
+            else ""
+        )
         return (
             f"{text}. {m.weeks_before} weeks before go-live. Birmingham: the same shape at "
-            f"{b.baseline_per_week:.2f} a week."
+            f"{b.baseline_per_week:.2f} a week.{caveat}"
         )
 
 

@@ -9,7 +9,7 @@ shows, `.text` its computed sentence, `.figures`, `.tables`):
   (`study.data.published.check_published_arithmetic`); its text lists the flagged checks;
 - `publication_gaps`: blocks whose rows do not sum to the printed total, and what the gap
   could move (`study.reviews.review_gap_impact`);
-- `volume_of_saving`: how much of the "more than £450k" is volume
+- `volume_of_saving`: how much of the published full-year saving is volume
   (`study.reviews.published_saving`);
 - `increase_risk_ratios`: share of completed reviews with an increase, as risk ratios, with the
   ongoing-review bounds (`study.reviews.review_increase_risk_ratios`);
@@ -30,7 +30,7 @@ import pandas as pd
 from study import reviews
 from study.analyses import LABEL_COLUMNS, AnalysisResult, labelled
 from study.config import data_kind, resolve_path
-from study.data.published import check_published_arithmetic, review_tables_source
+from study.data.published import check_published_arithmetic, figure_value, review_tables_source
 from study.data.records import read_records
 from study.errors import StudyInputError
 from study.plots.reviews import plot_review_changes
@@ -152,8 +152,15 @@ def publication_gaps(tables: pd.DataFrame) -> AnalysisResult:
     return AnalysisResult(table=_no_estimates(), text=text, view=gap, tables={"gaps": gap})
 
 
-def volume_of_saving(tables: pd.DataFrame, *, claim_gbp: float = 450_000.0) -> AnalysisResult:
-    """How much of the "full year equivalent saving of more than £450k" is volume.
+SAVING_CLAIM = "harrow_reviews_full_year_saving"  # the published "more than £450k"
+SAVING_MONTHS = "harrow_reviews_saving_months_summary"  # the months behind it
+
+
+def volume_of_saving(
+    tables: pd.DataFrame, figures: pd.DataFrame, *, claim_gbp: float | None = None
+) -> AnalysisResult:
+    """How much of the published full-year equivalent saving (`SAVING_CLAIM` in `figures`,
+    or `claim_gbp`) is volume.
 
     `study.reviews.published_saving`: the saving from the published impacts, recomputed from
     counts and averages, and at equal volume (each team's pooled mean change applied to the old
@@ -161,6 +168,9 @@ def volume_of_saving(tables: pd.DataFrame, *, claim_gbp: float = 450_000.0) -> A
     recomputed saving, whether the claim holds on the published basis, and the saving at the
     old team's volume. Nothing is recorded.
     """
+    if claim_gbp is None:
+        claim_gbp = figure_value(SAVING_CLAIM, figures)
+    months = figure_value(SAVING_MONTHS, figures)
     saving = reviews.published_saving(tables, claim_gbp=claim_gbp)
     by_basis = saving.set_index("basis")
     published = by_basis.loc["published impacts"]
@@ -176,7 +186,7 @@ def volume_of_saving(tables: pd.DataFrame, *, claim_gbp: float = 450_000.0) -> A
         f"'more than {gbp(claim_gbp)}' {holds} on the published basis; at equal volume "
         f"({int(at_old_volume['completed_each'])} completed reviews each) it would be "
         f"£{at_old_volume['saving_gbp']:,.0f}, because the innovation site completed {fewer} "
-        "reviews in its four months."
+        f"reviews in its {months:g} months."
     )
     return AnalysisResult(
         table=_no_estimates(), text=text, view=saving.round(2), tables={"saving": saving}
