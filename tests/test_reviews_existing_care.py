@@ -153,6 +153,12 @@ def test_cost_change_bootstrap_table_figure_and_sentence(cost_changes):
     )
 
 
+def test_record_level_rows_carry_the_reviews_site():
+    records = care.ReviewRecords("my_reviews.csv", "user", synthetic_reviews())
+    result = care.cost_change_bootstrap(records, n_resamples=1000, seed=3, site="northfield")
+    assert set(result.table["site"]) == {"northfield"}
+
+
 def test_interpretation_is_the_sections_sentences_in_order(review_tables, cost_changes, figures):
     saving = care.volume_of_saving(review_tables, figures)
     risk = care.increase_risk_ratios(review_tables)

@@ -242,11 +242,12 @@ def cost_change_bootstrap(
     alpha: float = 0.05,
     seed: int = 0,
     disclosure_threshold: int = disclosure.DEFAULT_THRESHOLD,
+    site: str = SITE,
 ) -> AnalysisResult:
     """Mean change in weekly cost per completed review, by team, with bootstrap intervals.
 
     `.table`: `study.reviews.review_cost_change_bootstrap` (percentile and BCa rows per
-    estimate), labelled (harrow, the records' data kind, their path); `.figures
+    estimate), labelled (`site`, the records' data kind, their path); `.figures
     ["review_changes_<kind>"]`: the forest plot of the BCa mean changes; `.text`: the pooled
     difference in mean change and the full-year saving, BCa intervals, prefixed by the data kind
     (SYNTHETIC by default: an illustration of the method, not a finding). User data: the
@@ -257,7 +258,7 @@ def cost_change_bootstrap(
         reviews.review_cost_change_bootstrap(
             reviews_data.records, n_resamples=n_resamples, alpha=alpha, seed=seed
         ),
-        site=SITE,
+        site=site,
         data_kind=reviews_data.kind,
         source=reviews_data.path,
     )

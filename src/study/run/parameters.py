@@ -187,6 +187,9 @@ PARAMETERS: tuple[Parameter, ...] = (
               "long weekly file (week_start, site, series, count[, population])"),
     Parameter("reviews_path", Path_, "data/synthetic/reviews_synthetic.csv",
               "record-level reviews (synthetic by default)"),
+    Parameter("reviews_site", Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], "harrow",
+              "site of the record-level reviews (its rows in estimates.csv; Tables 1a/1b are "
+              "Harrow's)"),
     Parameter("review_tables_path", Path_, "data/published/harrow_reviews_tables.csv",
               "Harrow Tables 1a/1b as published (seed 004)"),
     Parameter("national_figures_path", Path_, "data/published/national_figures.csv",
@@ -378,7 +381,7 @@ NOTEBOOKS: dict[str, tuple[str, ...]] = {
         "bham_baseline_long_term bham_baseline_sensitivity birmingham_window_start "
         "birmingham_window_weeks".split()),
     "05_reviews_existing_care": tuple(
-        "alpha seed n_resamples review_tables_path reviews_path".split())
+        "alpha seed n_resamples review_tables_path reviews_path reviews_site".split())
         + ("disclosure_threshold",),
     "06_national_comparison": tuple(
         "alpha national_figures_path oflog_path treated_councils panel_measures "
