@@ -99,7 +99,7 @@ def rate_draws(rate: float, exposure: float | None, n: int, rng, name: str) -> n
 
 # --------------------------------------------------------------------------- rate paths
 
-SHAPES = ("step", "linear", "trend")
+SHAPES = ("step", "linear", "trend", "slope")
 
 
 @dataclass(frozen=True)
@@ -109,24 +109,30 @@ class RatePath:
     shape "step": each anchor's rate from its date on (the first rate before it); "linear":
     linear between anchors, flat before the first and after the last; "trend": log-linear
     through the first and last anchors, extrapolated both ways (a rate that keeps falling at
-    the same relative pace, as the log-linear pre-period trend of an ITS).
+    the same relative pace); "slope": log-linear through its one anchor with the log slope per
+    week named by `slope` (e.g. the pre-period trend of an ITS, `its_pre_trend`).
     """
 
     anchors: tuple[tuple[str, str], ...]
     shape: str = "linear"
+    slope: str = ""
 
     def __post_init__(self) -> None:
         if self.shape not in SHAPES:
             raise StudyInputError(f"shape must be one of {SHAPES}, got {self.shape!r}")
         if len(self.anchors) == 0 or (self.shape == "trend" and len(self.anchors) < 2):
             raise StudyInputError(f"a {self.shape} rate path needs anchors (trend: two)")
+        if (self.shape == "slope") != bool(self.slope) or (
+            self.shape == "slope" and len(self.anchors) != 1
+        ):
+            raise StudyInputError("a slope rate path needs one anchor and a slope name (only it)")
         days = to_days([d for d, _ in self.anchors], "anchors").astype(int)
         if np.any(np.diff(days) <= 0):
             raise StudyInputError("anchors dates must be strictly increasing")
 
     @property
     def rate_names(self) -> tuple[str, ...]:
-        return tuple(name for _, name in self.anchors)
+        return tuple(name for _, name in self.anchors) + ((self.slope,) if self.slope else ())
 
     def weekly(self, week_dates, rates: Mapping[str, np.ndarray]) -> np.ndarray:
         """The rate in each week, (n_draws, n_weeks), from `rates` {name: (n_draws,) draws}."""
@@ -136,6 +142,8 @@ class RatePath:
         d = to_days(week_dates).astype(int).astype(float)
         t = to_days([a for a, _ in self.anchors], "anchors").astype(int).astype(float)
         r = np.column_stack([np.atleast_1d(np.asarray(rates[n], float)) for n in self.rate_names])
+        if self.shape == "slope":
+            return r[:, [0]] * np.exp(r[:, [1]] * (d[None, :] - t[0]) / 7.0)
         if self.shape == "step":
             return r[:, np.clip(np.searchsorted(t, d, side="right") - 1, 0, None)]
         if self.shape == "linear":
@@ -172,16 +180,19 @@ def avoided_starts_from_path(
     *,
     n_draws: int = 10_000,
     seed: int = 0,
+    given: Mapping[str, tuple[float, np.ndarray]] | None = None,
 ) -> AvoidedStarts:
     """Weekly avoided starts = counterfactual - observed rate path of a `Reading`.
 
     `rates` maps each rate name to (published rate a week, exposure weeks or None). Each rate is
     drawn once per Monte Carlo draw (`rate_draws`, in the order of `rates`, with
     `np.random.default_rng(seed)`) and shared by both paths; the point path uses the published
-    rates themselves.
+    rates themselves. `given` maps further names (e.g. the log slope of `its_pre_trend`) to
+    (point, `n_draws` draws made elsewhere), each draw used once, paired in order.
     """
     n = check_n_draws(n_draws)
-    missing = [r for r in reading.rate_names if r not in rates]
+    given = dict(given or {})
+    missing = [r for r in reading.rate_names if r not in rates and r not in given]
     if missing:
         raise StudyInputError(f"rates lacks {missing} (named by reading {reading.name!r})")
     rng = np.random.default_rng(seed)
@@ -189,6 +200,13 @@ def avoided_starts_from_path(
     for name, (rate, exposure) in rates.items():
         point[name] = np.array([check_nonnegative(rate, f"rates[{name!r}]")])
         draws[name] = rate_draws(rate, exposure, n, rng, f"rates[{name!r}] exposure")
+    for name, (value, sample) in given.items():
+        sample = np.asarray(sample, dtype=float).ravel()
+        if sample.size != n:
+            raise StudyInputError(
+                f"given[{name!r}] has {sample.size} draws; the Monte Carlo uses {n} (each once)"
+            )
+        point[name], draws[name] = np.array([float(value)]), sample
     days = to_days(week_dates)
 
     def avoided(values: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -340,7 +358,124 @@ def its_avoided_starts(
     return replace(res, method=f"ITS counterfactual ({note})")
 
 
+@dataclass(frozen=True, eq=False)
+class PreTrend:
+    """The pre-intervention trend of an ITS fitted to the weeks before go-live: the log slope
+    a week of the last pre-period segment (trend + every slope term of the periods before
+    go-live), its point value and `draws` from the coefficients' normal sampling distribution."""
+
+    log_slope: float
+    draws: np.ndarray
+    go_live: str
+    n_weeks: int
+    method: str
+
+    def yearly_change(self, weeks: float = WEEKS_PER_YEAR) -> float:
+        """Relative change over `weeks` weeks at the point slope (exp(slope x weeks) - 1)."""
+        return float(np.expm1(self.log_slope * weeks))
+
+
+def its_pre_trend(
+    data: pd.DataFrame,
+    periods,
+    *,
+    go_live: str,
+    family: str = "quasi_poisson",
+    harmonics: int = 1,
+    transition_weeks: int = 0,
+    exposure: str | None = None,
+    n_draws: int = 10_000,
+    seed: int = 0,
+) -> PreTrend:
+    """The trend of the weekly series before `go_live`, as an ITS pre-period estimates it.
+
+    `study.its.fit_its` on the weeks before `go_live` (`study.its.data_up_to` the day before:
+    periods starting later are left out), the same family, seasonality and transition as the
+    ITS route. Log slope a week = trend + the slope terms of the periods kept (the slope of the
+    last pre-period segment; count families, log link). For a continuous family (`ols_hac`) the
+    slope is divided by the fitted level of the last pre-period week (relative change a week).
+    `n_draws` draws from N(beta-hat, V-hat) with `np.random.default_rng(seed)`, each used once.
+    """
+    from study import its
+
+    n = check_n_draws(n_draws)
+    eve = pd.Timestamp(go_live) - pd.Timedelta(days=1)
+    cut = its.data_up_to(data, periods, {}, f"{eve:%Y-%m-%d}")
+    fit = its.fit_its(
+        cut.weekly,
+        cut.periods,
+        family=family,
+        harmonics=harmonics,
+        transition_weeks=transition_weeks,
+        exposure=exposure,
+    )
+    cols = list(fit.design.X.columns)
+    idx = [cols.index(c) for c in cols if c == "trend" or c.startswith("slope_")]
+    beta_hat = fit.params.to_numpy()
+    rng = np.random.default_rng(seed)
+    beta = rng.multivariate_normal(beta_hat, fit.cov.to_numpy(), size=n, method="eigh")
+    point, draws = float(beta_hat[idx].sum()), beta[:, idx].sum(axis=1)
+    if family in its.CONTINUOUS_FAMILIES:
+        x_last = fit.design.X.to_numpy()[-1]
+        point, draws = point / float(beta_hat @ x_last), draws / (beta @ x_last)
+    weeks = int(fit.design.fit_mask.sum())
+    kept = ", ".join(cut.periods) or "none"
+    return PreTrend(
+        log_slope=point,
+        draws=draws,
+        go_live=f"{pd.Timestamp(go_live):%Y-%m-%d}",
+        n_weeks=weeks,
+        method=f"ITS pre-period trend ({family}, {harmonics} harmonic(s), {transition_weeks} "
+        f"transition week(s); {weeks} weeks before {day_text(go_live)}, periods kept: {kept}; "
+        f"{n} coefficient draws)",
+    )
+
+
+def its_rate_checks(
+    fit,
+    rate: Mapping[str, float],
+    dates: Mapping[str, str],
+    *,
+    effect_start: str,
+    n_draws: int,
+    alpha: float,
+    seed: int = 0,
+) -> dict[str, object]:
+    """The rate checks of `reading_checks` for an ITS route: is each published rate inside the
+    (alpha/2, 1 - alpha/2) percentile interval of the fitted weekly count (`fit`, an
+    `study.its.ITSFit`; `n_draws` coefficient draws, `np.random.default_rng(seed)`) in the week
+    that holds the day before the rate's date (the rate before: the day before `effect_start`)?
+    None for a date outside the series."""
+    n = check_n_draws(n_draws)
+    weeks = pd.DatetimeIndex(fit.design.week_start)
+    rng = np.random.default_rng(seed)
+    beta = rng.multivariate_normal(
+        fit.params.to_numpy(), fit.cov.to_numpy(), size=n, method="eigh"
+    )
+    fitted = fit.predict(beta)
+    out: dict[str, object] = {}
+    for key, day in _check_days(dates, effect_start):
+        eve = pd.Timestamp(day) - pd.Timedelta(days=1)
+        j = int(np.searchsorted(weeks.to_numpy(), eve.to_datetime64(), side="right")) - 1
+        if j < 0 or eve >= weeks[-1] + pd.Timedelta(days=7):
+            out[f"rate_{key}"] = None
+            continue
+        low, high = np.percentile(fitted[:, j], [50 * alpha, 100 - 50 * alpha])
+        out[f"rate_{key}"] = bool(low <= rate[key] <= high)
+    return out
+
+
+def _check_days(dates: Mapping[str, str], effect_start: str) -> tuple[tuple[str, str], ...]:
+    """(rate name, date) of the rate checks: the rate before at `effect_start`, then the
+    mid-year and end rates at their published dates."""
+    return (("before", effect_start), ("midyear", dates["midyear"]), ("after", dates["after"]))
+
+
 READINGS = ("step", "published_path", "published_path_april", "two_steps", "trend")
+ITS_TREND = "its_trend"  # the published path against the ITS pre-period trend continued
+ITS_ROUTE = "its"  # the ITS route: counterfactual - fitted counts of the weekly series
+ALL_READINGS = (*READINGS, ITS_TREND, ITS_ROUTE)
+ITS_SLOPE = "its_pre_trend_log_slope"  # the `given` name of the pre-trend slope draws
 
 
 def flat_path(date: str, rate: str = "before") -> RatePath:
@@ -428,6 +563,24 @@ def harrow_readings_of(
     }
 
 
+def its_trend_reading(
+    rate: Mapping[str, float], dates: Mapping[str, str], *, effect_start: str, trend: PreTrend
+) -> Reading:
+    """The published path (as `harrow_readings_of`'s "published_path") against a
+    counterfactual that continues the ITS pre-period trend (`its_pre_trend`) log-linearly from
+    the rate before at its date; the slope is the `given` name `ITS_SLOPE`."""
+    b, m, a = (f"{rate[k]:g}" for k in ("before", "midyear", "after"))
+    return Reading(
+        ITS_TREND,
+        f"published path {b} -> {m} -> {a} from {day_text(effect_start)} against the ITS "
+        f"pre-period trend ({trend.yearly_change():+.1%} a year) continued",
+        RatePath(
+            ((effect_start, "before"), (dates["midyear"], "midyear"), (dates["after"], "after"))
+        ),
+        RatePath(((dates["before"], "before"),), "slope", slope=ITS_SLOPE),
+    )
+
+
 def check_rule(rule: str) -> str:
     if rule not in RULES:
         raise StudyInputError(f"rule must be one of {RULES}, got {rule!r}")
@@ -511,11 +664,7 @@ def reading_checks(
         return f"{pd.Timestamp(day) - pd.Timedelta(days=1):%Y-%m-%d}"
 
     out: dict[str, object] = {}
-    for key, day in (
-        ("before", effect_start),
-        ("midyear", dates["midyear"]),
-        ("after", dates["after"]),
-    ):
+    for key, day in _check_days(dates, effect_start):
         got = float(reading.observed.weekly([eve(day)], known)[0, 0])
         out[f"rate_{key}"] = abs(got - rate[key]) <= _half_unit(rate[key]) + 1e-9
     low, high = costing.interval
