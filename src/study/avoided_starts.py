@@ -353,8 +353,21 @@ def its_avoided_starts(
         transition_weeks=transition_weeks,
         exposure=exposure,
     )
+    return avoided_starts_of_fit(
+        fit, window_start, window_end, n_model_draws=n_model_draws, seed=seed
+    )
+
+
+def avoided_starts_of_fit(
+    fit, window_start: str, window_end: str, *, n_model_draws: int = 2000, seed: int = 0
+) -> AvoidedStarts:
+    """`study.its.avoided_starts_draws` of a fitted `study.its.ITSFit` over the weeks in
+    [window_start, window_end], its method naming the family, harmonics and transition."""
+    from study import its
+
     res = its.avoided_starts_draws(fit, window_start, window_end, n_draws=n_model_draws, seed=seed)
-    note = f"{family}, {harmonics} harmonic(s), {transition_weeks} transition week(s)"
+    d = fit.design
+    note = f"{fit.family}, {d.harmonics} harmonic(s), {d.transition_weeks} transition week(s)"
     return replace(res, method=f"ITS counterfactual ({note})")
 
 
@@ -449,9 +462,7 @@ def its_rate_checks(
     n = check_n_draws(n_draws)
     weeks = pd.DatetimeIndex(fit.design.week_start)
     rng = np.random.default_rng(seed)
-    beta = rng.multivariate_normal(
-        fit.params.to_numpy(), fit.cov.to_numpy(), size=n, method="eigh"
-    )
+    beta = rng.multivariate_normal(fit.params.to_numpy(), fit.cov.to_numpy(), size=n, method="eigh")
     fitted = fit.predict(beta)
     out: dict[str, object] = {}
     for key, day in _check_days(dates, effect_start):

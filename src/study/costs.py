@@ -626,15 +626,17 @@ def path_cost_avoidance(
     alpha: float = 0.05,
     seed: int = 0,
     label: str = "",
+    given: Mapping[str, tuple[float, np.ndarray]] | None = None,
 ) -> CostAvoidance:
     """£ avoided under a `Reading` of published rates, with a Monte Carlo interval.
 
     Avoided starts in each of the `n_weeks` weeks from `first_week`: counterfactual - observed
     rate of the reading, each rate Poisson over its exposure (`avoided_starts_from_path`,
-    `seed`); £ and its percentile interval as in `rates_cost_avoidance` (`seed + 1`).
+    `seed`; `given`: quantities drawn elsewhere, such as an ITS pre-period slope); £ and its
+    percentile interval as in `rates_cost_avoidance` (`seed + 1`).
     """
     av = avoided_starts_from_path(
-        reading, rates, weekly_dates(first_week, n_weeks), n_draws=n_draws, seed=seed
+        reading, rates, weekly_dates(first_week, n_weeks), n_draws=n_draws, seed=seed, given=given
     )
     return cost_avoidance(
         av, unit_cost, rule=rule, n_draws=n_draws, alpha=alpha, seed=seed + 1, label=label
