@@ -371,111 +371,6 @@ def avoided_starts_of_fit(
     return replace(res, method=f"ITS counterfactual ({note})")
 
 
-@dataclass(frozen=True, eq=False)
-class PreTrend:
-    """The pre-intervention trend of an ITS fitted to the weeks before go-live: the log slope
-    a week of the last pre-period segment (trend + every slope term of the periods before
-    go-live), its point value and `draws` from the coefficients' normal sampling distribution."""
-
-    log_slope: float
-    draws: np.ndarray
-    go_live: str
-    n_weeks: int
-    method: str
-
-    def yearly_change(self, weeks: float = WEEKS_PER_YEAR) -> float:
-        """Relative change over `weeks` weeks at the point slope (exp(slope x weeks) - 1)."""
-        return float(np.expm1(self.log_slope * weeks))
-
-
-def its_pre_trend(
-    data: pd.DataFrame,
-    periods,
-    *,
-    go_live: str,
-    family: str = "quasi_poisson",
-    harmonics: int = 1,
-    transition_weeks: int = 0,
-    exposure: str | None = None,
-    n_draws: int = 10_000,
-    seed: int = 0,
-) -> PreTrend:
-    """The trend of the weekly series before `go_live`, as an ITS pre-period estimates it.
-
-    `study.its.fit_its` on the weeks before `go_live` (`study.its.data_up_to` the day before:
-    periods starting later are left out), the same family, seasonality and transition as the
-    ITS route. Log slope a week = trend + the slope terms of the periods kept (the slope of the
-    last pre-period segment; count families, log link). For a continuous family (`ols_hac`) the
-    slope is divided by the fitted level of the last pre-period week (relative change a week).
-    `n_draws` draws from N(beta-hat, V-hat) with `np.random.default_rng(seed)`, each used once.
-    """
-    from study import its
-
-    n = check_n_draws(n_draws)
-    eve = pd.Timestamp(go_live) - pd.Timedelta(days=1)
-    cut = its.data_up_to(data, periods, {}, f"{eve:%Y-%m-%d}")
-    fit = its.fit_its(
-        cut.weekly,
-        cut.periods,
-        family=family,
-        harmonics=harmonics,
-        transition_weeks=transition_weeks,
-        exposure=exposure,
-    )
-    cols = list(fit.design.X.columns)
-    idx = [cols.index(c) for c in cols if c == "trend" or c.startswith("slope_")]
-    beta_hat = fit.params.to_numpy()
-    rng = np.random.default_rng(seed)
-    beta = rng.multivariate_normal(beta_hat, fit.cov.to_numpy(), size=n, method="eigh")
-    point, draws = float(beta_hat[idx].sum()), beta[:, idx].sum(axis=1)
-    if family in its.CONTINUOUS_FAMILIES:
-        x_last = fit.design.X.to_numpy()[-1]
-        point, draws = point / float(beta_hat @ x_last), draws / (beta @ x_last)
-    weeks = int(fit.design.fit_mask.sum())
-    kept = ", ".join(cut.periods) or "none"
-    return PreTrend(
-        log_slope=point,
-        draws=draws,
-        go_live=f"{pd.Timestamp(go_live):%Y-%m-%d}",
-        n_weeks=weeks,
-        method=f"ITS pre-period trend ({family}, {harmonics} harmonic(s), {transition_weeks} "
-        f"transition week(s); {weeks} weeks before {day_text(go_live)}, periods kept: {kept}; "
-        f"{n} coefficient draws)",
-    )
-
-
-def its_rate_checks(
-    fit,
-    rate: Mapping[str, float],
-    dates: Mapping[str, str],
-    *,
-    effect_start: str,
-    n_draws: int,
-    alpha: float,
-    seed: int = 0,
-) -> dict[str, object]:
-    """The rate checks of `reading_checks` for an ITS route: is each published rate inside the
-    (alpha/2, 1 - alpha/2) percentile interval of the fitted weekly count (`fit`, an
-    `study.its.ITSFit`; `n_draws` coefficient draws, `np.random.default_rng(seed)`) in the week
-    that holds the day before the rate's date (the rate before: the day before `effect_start`)?
-    None for a date outside the series."""
-    n = check_n_draws(n_draws)
-    weeks = pd.DatetimeIndex(fit.design.week_start)
-    rng = np.random.default_rng(seed)
-    beta = rng.multivariate_normal(fit.params.to_numpy(), fit.cov.to_numpy(), size=n, method="eigh")
-    fitted = fit.predict(beta)
-    out: dict[str, object] = {}
-    for key, day in _check_days(dates, effect_start):
-        eve = pd.Timestamp(day) - pd.Timedelta(days=1)
-        j = int(np.searchsorted(weeks.to_numpy(), eve.to_datetime64(), side="right")) - 1
-        if j < 0 or eve >= weeks[-1] + pd.Timedelta(days=7):
-            out[f"rate_{key}"] = None
-            continue
-        low, high = np.percentile(fitted[:, j], [50 * alpha, 100 - 50 * alpha])
-        out[f"rate_{key}"] = bool(low <= rate[key] <= high)
-    return out
-
-
 def _check_days(dates: Mapping[str, str], effect_start: str) -> tuple[tuple[str, str], ...]:
     """(rate name, date) of the rate checks: the rate before at `effect_start`, then the
     mid-year and end rates at their published dates."""
@@ -572,24 +467,6 @@ def harrow_readings_of(
             RatePath(((dates["pre"], "pre"), (dates["before"], "before")), "trend"),
         ),
     }
-
-
-def its_trend_reading(
-    rate: Mapping[str, float], dates: Mapping[str, str], *, effect_start: str, trend: PreTrend
-) -> Reading:
-    """The published path (as `harrow_readings_of`'s "published_path") against a
-    counterfactual that continues the ITS pre-period trend (`its_pre_trend`) log-linearly from
-    the rate before at its date; the slope is the `given` name `ITS_SLOPE`."""
-    b, m, a = (f"{rate[k]:g}" for k in ("before", "midyear", "after"))
-    return Reading(
-        ITS_TREND,
-        f"published path {b} -> {m} -> {a} from {day_text(effect_start)} against the ITS "
-        f"pre-period trend ({trend.yearly_change():+.1%} a year) continued",
-        RatePath(
-            ((effect_start, "before"), (dates["midyear"], "midyear"), (dates["after"], "after"))
-        ),
-        RatePath(((dates["before"], "before"),), "slope", slope=ITS_SLOPE),
-    )
 
 
 def check_rule(rule: str) -> str:

@@ -31,7 +31,6 @@ from study.avoided_starts import (
     ITS_SLOPE,
     ITS_TREND,
     AvoidedStarts,
-    PreTrend,
     Reading,
     day_text,
     flat_path,
@@ -41,7 +40,19 @@ from study.costs import CostAvoidance, CostModel
 from study.data import national, published
 from study.errors import StudyInputError
 from study.plots.costs import plot_tornado
+from study.readings import READING as READING  # the sensitivity's readings assumption
+from study.readings import (
+    PreTrend,
+    costing_summary,
+    its_pre_trend,
+    its_rate_checks,
+    its_trend_reading,
+    rates_sensitivity,
+    readings_summary,
+)
 from study.tidy import ESTIMATE_COLUMNS, WEEKS_PER_YEAR, gbp
+
+harrow_rates_sensitivity = rates_sensitivity  # the name notebook 04's tests know
 
 # published figures (data/published/figures.csv) behind each section
 HARROW_RATE_FIGURES = {
@@ -58,9 +69,6 @@ BHAM_FIGURES = {"reduction": "bham_long_term_reduction", "months": "bham_evaluat
 QUALIFIER_TEXT = {"up_to": "up to ", "approx": "approximately "}  # figures.csv `qualifier`
 RULE_LABELS = {"part_year": "part-year", "full_year": "full year (52 weeks each)"}
 GBP_DIGITS = {"estimate": 1, "ci_low": 1, "ci_high": 1}  # views: numbers to one decimal
-READING = "reading of the published rates"
-# the ASC-FR measures of the extreme care mixes in the sensitivity (`ascfr_unit_costs` names)
-EXTREME_MIX_MEASURES = ("community_weekly_during", "res_nursing_total_2021_22")
 ITS_FAMILIES = ("poisson", "quasi_poisson", "negative_binomial", "ols_hac")
 SYNTHETIC_NOTE = (
     "synthetic data calibrated to the published figures — this shows the machinery, not a finding"
@@ -121,207 +129,7 @@ def harrow_rate_inputs(
     return rate, dates, {k: (rate[k], exposure[k]) for k in ("pre", "before", "midyear", "after")}
 
 
-def harrow_rates_sensitivity(
-    readings: Mapping[str, Reading],
-    rates: Mapping[str, tuple[float, float | None]],
-    dates: Mapping[str, str],
-    *,
-    reading: str,
-    base: CostAvoidance,
-    unit_costs: pd.DataFrame,
-    published_gbp: float,
-    fy_start: str,
-    effect_starts: Mapping[str, str],
-    alpha: float,
-    seed: int,
-    given: Mapping[str, float] | None = None,
-    base_path: AvoidedStarts | None = None,
-) -> costs.Sensitivity:
-    """Point £ of the published rates over the 52 weeks from `fy_start`, one change at a time.
-
-    Each value is `study.costs.point_cost_avoidance` (point person-weeks x weekly cost) of the
-    avoided starts `study.costs.avoided_starts_from_path` gives at the published rates (`given`:
-    point values of further named quantities, the ITS pre-period slope). Base:
-    `readings[reading]` (or `base_path`, the point path of the ITS route), part-year, at the mean unit cost of `base`
-    (`dates`: the published rates' dates, as `harrow_rate_inputs` gives them). Alternatives:
-    unit cost
-    (the (alpha/2, 1 - alpha/2) quantiles of `base.unit_cost`, the cost `published_gbp` implies
-    for `base`, the extreme ASC-FR mixes in `unit_costs`, `ascfr_unit_costs` output); counting
-    rule; every reading; a step on each of `effect_starts` ({label: date}).
-    """
-    weeks = costs.weekly_dates(fy_start, WEEKS_PER_YEAR)
-    known = {k: (v, None) for k, (v, _) in rates.items()}
-    fixed = {k: (v, np.full(1000, float(v))) for k, v in (given or {}).items()}
-
-    def point(unit_cost_gbp, rule, path) -> float:
-        avoided = (
-            path
-            if isinstance(path, AvoidedStarts)
-            else costs.avoided_starts_from_path(path, known, weeks, n_draws=1000, given=fixed)
-        )
-        return costs.point_cost_avoidance(avoided, unit_cost_gbp, rule)
-
-    cost_low, cost_high = costs.unit_cost_interval(base.unit_cost, alpha=alpha, seed=seed)
-    u = unit_costs.set_index("measure")["value"]
-    community_measure, residential_measure = EXTREME_MIX_MEASURES
-    community, residential = u[community_measure], u[residential_measure]
-    res_year = residential_measure.removeprefix("res_nursing_total_").replace("_", "-")
-    others = {
-        f"all community, T34 denominator: £{community:,.0f}/wk": {"unit_cost_gbp": community},
-        f"all residential/nursing {res_year}: £{residential:,.0f}/wk": {
-            "unit_cost_gbp": residential
-        },
-    }
-    if base.person_weeks_point > 0:
-        implied = base.implied_weekly_cost(published_gbp)
-        label = f"implied by {gbp(published_gbp)}: £{implied:,.0f}/wk"
-        others = {label: {"unit_cost_gbp": implied}, **others}
-    rate = {k: v for k, (v, _) in rates.items()}
-    return costs.Sensitivity.over(
-        point,
-        dict(
-            unit_cost_gbp=base.unit_cost_mean_gbp,
-            rule="part_year",
-            path=readings[reading] if base_path is None else base_path,
-        ),
-        {
-            "unit cost (ASC-FR mix interval)": {
-                f"£{cost_low:,.0f}/wk": {"unit_cost_gbp": cost_low},
-                f"£{cost_high:,.0f}/wk": {"unit_cost_gbp": cost_high},
-            },
-            "unit cost (other sources, extreme mixes)": others,
-            "counting rule": {"part-year": {}, "full year (52 weeks)": {"rule": "full_year"}},
-            READING: {r.label: {"path": r} for r in readings.values()},
-            "effect start (a step)": {
-                label: {"path": avoided_starts.step_reading(rate, dates, day)}
-                for label, day in effect_starts.items()
-            },
-        },
-    )
-
-
-def its_sensitivity(
-    weekly: pd.DataFrame,
-    periods: Mapping,
-    *,
-    unit_cost_gbp: float,
-    window_start: str,
-    window_end: str,
-    family: str,
-    harmonics: int,
-    transition_weeks: int,
-    seed: int,
-    kind: str = "synthetic",
-    families: Sequence[str] = ITS_FAMILIES,
-    transition_options: Sequence[int] = (0, 2, 4),
-    harmonic_options: Sequence[int] = (0, 1, 2),
-) -> costs.Sensitivity:
-    """Point £ of the ITS route (part-year, a fixed unit cost) by family, transition, seasonality.
-
-    Each value is `study.costs.point_cost_avoidance` of `study.costs.its_avoided_starts` (the
-    fitted counterfactual - fitted counts in the window), one model choice changed at a time.
-    """
-
-    def point(**model) -> float:
-        avoided = costs.its_avoided_starts(
-            weekly, periods, window_start=window_start, window_end=window_end, seed=seed, **model
-        )
-        return costs.point_cost_avoidance(avoided, unit_cost_gbp, "part_year")
-
-    return costs.Sensitivity.over(
-        point,
-        dict(family=family, harmonics=harmonics, transition_weeks=transition_weeks),
-        {
-            f"ITS model family ({kind})": {f: {"family": f} for f in families},
-            f"ITS transition weeks ({kind})": {
-                f"{w} weeks": {"transition_weeks": w} for w in transition_options
-            },
-            f"ITS seasonality ({kind})": {
-                f"{k} harmonics": {"harmonics": k} for k in harmonic_options
-            },
-        },
-    )
-
-
 # --------------------------------------------------------------------------- tables and text
-
-
-def readings_summary(
-    costings: Mapping[str, CostAvoidance],
-    checks: Mapping[str, Mapping[str, object]],
-    readings: Mapping[str, Reading],
-    *,
-    default: str,
-    published_text: str,
-    full_year_text: str,
-    published_gbp: float,
-    effect_start: str,
-) -> str:
-    """Computed paragraph: why the default reading, the range across readings, which readings
-    each published £ figure agrees with, and the weekly costs the published £ implies.
-
-    `readings` are the readings of the published rates; `costings` and `checks` may also hold
-    the ITS route (`ITS_ROUTE`), which can be the default but is not one of the readings."""
-    names = list(readings)
-    points = {n: costings[n].point_gbp for n in names}
-    lo, hi = min(points, key=points.get), max(points, key=points.get)
-    rates_ok = [n for n in names if all(checks[n][k] for k in costs.RATE_CHECKS)]
-    c = costings[default]
-    failed = [k.removeprefix("rate_") for k in costs.RATE_CHECKS if checks[default][k] is False]
-    if default == ITS_ROUTE:
-        inside = [k.removeprefix("rate_") for k in costs.RATE_CHECKS if checks[default][k]]
-        why = (
-            "it costs the weekly series through the interrupted time series (counterfactual "
-            "minus fitted counts) instead of a path between the published rates; the published "
-            f"rate(s) {', '.join(inside) or 'none'} lie inside the fitted weekly count's "
-            f"{c.level:.0%} interval at their dates"
-        )
-        chosen_label = f"ITS route, {c.source}"
-    else:
-        chosen = readings[default]
-        chosen_label = chosen.label
-        why = (
-            f"it is one of the {len(rates_ok)} of {len(names)} readings ({', '.join(rates_ok)}) "
-            f"whose observed path has no change before the first intervention period "
-            f"({day_text(effect_start)}) and meets the published mid-year and end rates at their "
-            "dates"
-            + (
-                ", and it joins the published rates by straight lines rather than jumps"
-                if chosen.observed.shape == "linear"
-                else ""
-            )
-            if not failed
-            else f"it does not meet the published rate(s) {', '.join(failed)} at their dates"
-        )
-    inside = [n for n in names if checks[n]["published_inside"]]
-    shared = [n for n in names if checks[n]["shares_full_year_cost"]]
-    positive = [n for n in names if costings[n].person_weeks_point > 0]
-    implied = {n: costings[n].implied_weekly_cost(published_gbp) for n in positive}
-    none = [n for n in names if n not in positive]
-    text = (
-        f"Default reading `{default}` ({chosen_label}; parameter `harrow_reading`): {why}. "
-        f"Across the {len(names)} readings of the published rates the part-year cost avoidance "
-        f"at {c.unit_cost.describe()} runs from {gbp(points[lo])} ({lo}) to {gbp(points[hi])} "
-        f"({hi}); the default gives {gbp(c.point_gbp)} ({c.level:.0%} interval "
-        f"{gbp(c.interval[0])} to {gbp(c.interval[1])}). "
-        f"{published_text} lies inside the interval of: {', '.join(inside) or 'none'}; "
-        f"{published_text} and {full_year_text} share one weekly unit cost only under: "
-        f"{', '.join(shared) or 'none'}."
-    )
-    if implied:
-        cheap, dear = min(implied, key=implied.get), max(implied, key=implied.get)
-        text += (
-            f" The weekly cost {published_text} implies runs from £{implied[cheap]:,.0f} "
-            f"({cheap}) to £{implied[dear]:,.0f} ({dear}), against the ASC-FR mix's "
-            f"£{c.unit_cost_mean_gbp:,.0f}."
-        )
-    if none:
-        text += (
-            f" Under {', '.join(none)} the counterfactual avoids no starts over the year "
-            f"({', '.join(f'{costings[n].starts_point:.1f}' for n in none)}): no unit cost "
-            f"reproduces {published_text}."
-        )
-    return text
 
 
 def reduction_grid(
@@ -354,55 +162,6 @@ def grid_thousands(grid: pd.DataFrame) -> pd.DataFrame:
         index=["rule", "baseline_per_week"], columns="weekly_cost_gbp", values="cost_avoided_gbp"
     )
     return wide / 1000
-
-
-def harrow_summary(
-    costings: Mapping[str, CostAvoidance],
-    sensitivity: costs.Sensitivity,
-    *,
-    reading_label: str,
-    published_part_gbp: float,
-    published_full_gbp: float,
-    full_text: str,
-    exposure_weeks: tuple[float, float],
-    unit_cost_cv: float,
-    site_label: str = "Harrow",
-) -> str:
-    """Computed paragraph: `cost_avoidance_summary` of the part-year costing of the chosen
-    reading, and the weekly costs that the published £ figures imply."""
-    part, whole_fy = costings["part_year"], costings["whole_fy"]
-    summary = costs.cost_avoidance_summary(
-        part,
-        published_gbp=published_part_gbp,
-        published_label=f"{site_label}'s published part-year figure",
-        tornado=sensitivity.tornado(),
-        assumptions={
-            "avoided starts": reading_label,
-            "rate exposures": (
-                f"{exposure_weeks[0]:g} weeks behind the rate before and {exposure_weeks[1]:g} "
-                "behind each later one (not published)"
-            ),
-            "unit cost": f"ASC-FR mix with SD {unit_cost_cv:.0%} of each mean (judgement)",
-            "interval": f"{part.n_draws} Monte Carlo draws, percentile",
-        },
-    )
-    se_low, se_high = part.interval_mc_se
-    lines = [
-        summary,
-        f"Monte Carlo standard errors of the interval's limits: {gbp(se_low)} and "
-        f"{gbp(se_high)} ({max(se_low, se_high) / part.point_gbp:.1%} of the estimate at most)."
-        if part.point_gbp > 0
-        else "",
-    ]
-    if part.person_weeks_point > 0:
-        lines.append(
-            f"Under this reading the published {gbp(published_part_gbp)} implies "
-            f"£{part.implied_weekly_cost(published_part_gbp):,.0f} a week per avoided client and "
-            f"the '{full_text}' (a whole financial year at the new rate) "
-            f"£{whole_fy.implied_weekly_cost(published_full_gbp):,.0f}; the ASC-FR mix "
-            f"gives £{part.unit_cost_mean_gbp:,.0f}."
-        )
-    return "\n".join(line for line in lines if line)
 
 
 def reduction_summary(
@@ -531,17 +290,24 @@ def _its_needed(reading: str, its_route: Costings | None) -> None:
             raise StudyInputError(f"reading {ITS_TREND!r}: {its_route.pre_trend_note}")
 
 
-def _readings_with_its(
-    figures: pd.DataFrame,
-    its_route: Costings | None,
-    *,
-    periods: Mapping,
-    fy_start: str,
-    full_effect: str | None,
-    exposure_weeks: tuple[float, float],
-):
-    """(rate, dates, rates, readings, given): `harrow_rate_inputs`, `harrow_readings_of` and,
-    when the ITS section has a pre-period trend, the `ITS_TREND` reading and its slope draws."""
+@dataclass(frozen=True)
+class _Harrow:
+    """What both Harrow sections read from the figures: the rates (`harrow_rate_inputs`), the
+    readings (`harrow_readings_of`, and `ITS_TREND` with its slope draws `given` when the ITS
+    section has a pre-period trend), the published £ figures and the whole-year reading."""
+
+    rate: dict
+    dates: dict
+    rates: dict
+    readings: dict
+    given: dict
+    money: tuple[float, float, str, str]  # part-year £, full-year £ and their texts
+    effect_start: str
+    year: str
+    whole: Reading
+
+
+def _harrow(figures, its_route, *, periods, fy_start, full_effect, exposure_weeks) -> _Harrow:
     rate, dates, rates = harrow_rate_inputs(figures, exposure_weeks)
     effect_start = first_intervention(periods)
     readings = avoided_starts.harrow_readings_of(
@@ -550,11 +316,20 @@ def _readings_with_its(
     given: dict[str, tuple[float, np.ndarray]] = {}
     if its_route is not None and its_route.pre_trend is not None:
         trend = its_route.pre_trend
-        readings[ITS_TREND] = avoided_starts.its_trend_reading(
-            rate, dates, effect_start=effect_start, trend=trend
-        )
+        readings[ITS_TREND] = its_trend_reading(rate, dates, effect_start=effect_start, trend=trend)
         given[ITS_SLOPE] = (trend.log_slope, trend.draws)
-    return rate, dates, rates, readings, given
+    money = _figure_rows(figures, HARROW_COST_FIGURES)
+    part_gbp, full_gbp = (float(v) for v in money["value"])
+    part_text, full_text = (_as_published(r) for _, r in money.iterrows())
+    whole = Reading(
+        "whole_fy",
+        "the new rate for the whole financial year",
+        flat_path(fy_start, "after"),
+        flat_path(fy_start),
+    )
+    year = _financial_year(fy_start)[0]
+    money_t = (part_gbp, full_gbp, part_text, full_text)
+    return _Harrow(rate, dates, rates, readings, given, money_t, effect_start, year, whole)
 
 
 def first_intervention(periods: Mapping) -> str:
@@ -597,25 +372,11 @@ def harrow_rates(
         raise StudyInputError(f"reading must be one of {ALL_READINGS}, got {reading!r}")
     _its_needed(reading, its_route)
     name = site_label(site)
-    rate, dates, rates, readings, given = _readings_with_its(
-        figures,
-        its_route,
-        periods=periods,
-        fy_start=fy_start,
-        full_effect=full_effect,
-        exposure_weeks=exposure_weeks,
-    )
-    money = _figure_rows(figures, HARROW_COST_FIGURES)
-    part_gbp, full_gbp = (float(v) for v in money["value"])
-    part_text, full_text = (_as_published(r) for _, r in money.iterrows())
-    effect_start = first_intervention(periods)
-    year, _ = _financial_year(fy_start)
-    whole = Reading(
-        "whole_fy",
-        "the new rate for the whole financial year",
-        flat_path(fy_start, "after"),
-        flat_path(fy_start),
-    )
+    h = _harrow(figures, its_route, periods=periods, fy_start=fy_start, full_effect=full_effect,
+                exposure_weeks=exposure_weeks)  # fmt: skip
+    dates, rates, readings, given = h.dates, h.rates, h.readings, h.given
+    part_gbp, full_gbp, part_text, full_text = h.money
+    effect_start, year, whole = h.effect_start, h.year, h.whole
     draws = dict(unit_cost=unit_cost.cost, first_week=fy_start, n_draws=n_draws, alpha=alpha)
     costings = {}
     for rule in RULE_LABELS:
@@ -700,7 +461,7 @@ def harrow_rates(
         if reading == ITS_ROUTE
         else readings[reading].label
     )
-    text = harrow_summary(
+    text = costing_summary(
         costings,
         sensitivity,
         reading_label=f"reading {reading}: {reading_label}",
@@ -759,19 +520,11 @@ def harrow_readings(
         raise StudyInputError(f"reading must be one of {ALL_READINGS}, got {reading!r}")
     _its_needed(reading, its_route)
     name = site_label(site)
-    rate, dates, rates, readings, given = _readings_with_its(
-        figures,
-        its_route,
-        periods=periods,
-        fy_start=fy_start,
-        full_effect=full_effect,
-        exposure_weeks=exposure_weeks,
-    )
-    money = _figure_rows(figures, HARROW_COST_FIGURES)
-    part_gbp, full_gbp = (float(v) for v in money["value"])
-    part_text, full_text = (_as_published(r) for _, r in money.iterrows())
-    effect_start = first_intervention(periods)
-    year, _ = _financial_year(fy_start)
+    h = _harrow(figures, its_route, periods=periods, fy_start=fy_start, full_effect=full_effect,
+                exposure_weeks=exposure_weeks)  # fmt: skip
+    rate, dates, rates, readings, given = h.rate, h.dates, h.rates, h.readings, h.given
+    part_gbp, full_gbp, part_text, full_text = h.money
+    effect_start, year, whole = h.effect_start, h.year, h.whole
     draws = dict(unit_cost=unit_cost.cost, first_week=fy_start, n_draws=n_draws, alpha=alpha)
 
     def label(n: str) -> str:
@@ -782,7 +535,7 @@ def harrow_readings(
         for n, r in readings.items()
     }
     whole = costs.path_cost_avoidance(
-        Reading("whole_fy", "", flat_path(fy_start, "after"), flat_path(fy_start)),
+        whole,
         rates,
         seed=seed,
         label=f"{name}, a whole financial year at the new rate",
@@ -804,7 +557,7 @@ def harrow_readings(
         **(
             dict.fromkeys(costs.RATE_CHECKS)
             if its_route.fit is None
-            else avoided_starts.its_rate_checks(
+            else its_rate_checks(
                 its_route.fit,
                 rate,
                 dates,
@@ -971,7 +724,7 @@ def harrow_its(
         for rule in RULE_LABELS
     }
     try:
-        pre_trend = avoided_starts.its_pre_trend(
+        pre_trend = its_pre_trend(
             series,
             cut.periods,
             go_live=first_intervention(cut.periods),
@@ -983,7 +736,7 @@ def harrow_its(
     except StudyInputError as exc:
         pre_trend, pre_note = None, f"the ITS pre-period cannot be fitted ({exc})"
     kind = data_kind(weekly_path)
-    sensitivity = its_sensitivity(
+    sensitivity = costs.its_sensitivity(
         series,
         cut.periods,
         unit_cost_gbp=unit_cost.cost.mean_gbp,
