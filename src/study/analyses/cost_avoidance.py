@@ -1,18 +1,14 @@
 """Notebook 04 (cost avoidance): each section's estimates, tables, figure and sentence.
 
-A section is one call that returns an `AnalysisResult`:
-
-- `unit_costs`: one council's weekly cost per long-term client from its ASC-FR/SALT rows (a
-  `UnitCosts`, which the other sections take);
-- `harrow_rates`: Harrow's published rates (7.2 -> 5.5 a week) in £, beside the published £696k
-  and "up to £1m", with the one-at-a-time sensitivity behind the tornado plot;
-- `harrow_its`: the same costing of the avoided starts of an interrupted time series;
-- `birmingham_reduction`: Birmingham's 36% reduction in £ over an assumed baseline and window.
-
-Every £ figure is `study.costs.rates_cost_avoidance` or `study.costs.its_cost_avoidance`,
-whose docstrings state the method (avoided starts x weeks counted x unit cost, Monte Carlo
-percentile interval). The sensitivity scenarios are point values
-(`study.costs.point_cost_avoidance`); the sentences are computed from the results.
+A section is one call that returns an `AnalysisResult`: `published_inputs` (the figures costed,
+quoted), `unit_costs` (a council's weekly cost per long-term client from its ASC-FR/SALT rows),
+`harrow_its` (the avoided starts of an interrupted time series in £, and its pre-period trend),
+`harrow_rates` (published weekly rates in £ under one reading, against the published £, with
+the tornado), `harrow_readings` (every reading side by side) and `birmingham_reduction` (a
+published relative reduction over an assumed baseline and window). Sites are parameters.
+Every £ figure is a `study.costs` route (`cost_avoidance`: avoided starts x weeks counted x
+unit cost, Monte Carlo percentile interval with the MC SE of its limits); sensitivity values
+are points (`study.costs.point_cost_avoidance`); sentences are computed from the results.
 """
 
 from __future__ import annotations
@@ -218,6 +214,21 @@ class UnitCosts(AnalysisResult):
         super().__post_init__()
         if self.cost is None or self.units is None or not self.cost_source:
             raise StudyInputError("UnitCosts needs a cost, its units table and a cost_source")
+
+
+def published_inputs(figures: pd.DataFrame) -> AnalysisResult:
+    """The published figures the sections cost, quoted from figures.csv: one line per site and
+    quotation, naming the figures it holds (`.text`; nothing recorded)."""
+    ids = [*HARROW_RATE_FIGURES.values(), *HARROW_COST_FIGURES.values(), *BHAM_FIGURES.values()]
+    rows = published.figure_table(ids, figures)
+    lines = []
+    for (site, quote, doc), sub in rows.groupby(["site", "quote", "source_file"], sort=False):
+        held = "; ".join(
+            f"{r['measure']}, {r['period']}: {r['value']:,.10g}" for _, r in sub.iterrows()
+        )
+        lines.append(f"- **{site_label(site)}** ({doc}): \u201c{quote}\u201d ({held})")
+    return AnalysisResult(table=pd.DataFrame(columns=[*ESTIMATE_COLUMNS, *LABEL_COLUMNS]),
+                          text="\n".join(lines))  # fmt: skip
 
 
 def unit_costs(
