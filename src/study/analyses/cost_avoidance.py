@@ -636,6 +636,8 @@ def harrow_readings(
         if its_route.fit is None
         else f"the published rate inside the fitted weekly count's {its_part.level:.0%} interval"
     )
+    if its_route.fit is not None and None in [checks[ITS_ROUTE][k] for k in costs.RATE_CHECKS]:
+        labels[ITS_ROUTE] += " (n/a: the rate's date is outside the weekly series)"
     view = costs.readings_view(
         {**costings, ITS_ROUTE: its_part},
         checks,
