@@ -331,7 +331,7 @@ def costing_summary(
     full_text: str,
     exposure_weeks: tuple[float, float],
     unit_cost_cv: float,
-    site_label: str = "Harrow",
+    site_label: str,
 ) -> str:
     """Computed paragraph: `cost_avoidance_summary` of the part-year costing of the chosen
     reading, and the weekly costs that the published £ figures imply."""
