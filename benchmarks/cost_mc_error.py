@@ -2,11 +2,13 @@
 
 For each costing of notebook 04's default run (every reading of Harrow's published rates, a
 whole financial year at the new rate, Birmingham's default, and the ITS route on the synthetic
-weekly series) the Monte Carlo is repeated with `--reps` seeds at `--draws` draws. Per interval
-limit we record the SD of the limit across seeds (the actual Monte Carlo error), the mean of the
-SE each run reports (`study.costs.mc_percentile_interval`, order-statistic formula), their ratio,
-and the SD as a share of the point estimate's size (the floor: under 1%). The point estimates
-are computed, not simulated, and have no Monte Carlo error.
+weekly series, and the its_trend reading, whose counterfactual continues that series' ITS
+pre-period trend) the Monte Carlo is repeated with `--reps` seeds at `--draws` draws. Per
+interval limit we record the SD of the limit across seeds (the actual Monte Carlo error), the
+mean of the SE each run reports (`study.costs.mc_percentile_interval`, which uses
+`study.its.quantile_mc_se`, the order-statistic method), their ratio, and the SD as a share
+of the point estimate's size (the floor: under 1%). The point estimates are computed, not
+simulated, and have no Monte Carlo error.
 
 Run: `.venv/bin/python benchmarks/cost_mc_error.py [--reps 20] [--draws 50000] [--no-its]`;
 prints the table and rewrites the cost Monte Carlo block of benchmarks/README.md.
@@ -23,10 +25,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from study import config, costs, its
+from study import config, costs
 from study.analyses import cost_avoidance as ca
-from study.avoided_starts import Reading, flat_path, harrow_readings_of
+from study.avoided_starts import ITS_SLOPE, Reading, flat_path, harrow_readings_of
 from study.data import national, published, records
+from study.readings import its_trend_reading
 from study.run.parameters import BY_NAME
 
 README = Path(__file__).with_name("README.md")
@@ -81,18 +84,27 @@ def costings(n_draws: int, seed: int, with_its: bool):
     out["Birmingham default"] = bham.table  # a table: handled below
     if with_its:
         weekly = records.read_records(config.resolve_path(default("weekly_path")), "weekly")
-        cut = its.data_up_to(weekly, periods, {}, "")
-        harrow = cut.weekly.query("site == 'harrow' and series == 'new_long_term_starts'")
-        out["Harrow ITS (synthetic)"] = costs.its_cost_avoidance(
-            harrow[["week_start", "count"]],
-            cut.periods,
-            unit_cost=units.cost,
-            window_start=fy,
-            window_end="2020-03-31",
+        route = ca.harrow_its(
+            weekly,
+            units,
+            weekly_path=default("weekly_path"),
+            periods=periods,
+            last_week=default("last_week"),
+            fy_start=fy,
             family=default("family"),
             harmonics=default("harmonics"),
+            transition_weeks=default("transition_weeks"),
             n_draws=n_draws,
+            alpha=0.05,
             seed=seed,
+        )
+        out["Harrow ITS (synthetic)"] = route.costings["part_year"]
+        trend = route.pre_trend
+        reading = its_trend_reading(
+            rate, dates, effect_start=periods["innovation_site_1"]["start"], trend=trend
+        )
+        out["Harrow its_trend (synthetic)"] = costs.path_cost_avoidance(
+            reading, rates, given={ITS_SLOPE: (trend.log_slope, trend.draws)}, **draws
         )
     return out
 
@@ -102,13 +114,13 @@ def limits(result) -> dict[str, tuple[float, float, float, float, float]]:
     if isinstance(result, pd.DataFrame):
         row = result[result["quantity"].str.endswith("part-year: cost avoided (GBP)")].iloc[0]
         low, high, point = row["ci_low"], row["ci_high"], row["estimate"]
-        se = re.search(r"limits £([\d,]+) / £([\d,]+)", row["note"]).groups()
-        se_low, se_high = (float(s.replace(",", "")) for s in se)
+        se_low, se_high = row["mc_se_low"], row["mc_se_high"]
     else:
         low, high = result.interval
         se_low, se_high = result.interval_mc_se
         point = result.point_gbp
-    return {"lower": (point, low, se_low), "upper": (point, high, se_high)}
+    width = high - low
+    return {"lower": (point, low, se_low, width), "upper": (point, high, se_high, width)}
 
 
 def run(reps: int, n_draws: int, with_its: bool) -> pd.DataFrame:
@@ -131,6 +143,7 @@ def run(reps: int, n_draws: int, with_its: bool) -> pd.DataFrame:
                 "reported SE £k": v[:, 2].mean() / 1000,
                 "SE / SD": v[:, 2].mean() / sd,
                 "SD / size of estimate": sd / abs(v[0, 0]),
+                "SD / interval width": sd / v[:, 3].mean(),
             }
         )
     return pd.DataFrame(out)
@@ -151,7 +164,8 @@ def main() -> None:
     for c in ("estimate £k", "mean limit £k", "SD across seeds £k", "reported SE £k"):
         shown[c] = shown[c].map(lambda v: f"{v:,.1f}")
     shown["SE / SD"] = shown["SE / SD"].map(lambda v: f"{v:.2f}")
-    shown["SD / size of estimate"] = shown["SD / size of estimate"].map(lambda v: f"{v:.2%}")
+    for c in ("SD / size of estimate", "SD / interval width"):
+        shown[c] = shown[c].map(lambda v: f"{v:.2%}")
     text = "\n".join(
         "| " + " | ".join(map(str, r)) + " |"
         for r in [list(shown.columns), ["---"] * shown.shape[1], *shown.to_numpy().tolist()]

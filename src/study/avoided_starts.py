@@ -99,7 +99,7 @@ def rate_draws(rate: float, exposure: float | None, n: int, rng, name: str) -> n
 
 # --------------------------------------------------------------------------- rate paths
 
-SHAPES = ("step", "linear", "trend")
+SHAPES = ("step", "linear", "trend", "slope")
 
 
 @dataclass(frozen=True)
@@ -109,24 +109,30 @@ class RatePath:
     shape "step": each anchor's rate from its date on (the first rate before it); "linear":
     linear between anchors, flat before the first and after the last; "trend": log-linear
     through the first and last anchors, extrapolated both ways (a rate that keeps falling at
-    the same relative pace, as the log-linear pre-period trend of an ITS).
+    the same relative pace); "slope": log-linear through its one anchor with the log slope per
+    week named by `slope` (e.g. the pre-period trend of an ITS, `its_pre_trend`).
     """
 
     anchors: tuple[tuple[str, str], ...]
     shape: str = "linear"
+    slope: str = ""
 
     def __post_init__(self) -> None:
         if self.shape not in SHAPES:
             raise StudyInputError(f"shape must be one of {SHAPES}, got {self.shape!r}")
         if len(self.anchors) == 0 or (self.shape == "trend" and len(self.anchors) < 2):
             raise StudyInputError(f"a {self.shape} rate path needs anchors (trend: two)")
+        if (self.shape == "slope") != bool(self.slope) or (
+            self.shape == "slope" and len(self.anchors) != 1
+        ):
+            raise StudyInputError("a slope rate path needs one anchor and a slope name (only it)")
         days = to_days([d for d, _ in self.anchors], "anchors").astype(int)
         if np.any(np.diff(days) <= 0):
             raise StudyInputError("anchors dates must be strictly increasing")
 
     @property
     def rate_names(self) -> tuple[str, ...]:
-        return tuple(name for _, name in self.anchors)
+        return tuple(name for _, name in self.anchors) + ((self.slope,) if self.slope else ())
 
     def weekly(self, week_dates, rates: Mapping[str, np.ndarray]) -> np.ndarray:
         """The rate in each week, (n_draws, n_weeks), from `rates` {name: (n_draws,) draws}."""
@@ -136,6 +142,8 @@ class RatePath:
         d = to_days(week_dates).astype(int).astype(float)
         t = to_days([a for a, _ in self.anchors], "anchors").astype(int).astype(float)
         r = np.column_stack([np.atleast_1d(np.asarray(rates[n], float)) for n in self.rate_names])
+        if self.shape == "slope":
+            return r[:, [0]] * np.exp(r[:, [1]] * (d[None, :] - t[0]) / 7.0)
         if self.shape == "step":
             return r[:, np.clip(np.searchsorted(t, d, side="right") - 1, 0, None)]
         if self.shape == "linear":
@@ -172,16 +180,19 @@ def avoided_starts_from_path(
     *,
     n_draws: int = 10_000,
     seed: int = 0,
+    given: Mapping[str, tuple[float, np.ndarray]] | None = None,
 ) -> AvoidedStarts:
     """Weekly avoided starts = counterfactual - observed rate path of a `Reading`.
 
     `rates` maps each rate name to (published rate a week, exposure weeks or None). Each rate is
     drawn once per Monte Carlo draw (`rate_draws`, in the order of `rates`, with
     `np.random.default_rng(seed)`) and shared by both paths; the point path uses the published
-    rates themselves.
+    rates themselves. `given` maps further names (e.g. the log slope of `its_pre_trend`) to
+    (point, `n_draws` draws made elsewhere), each draw used once, paired in order.
     """
     n = check_n_draws(n_draws)
-    missing = [r for r in reading.rate_names if r not in rates]
+    given = dict(given or {})
+    missing = [r for r in reading.rate_names if r not in rates and r not in given]
     if missing:
         raise StudyInputError(f"rates lacks {missing} (named by reading {reading.name!r})")
     rng = np.random.default_rng(seed)
@@ -189,6 +200,13 @@ def avoided_starts_from_path(
     for name, (rate, exposure) in rates.items():
         point[name] = np.array([check_nonnegative(rate, f"rates[{name!r}]")])
         draws[name] = rate_draws(rate, exposure, n, rng, f"rates[{name!r}] exposure")
+    for name, (value, sample) in given.items():
+        sample = np.asarray(sample, dtype=float).ravel()
+        if sample.size != n:
+            raise StudyInputError(
+                f"given[{name!r}] has {sample.size} draws; the Monte Carlo uses {n} (each once)"
+            )
+        point[name], draws[name] = np.array([float(value)]), sample
     days = to_days(week_dates)
 
     def avoided(values: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -335,12 +353,35 @@ def its_avoided_starts(
         transition_weeks=transition_weeks,
         exposure=exposure,
     )
+    return avoided_starts_of_fit(
+        fit, window_start, window_end, n_model_draws=n_model_draws, seed=seed
+    )
+
+
+def avoided_starts_of_fit(
+    fit, window_start: str, window_end: str, *, n_model_draws: int = 2000, seed: int = 0
+) -> AvoidedStarts:
+    """`study.its.avoided_starts_draws` of a fitted `study.its.ITSFit` over the weeks in
+    [window_start, window_end], its method naming the family, harmonics and transition."""
+    from study import its
+
     res = its.avoided_starts_draws(fit, window_start, window_end, n_draws=n_model_draws, seed=seed)
-    note = f"{family}, {harmonics} harmonic(s), {transition_weeks} transition week(s)"
+    d = fit.design
+    note = f"{fit.family}, {d.harmonics} harmonic(s), {d.transition_weeks} transition week(s)"
     return replace(res, method=f"ITS counterfactual ({note})")
 
 
+def _check_days(dates: Mapping[str, str], effect_start: str) -> tuple[tuple[str, str], ...]:
+    """(rate name, date) of the rate checks: the rate before at `effect_start`, then the
+    mid-year and end rates at their published dates."""
+    return (("before", effect_start), ("midyear", dates["midyear"]), ("after", dates["after"]))
+
+
 READINGS = ("step", "published_path", "published_path_april", "two_steps", "trend")
+ITS_TREND = "its_trend"  # the published path against the ITS pre-period trend continued
+ITS_ROUTE = "its"  # the ITS route: counterfactual - fitted counts of the weekly series
+ALL_READINGS = (*READINGS, ITS_TREND, ITS_ROUTE)
+ITS_SLOPE = "its_pre_trend_log_slope"  # the `given` name of the pre-trend slope draws
 
 
 def flat_path(date: str, rate: str = "before") -> RatePath:
@@ -511,11 +552,7 @@ def reading_checks(
         return f"{pd.Timestamp(day) - pd.Timedelta(days=1):%Y-%m-%d}"
 
     out: dict[str, object] = {}
-    for key, day in (
-        ("before", effect_start),
-        ("midyear", dates["midyear"]),
-        ("after", dates["after"]),
-    ):
+    for key, day in _check_days(dates, effect_start):
         got = float(reading.observed.weekly([eve(day)], known)[0, 0])
         out[f"rate_{key}"] = abs(got - rate[key]) <= _half_unit(rate[key]) + 1e-9
     low, high = costing.interval

@@ -13,8 +13,9 @@ cost. The pieces, in the order an estimate is built:
   ``full_year`` counts 52 weeks each (the annualised cost of the people avoided);
 - the Monte Carlo (`cost_avoidance`): draw i pairs draw i of the avoided-start model (each used
   once, never resampled) with one unit-cost draw; percentile interval of the products with the
-  Monte Carlo standard error of each limit (`mc_percentile_interval`), and the share of the
-  interval due to each source (`CostAvoidance.decomposition`);
+  Monte Carlo standard error of each limit (`mc_percentile_interval`, with
+  `study.its.quantile_mc_se`), and the share of the interval due to each source
+  (`CostAvoidance.decomposition`);
 - the inverse question (`CostAvoidance.implied_cost_interval`): the weekly unit cost that a
   published £ figure implies, with its interval from the model's draws.
 
@@ -68,6 +69,7 @@ from study.checks import (
     check_proportion,
 )
 from study.errors import StudyInputError
+from study.its import quantile_mc_se
 from study.tidy import (
     ESTIMATE_COLUMNS,
     WEEKS_PER_YEAR,
@@ -318,30 +320,16 @@ def care_mix_from_ascfr(
 # --------------------------------------------------------------------------- Monte Carlo
 
 
-def quantile_mc_se(draws: np.ndarray, p: float) -> tuple[float, float, float]:
-    """(quantile, its Monte Carlo SE, and the order statistics at +/- 1 binomial SD).
-
-    The number of the n draws below the p quantile is Binomial(n, p): the order statistics of
-    ranks n p -/+ sqrt(n p (1 - p)) bracket the quantile by one standard error, so SE = half
-    their distance (distribution-free; Conover 1999, Practical Nonparametric Statistics, 3.2).
-    """
-    x = np.sort(np.asarray(draws, dtype=float).ravel())
-    n = x.size
-    if n < 2 or not np.all(np.isfinite(x)):
-        raise StudyInputError("draws must hold at least two finite values")
-    half = math.sqrt(n * p * (1 - p))
-    lo = x[int(np.clip(math.floor(n * p - half), 0, n - 1))]
-    hi = x[int(np.clip(math.ceil(n * p + half) - 1, 0, n - 1))]
-    return float(np.percentile(x, 100 * p)), float(hi - lo) / 2, float(lo)
-
-
 def mc_percentile_interval(draws: np.ndarray, alpha: float) -> tuple[float, float, float, float]:
-    """Percentile interval (alpha/2, 1 - alpha/2) and the Monte Carlo SE of each limit:
-    (low, high, se_low, se_high); see `quantile_mc_se`."""
+    """Percentile interval (alpha/2, 1 - alpha/2) (`study.bootstrap.percentile_interval`) and the
+    Monte Carlo SE of each limit (`study.its.quantile_mc_se`, the order-statistic method, the
+    same as the ITS counterfactuals report): (low, high, se_low, se_high)."""
     alpha = check_alpha(alpha)
-    low, se_low, _ = quantile_mc_se(draws, alpha / 2)
-    high, se_high, _ = quantile_mc_se(draws, 1 - alpha / 2)
-    return low, high, se_low, se_high
+    x = np.asarray(draws, dtype=float).ravel()
+    if x.size < 2 or not np.all(np.isfinite(x)):
+        raise StudyInputError("draws must hold at least two finite values")
+    low, high = percentile_interval(x, alpha)
+    return low, high, quantile_mc_se(x, alpha / 2), quantile_mc_se(x, 1 - alpha / 2)
 
 
 def _mc_note(se_low: float, se_high: float, gbp_units: bool) -> str:
@@ -638,15 +626,17 @@ def path_cost_avoidance(
     alpha: float = 0.05,
     seed: int = 0,
     label: str = "",
+    given: Mapping[str, tuple[float, np.ndarray]] | None = None,
 ) -> CostAvoidance:
     """£ avoided under a `Reading` of published rates, with a Monte Carlo interval.
 
     Avoided starts in each of the `n_weeks` weeks from `first_week`: counterfactual - observed
     rate of the reading, each rate Poisson over its exposure (`avoided_starts_from_path`,
-    `seed`); £ and its percentile interval as in `rates_cost_avoidance` (`seed + 1`).
+    `seed`; `given`: quantities drawn elsewhere, such as an ITS pre-period slope); £ and its
+    percentile interval as in `rates_cost_avoidance` (`seed + 1`).
     """
     av = avoided_starts_from_path(
-        reading, rates, weekly_dates(first_week, n_weeks), n_draws=n_draws, seed=seed
+        reading, rates, weekly_dates(first_week, n_weeks), n_draws=n_draws, seed=seed, given=given
     )
     return cost_avoidance(
         av, unit_cost, rule=rule, n_draws=n_draws, alpha=alpha, seed=seed + 1, label=label
@@ -703,6 +693,49 @@ def cost_sensitivity_grid(
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def its_sensitivity(
+    weekly: pd.DataFrame,
+    periods: Mapping,
+    *,
+    unit_cost_gbp: float,
+    window_start: str,
+    window_end: str,
+    family: str,
+    harmonics: int,
+    transition_weeks: int,
+    seed: int,
+    kind: str = "synthetic",
+    families: Sequence[str] = ("poisson", "quasi_poisson", "negative_binomial", "ols_hac"),
+    transition_options: Sequence[int] = (0, 2, 4),
+    harmonic_options: Sequence[int] = (0, 1, 2),
+) -> Sensitivity:
+    """Point £ of the ITS route (part-year, a fixed unit cost) by family, transition, seasonality.
+
+    Each value is `study.point_cost_avoidance` of `study.its_avoided_starts` (the
+    fitted counterfactual - fitted counts in the window), one model choice changed at a time.
+    """
+
+    def point(**model) -> float:
+        avoided = its_avoided_starts(
+            weekly, periods, window_start=window_start, window_end=window_end, seed=seed, **model
+        )
+        return point_cost_avoidance(avoided, unit_cost_gbp, "part_year")
+
+    return Sensitivity.over(
+        point,
+        dict(family=family, harmonics=harmonics, transition_weeks=transition_weeks),
+        {
+            f"ITS model family ({kind})": {f: {"family": f} for f in families},
+            f"ITS transition weeks ({kind})": {
+                f"{w} weeks": {"transition_weeks": w} for w in transition_options
+            },
+            f"ITS seasonality ({kind})": {
+                f"{k} harmonics": {"harmonics": k} for k in harmonic_options
+            },
+        },
+    )
 
 
 def published_comparison(

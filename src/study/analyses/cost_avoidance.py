@@ -1,36 +1,54 @@
 """Notebook 04 (cost avoidance): each section's estimates, tables, figure and sentence.
 
-A section is one call that returns an `AnalysisResult`:
-
-- `unit_costs`: one council's weekly cost per long-term client from its ASC-FR/SALT rows (a
-  `UnitCosts`, which the other sections take);
-- `harrow_rates`: Harrow's published rates (7.2 -> 5.5 a week) in £, beside the published £696k
-  and "up to £1m", with the one-at-a-time sensitivity behind the tornado plot;
-- `harrow_its`: the same costing of the avoided starts of an interrupted time series;
-- `birmingham_reduction`: Birmingham's 36% reduction in £ over an assumed baseline and window.
-
-Every £ figure is `study.costs.rates_cost_avoidance` or `study.costs.its_cost_avoidance`,
-whose docstrings state the method (avoided starts x weeks counted x unit cost, Monte Carlo
-percentile interval). The sensitivity scenarios are point values
-(`study.costs.point_cost_avoidance`); the sentences are computed from the results.
+A section is one call that returns an `AnalysisResult`: `published_inputs` (the figures costed,
+quoted), `unit_costs` (a council's weekly cost per long-term client from its ASC-FR/SALT rows),
+`harrow_its` (the avoided starts of an interrupted time series in £, and its pre-period trend),
+`harrow_rates` (published weekly rates in £ under one reading, against the published £, with
+the tornado), `harrow_readings` (every reading side by side) and `birmingham_reduction` (a
+published relative reduction over an assumed baseline and window). Sites are parameters.
+Every £ figure is a `study.costs` route (`cost_avoidance`: avoided starts x weeks counted x
+unit cost, Monte Carlo percentile interval with the MC SE of its limits); sensitivity values
+are points (`study.costs.point_cost_avoidance`); sentences are computed from the results.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
 from study import avoided_starts, costs, its
 from study.analyses import LABEL_COLUMNS, AnalysisResult, labelled
-from study.avoided_starts import Reading, day_text, flat_path
+from study.avoided_starts import (
+    ALL_READINGS,
+    ITS_ROUTE,
+    ITS_SLOPE,
+    ITS_TREND,
+    AvoidedStarts,
+    Reading,
+    day_text,
+    flat_path,
+)
 from study.config import data_kind
 from study.costs import CostAvoidance, CostModel
 from study.data import national, published
 from study.errors import StudyInputError
 from study.plots.costs import plot_tornado
+from study.readings import READING as READING  # the sensitivity's readings assumption
+from study.readings import (
+    PreTrend,
+    costing_summary,
+    its_pre_trend,
+    its_rate_checks,
+    its_trend_reading,
+    rates_sensitivity,
+    readings_summary,
+)
 from study.tidy import ESTIMATE_COLUMNS, WEEKS_PER_YEAR, gbp
+
+harrow_rates_sensitivity = rates_sensitivity  # the name notebook 04's tests know
 
 # published figures (data/published/figures.csv) behind each section
 HARROW_RATE_FIGURES = {
@@ -47,7 +65,6 @@ BHAM_FIGURES = {"reduction": "bham_long_term_reduction", "months": "bham_evaluat
 QUALIFIER_TEXT = {"up_to": "up to ", "approx": "approximately "}  # figures.csv `qualifier`
 RULE_LABELS = {"part_year": "part-year", "full_year": "full year (52 weeks each)"}
 GBP_DIGITS = {"estimate": 1, "ci_low": 1, "ci_high": 1}  # views: numbers to one decimal
-READING = "reading of the published rates"
 ITS_FAMILIES = ("poisson", "quasi_poisson", "negative_binomial", "ols_hac")
 SYNTHETIC_NOTE = (
     "synthetic data calibrated to the published figures — this shows the machinery, not a finding"
@@ -108,175 +125,7 @@ def harrow_rate_inputs(
     return rate, dates, {k: (rate[k], exposure[k]) for k in ("pre", "before", "midyear", "after")}
 
 
-def harrow_rates_sensitivity(
-    readings: Mapping[str, Reading],
-    rates: Mapping[str, tuple[float, float | None]],
-    dates: Mapping[str, str],
-    *,
-    reading: str,
-    base: CostAvoidance,
-    unit_costs: pd.DataFrame,
-    published_gbp: float,
-    fy_start: str,
-    effect_starts: Mapping[str, str],
-    alpha: float,
-    seed: int,
-) -> costs.Sensitivity:
-    """Point £ of the published rates over the 52 weeks from `fy_start`, one change at a time.
-
-    Each value is `study.costs.point_cost_avoidance` (point person-weeks x weekly cost) of the
-    avoided starts `study.costs.avoided_starts_from_path` gives at the published rates. Base:
-    `readings[reading]`, part-year, at the mean unit cost of `base` (`dates`: the published
-    rates' dates, as `harrow_rate_inputs` gives them). Alternatives: unit cost
-    (the (alpha/2, 1 - alpha/2) quantiles of `base.unit_cost`, the cost `published_gbp` implies
-    for `base`, the extreme ASC-FR mixes in `unit_costs`, `ascfr_unit_costs` output); counting
-    rule; every reading; a step on each of `effect_starts` ({label: date}).
-    """
-    weeks = costs.weekly_dates(fy_start, WEEKS_PER_YEAR)
-    known = {k: (v, None) for k, (v, _) in rates.items()}
-
-    def point(unit_cost_gbp, rule, path) -> float:
-        avoided = costs.avoided_starts_from_path(path, known, weeks, n_draws=1000)
-        return costs.point_cost_avoidance(avoided, unit_cost_gbp, rule)
-
-    cost_low, cost_high = costs.unit_cost_interval(base.unit_cost, alpha=alpha, seed=seed)
-    u = unit_costs.set_index("measure")["value"]
-    community, residential = u["community_weekly_during"], u["res_nursing_total_2021_22"]
-    others = {
-        f"all community, T34 denominator: £{community:,.0f}/wk": {"unit_cost_gbp": community},
-        f"all residential/nursing 2021-22: £{residential:,.0f}/wk": {"unit_cost_gbp": residential},
-    }
-    if base.person_weeks_point > 0:
-        implied = base.implied_weekly_cost(published_gbp)
-        label = f"implied by {gbp(published_gbp)}: £{implied:,.0f}/wk"
-        others = {label: {"unit_cost_gbp": implied}, **others}
-    rate = {k: v for k, (v, _) in rates.items()}
-    return costs.Sensitivity.over(
-        point,
-        dict(unit_cost_gbp=base.unit_cost_mean_gbp, rule="part_year", path=readings[reading]),
-        {
-            "unit cost (ASC-FR mix interval)": {
-                f"£{cost_low:,.0f}/wk": {"unit_cost_gbp": cost_low},
-                f"£{cost_high:,.0f}/wk": {"unit_cost_gbp": cost_high},
-            },
-            "unit cost (other sources, extreme mixes)": others,
-            "counting rule": {"part-year": {}, "full year (52 weeks)": {"rule": "full_year"}},
-            READING: {r.label: {"path": r} for r in readings.values()},
-            "effect start (a step)": {
-                label: {"path": avoided_starts.step_reading(rate, dates, day)}
-                for label, day in effect_starts.items()
-            },
-        },
-    )
-
-
-def its_sensitivity(
-    weekly: pd.DataFrame,
-    periods: Mapping,
-    *,
-    unit_cost_gbp: float,
-    window_start: str,
-    window_end: str,
-    family: str,
-    harmonics: int,
-    transition_weeks: int,
-    seed: int,
-    kind: str = "synthetic",
-    families: Sequence[str] = ITS_FAMILIES,
-    transition_options: Sequence[int] = (0, 2, 4),
-    harmonic_options: Sequence[int] = (0, 1, 2),
-) -> costs.Sensitivity:
-    """Point £ of the ITS route (part-year, a fixed unit cost) by family, transition, seasonality.
-
-    Each value is `study.costs.point_cost_avoidance` of `study.costs.its_avoided_starts` (the
-    fitted counterfactual - fitted counts in the window), one model choice changed at a time.
-    """
-
-    def point(**model) -> float:
-        avoided = costs.its_avoided_starts(
-            weekly, periods, window_start=window_start, window_end=window_end, seed=seed, **model
-        )
-        return costs.point_cost_avoidance(avoided, unit_cost_gbp, "part_year")
-
-    return costs.Sensitivity.over(
-        point,
-        dict(family=family, harmonics=harmonics, transition_weeks=transition_weeks),
-        {
-            f"ITS model family ({kind})": {f: {"family": f} for f in families},
-            f"ITS transition weeks ({kind})": {
-                f"{w} weeks": {"transition_weeks": w} for w in transition_options
-            },
-            f"ITS seasonality ({kind})": {
-                f"{k} harmonics": {"harmonics": k} for k in harmonic_options
-            },
-        },
-    )
-
-
 # --------------------------------------------------------------------------- tables and text
-
-
-def readings_summary(
-    costings: Mapping[str, CostAvoidance],
-    checks: Mapping[str, Mapping[str, object]],
-    readings: Mapping[str, Reading],
-    *,
-    default: str,
-    published_text: str,
-    full_year_text: str,
-    published_gbp: float,
-    effect_start: str,
-) -> str:
-    """Computed paragraph: why the default reading, the range across readings, which readings
-    each published £ figure agrees with, and the weekly costs the published £ implies."""
-    names = list(readings)
-    points = {n: costings[n].point_gbp for n in names}
-    lo, hi = min(points, key=points.get), max(points, key=points.get)
-    rates_ok = [n for n in names if all(checks[n][k] for k in costs.RATE_CHECKS)]
-    chosen = readings[default]
-    failed = [k.removeprefix("rate_") for k in costs.RATE_CHECKS if not checks[default][k]]
-    why = (
-        f"it is one of the {len(rates_ok)} of {len(names)} readings ({', '.join(rates_ok)}) "
-        f"whose observed path has no change before innovation site 1 ({day_text(effect_start)}) "
-        "and meets the published mid-year and end rates at their dates"
-        + (
-            ", and it joins the published rates by straight lines rather than jumps"
-            if chosen.observed.shape == "linear"
-            else ""
-        )
-        if not failed
-        else f"it does not meet the published rate(s) {', '.join(failed)} at their dates"
-    )
-    inside = [n for n in names if checks[n]["published_inside"]]
-    shared = [n for n in names if checks[n]["shares_full_year_cost"]]
-    positive = [n for n in names if costings[n].person_weeks_point > 0]
-    implied = {n: costings[n].implied_weekly_cost(published_gbp) for n in positive}
-    none = [n for n in names if n not in positive]
-    c = costings[default]
-    text = (
-        f"Default reading `{default}` ({chosen.label}; parameter `harrow_reading`): {why}. "
-        f"Across the {len(names)} readings of the published rates the part-year cost avoidance "
-        f"at {c.unit_cost.describe()} runs from {gbp(points[lo])} ({lo}) to {gbp(points[hi])} "
-        f"({hi}); the default gives {gbp(c.point_gbp)} ({c.level:.0%} interval "
-        f"{gbp(c.interval[0])} to {gbp(c.interval[1])}). "
-        f"{published_text} lies inside the interval of: {', '.join(inside) or 'none'}; "
-        f"{published_text} and {full_year_text} share one weekly unit cost only under: "
-        f"{', '.join(shared) or 'none'}."
-    )
-    if implied:
-        cheap, dear = min(implied, key=implied.get), max(implied, key=implied.get)
-        text += (
-            f" The weekly cost {published_text} implies runs from £{implied[cheap]:,.0f} "
-            f"({cheap}) to £{implied[dear]:,.0f} ({dear}), against the ASC-FR mix's "
-            f"£{c.unit_cost_mean_gbp:,.0f}."
-        )
-    if none:
-        text += (
-            f" Under {', '.join(none)} the counterfactual avoids no starts over the year "
-            f"({', '.join(f'{costings[n].starts_point:.1f}' for n in none)}): no unit cost "
-            f"reproduces {published_text}."
-        )
-    return text
 
 
 def reduction_grid(
@@ -311,54 +160,6 @@ def grid_thousands(grid: pd.DataFrame) -> pd.DataFrame:
     return wide / 1000
 
 
-def harrow_summary(
-    costings: Mapping[str, CostAvoidance],
-    sensitivity: costs.Sensitivity,
-    *,
-    reading_label: str,
-    published_part_gbp: float,
-    published_full_gbp: float,
-    full_text: str,
-    exposure_weeks: tuple[float, float],
-    unit_cost_cv: float,
-) -> str:
-    """Computed paragraph: `cost_avoidance_summary` of the part-year costing of the chosen
-    reading, and the weekly costs that the published £ figures imply."""
-    part, whole_fy = costings["part_year"], costings["whole_fy"]
-    summary = costs.cost_avoidance_summary(
-        part,
-        published_gbp=published_part_gbp,
-        published_label="Harrow's published part-year figure",
-        tornado=sensitivity.tornado(),
-        assumptions={
-            "avoided starts": reading_label,
-            "rate exposures": (
-                f"{exposure_weeks[0]:g} weeks behind the rate before and {exposure_weeks[1]:g} "
-                "behind each later one (not published)"
-            ),
-            "unit cost": f"ASC-FR mix with SD {unit_cost_cv:.0%} of each mean (judgement)",
-            "interval": f"{part.n_draws} Monte Carlo draws, percentile",
-        },
-    )
-    se_low, se_high = part.interval_mc_se
-    lines = [
-        summary,
-        f"Monte Carlo standard errors of the interval's limits: {gbp(se_low)} and "
-        f"{gbp(se_high)} ({max(se_low, se_high) / part.point_gbp:.1%} of the estimate at most)."
-        if part.point_gbp > 0
-        else "",
-    ]
-    if part.person_weeks_point > 0:
-        lines.append(
-            f"Under this reading the published {gbp(published_part_gbp)} implies "
-            f"£{part.implied_weekly_cost(published_part_gbp):,.0f} a week per avoided client and "
-            f"the '{full_text}' (a whole financial year at the new rate) "
-            f"£{whole_fy.implied_weekly_cost(published_full_gbp):,.0f}; the ASC-FR mix "
-            f"gives £{part.unit_cost_mean_gbp:,.0f}."
-        )
-    return "\n".join(line for line in lines if line)
-
-
 def reduction_summary(
     costings: Mapping[str, CostAvoidance],
     grid: pd.DataFrame,
@@ -366,7 +167,7 @@ def reduction_summary(
     relative_reduction: float,
     baseline_per_week: float,
     n_weeks: int,
-    site: str = "Birmingham",
+    site: str,
 ) -> str:
     """Computed sentence: the part-year costing of a relative reduction and its range over
     the `reduction_grid` (part-year rows)."""
@@ -386,6 +187,13 @@ def reduction_summary(
 
 
 # --------------------------------------------------------------------------- sections
+
+
+def site_label(site: str) -> str:
+    """A site identifier as a label: 'harrow' -> 'Harrow', 'north_field' -> 'North Field'."""
+    if not isinstance(site, str) or not site:
+        raise StudyInputError(f"site must be a non-empty identifier, got {site!r}")
+    return site.replace("_", " ").title()
 
 
 @dataclass(frozen=True)
@@ -408,6 +216,21 @@ class UnitCosts(AnalysisResult):
             raise StudyInputError("UnitCosts needs a cost, its units table and a cost_source")
 
 
+def published_inputs(figures: pd.DataFrame) -> AnalysisResult:
+    """The published figures the sections cost, quoted from figures.csv: one line per site and
+    quotation, naming the figures it holds (`.text`; nothing recorded)."""
+    ids = [*HARROW_RATE_FIGURES.values(), *HARROW_COST_FIGURES.values(), *BHAM_FIGURES.values()]
+    rows = published.figure_table(ids, figures)
+    lines = []
+    for (site, quote, doc), sub in rows.groupby(["site", "quote", "source_file"], sort=False):
+        held = "; ".join(
+            f"{r['measure']}, {r['period']}: {r['value']:,.10g}" for _, r in sub.iterrows()
+        )
+        lines.append(f"- **{site_label(site)}** ({doc}): \u201c{quote}\u201d ({held})")
+    return AnalysisResult(table=pd.DataFrame(columns=[*ESTIMATE_COLUMNS, *LABEL_COLUMNS]),
+                          text="\n".join(lines))  # fmt: skip
+
+
 def unit_costs(
     cost_rows: pd.DataFrame,
     *,
@@ -423,7 +246,8 @@ def unit_costs(
     derives the weekly costs and the care mix, `study.costs.care_mix_from_ascfr` the mix of
     `residential_measure` and `community_measure` (each SD = `cost_cv` x mean). `via`: the
     cited table the rows were read from (None: the official workbook), for the source label.
-    `.view`: the derived measures; `.text`: "<site> unit cost: <the mix>".
+    `site`: the site identifier (`site_label` names it). `.view`: the derived measures;
+    `.text`: "<site> unit cost: <the mix>".
     """
     units = costs.ascfr_unit_costs(cost_rows)
     mix = costs.care_mix_from_ascfr(
@@ -434,7 +258,7 @@ def unit_costs(
     )
     return UnitCosts(
         table=pd.DataFrame(columns=[*ESTIMATE_COLUMNS, *LABEL_COLUMNS]),
-        text=f"{site} unit cost: {mix.describe()}",
+        text=f"{site_label(site)} unit cost: {mix.describe()}",
         view=units.round(4),
         cost=mix,
         units=units,
@@ -446,9 +270,85 @@ def unit_costs(
 @dataclass(frozen=True)
 class Costings(AnalysisResult):
     """A costing section's result with its `CostAvoidance` objects by name (for the readings
-    table, which sets the ITS route beside the readings of the published rates)."""
+    table, which sets the ITS route beside the readings of the published rates).
+
+    The ITS section also carries its fit (`fit`, a `study.its.ITSFit`, for the rate checks),
+    the window's avoided starts (`avoided`) and the pre-period trend (`pre_trend`, None with the
+    reason in `pre_trend_note` when the pre-period cannot be fitted); `data_kind` and `source`
+    are those of its table.
+    """
 
     costings: Mapping[str, CostAvoidance] = field(default_factory=dict)
+    fit: object | None = None
+    avoided: AvoidedStarts | None = None
+    pre_trend: PreTrend | None = None
+    pre_trend_note: str = ""
+
+    @property
+    def data_kind(self) -> str:
+        return str(self.table["data_kind"].iloc[0])
+
+    @property
+    def source(self) -> str:
+        return str(self.table["source"].iloc[0])
+
+
+def _its_needed(reading: str, its_route: Costings | None) -> None:
+    if reading in (ITS_TREND, ITS_ROUTE):
+        if its_route is None or its_route.avoided is None:
+            raise StudyInputError(f"reading {reading!r} needs the ITS section (its_route)")
+        if reading == ITS_TREND and its_route.pre_trend is None:
+            raise StudyInputError(f"reading {ITS_TREND!r}: {its_route.pre_trend_note}")
+
+
+@dataclass(frozen=True)
+class _Harrow:
+    """What both Harrow sections read from the figures: the rates (`harrow_rate_inputs`), the
+    readings (`harrow_readings_of`, and `ITS_TREND` with its slope draws `given` when the ITS
+    section has a pre-period trend), the published £ figures and the whole-year reading."""
+
+    rate: dict
+    dates: dict
+    rates: dict
+    readings: dict
+    given: dict
+    money: tuple[float, float, str, str]  # part-year £, full-year £ and their texts
+    effect_start: str
+    year: str
+    whole: Reading
+
+
+def _harrow(figures, its_route, *, periods, fy_start, full_effect, exposure_weeks) -> _Harrow:
+    rate, dates, rates = harrow_rate_inputs(figures, exposure_weeks)
+    effect_start = first_intervention(periods)
+    readings = avoided_starts.harrow_readings_of(
+        rate, dates, fy_start=fy_start, effect_start=effect_start, full_effect=full_effect
+    )
+    given: dict[str, tuple[float, np.ndarray]] = {}
+    if its_route is not None and its_route.pre_trend is not None:
+        trend = its_route.pre_trend
+        readings[ITS_TREND] = its_trend_reading(rate, dates, effect_start=effect_start, trend=trend)
+        given[ITS_SLOPE] = (trend.log_slope, trend.draws)
+    money = _figure_rows(figures, HARROW_COST_FIGURES)
+    part_gbp, full_gbp = (float(v) for v in money["value"])
+    part_text, full_text = (_as_published(r) for _, r in money.iterrows())
+    whole = Reading(
+        "whole_fy",
+        "the new rate for the whole financial year",
+        flat_path(fy_start, "after"),
+        flat_path(fy_start),
+    )
+    year = _financial_year(fy_start)[0]
+    money_t = (part_gbp, full_gbp, part_text, full_text)
+    return _Harrow(rate, dates, rates, readings, given, money_t, effect_start, year, whole)
+
+
+def first_intervention(periods: Mapping) -> str:
+    """The start (YYYY-MM-DD) of the earliest intervention period: the go-live date."""
+    starts = [p.start for p in its.make_periods(periods) if p.kind == "intervention"]
+    if not starts:
+        raise StudyInputError("periods has no intervention period (no go-live date)")
+    return f"{min(starts):%Y-%m-%d}"
 
 
 def harrow_rates(
@@ -463,59 +363,55 @@ def harrow_rates(
     n_draws: int,
     alpha: float,
     seed: int,
+    its_route: Costings | None = None,
+    site: str = "harrow",
 ) -> Costings:
-    """Harrow's published weekly rates in £ under one reading, against the published £696k
-    and up to £1m.
+    """Harrow's published weekly rates in £ under one reading, against the published £ figures.
 
     The rates of `figures` (figures.csv), read as `harrow_readings_of(...)[reading]` from the
-    start of innovation site 1 (`periods`), each rate Poisson over its exposure
+    start of the first intervention period (`periods`), each rate Poisson over its exposure
     (`harrow_rate_inputs`), costed by `study.costs.path_cost_avoidance` over the financial year
     from `fy_start`: part-year and full-year counting, and a whole financial year at the new
-    rate (part-year). `.table`: their nine labelled rows; `.tables`: "published_comparison",
-    "decomposition" (interval width by source), "sensitivity" (`harrow_rates_sensitivity`);
-    `.figures["tornado_harrow_rates"]`; `.text`: `harrow_summary`.
+    rate (part-year). `reading` may also be `ITS_TREND` (the published path against the ITS
+    pre-period trend of `its_route`) or `ITS_ROUTE` (the ITS section's costings of the weekly
+    series, relabelled; their rows take the series' data kind). `.table`: their nine labelled
+    rows; `.tables`: "published_comparison", "decomposition" (interval width by source),
+    "sensitivity" (`harrow_rates_sensitivity`); `.figures["tornado_harrow_rates"]`; `.text`:
+    `harrow_summary`.
     """
-    if reading not in avoided_starts.READINGS:
-        raise StudyInputError(f"reading must be one of {avoided_starts.READINGS}, got {reading!r}")
-    rate, dates, rates = harrow_rate_inputs(figures, exposure_weeks)
-    money = _figure_rows(figures, HARROW_COST_FIGURES)
-    part_gbp, full_gbp = (float(v) for v in money["value"])
-    part_text, full_text = (_as_published(r) for _, r in money.iterrows())
-    effect_start = periods["innovation_site_1"]["start"]
-    readings = avoided_starts.harrow_readings_of(
-        rate, dates, fy_start=fy_start, effect_start=effect_start, full_effect=full_effect
+    if reading not in ALL_READINGS:
+        raise StudyInputError(f"reading must be one of {ALL_READINGS}, got {reading!r}")
+    _its_needed(reading, its_route)
+    name = site_label(site)
+    h = _harrow(figures, its_route, periods=periods, fy_start=fy_start, full_effect=full_effect,
+                exposure_weeks=exposure_weeks)  # fmt: skip
+    dates, rates, readings, given = h.dates, h.rates, h.readings, h.given
+    part_gbp, full_gbp, part_text, full_text = h.money
+    effect_start, year, whole = h.effect_start, h.year, h.whole
+    draws = dict(unit_cost=unit_cost.cost, first_week=fy_start, n_draws=n_draws, alpha=alpha)
+    costings = {}
+    for rule in RULE_LABELS:
+        label = f"{name} {year} {RULE_LABELS[rule]}"
+        if reading == ITS_ROUTE:
+            costings[rule] = replace(its_route.costings[rule], label=label)
+        else:
+            costings[rule] = costs.path_cost_avoidance(
+                readings[reading], rates, rule=rule, seed=seed, label=label, given=given, **draws
+            )
+    costings["whole_fy"] = costs.path_cost_avoidance(
+        whole, rates, seed=seed, label=f"{name}, a whole financial year at the new rate", **draws
     )
-    year, _ = _financial_year(fy_start)
-    whole = Reading(
-        "whole_fy",
-        "the new rate for the whole financial year",
-        flat_path(fy_start, "after"),
-        flat_path(fy_start),
+    later = sorted(  # the later intervention periods' starts, labelled by period name
+        (f"{p.start:%Y-%m-%d}", p.name.removeprefix("innovation_").replace("_", " "))
+        for p in its.make_periods(periods)
+        if p.kind == "intervention" and f"{p.start:%Y-%m-%d}" != effect_start
     )
-    plan = {  # name: (label, counting rule, reading)
-        rule: (f"Harrow {year} {RULE_LABELS[rule]}", rule, readings[reading])
-        for rule in RULE_LABELS
-    }
-    plan["whole_fy"] = ("Harrow, a whole financial year at the new rate", "part_year", whole)
-    costings = {
-        name: costs.path_cost_avoidance(
-            path,
-            rates,
-            unit_cost=unit_cost.cost,
-            first_week=fy_start,
-            rule=rule,
-            n_draws=n_draws,
-            alpha=alpha,
-            seed=seed,
-            label=label,
-        )
-        for name, (label, rule, path) in plan.items()
-    }
     sensitivity = harrow_rates_sensitivity(
         readings,
         rates,
         dates,
-        reading=reading,
+        reading=reading if reading in readings else "step",
+        base_path=its_route.avoided if reading == ITS_ROUTE else None,
         base=costings["part_year"],
         unit_costs=unit_cost.units,
         published_gbp=part_gbp,
@@ -523,21 +419,35 @@ def harrow_rates(
         effect_starts={
             day_text(fy_start): fy_start,
             day_text(effect_start): effect_start,
-            f"site 2 ({periods['innovation_site_2']['start']})": periods["innovation_site_2"][
-                "start"
-            ],
+            **{f"{n} ({d})": d for d, n in later},
         },
         alpha=alpha,
         seed=seed,
+        given={k: v for k, (v, _) in given.items()},
     )
     source = published.figures_source(
         [HARROW_RATE_FIGURES[k] for k in ("pre", "before", "midyear", "after")], figures
     )
-    table = labelled(
-        _costings_table(costings.values()),
-        site="harrow",
-        data_kind="published",
-        source=f"{source}; {unit_cost.cost_source}",
+    kind, where = "published", f"{source}; {unit_cost.cost_source}"
+    if reading in (ITS_TREND, ITS_ROUTE):
+        kind = its_route.data_kind
+        where = f"{source}; {its_route.source}" if reading == ITS_TREND else its_route.source
+    table = pd.concat(
+        [
+            labelled(
+                _costings_table([costings[r] for r in RULE_LABELS]),
+                site=site,
+                data_kind=kind,
+                source=where,
+            ),
+            labelled(
+                costings["whole_fy"].table(),
+                site=site,
+                data_kind="published",
+                source=f"{source}; {unit_cost.cost_source}",
+            ),
+        ],
+        ignore_index=True,
     )
     comparison = costs.published_comparison(
         [
@@ -551,21 +461,27 @@ def harrow_rates(
     )
     tornado = plot_tornado(
         sensitivity.tornado(),
-        title=f"Harrow {year} cost avoidance, reading {reading} (part-year base)",
+        title=f"{name} {year} cost avoidance, reading {reading} (part-year base)",
         reference={
             f"published {part_text} part-year": part_gbp,
             f"published {full_text}": full_gbp,
         },
     )
-    text = harrow_summary(
+    reading_label = (
+        f"ITS route: {costings['part_year'].source}"
+        if reading == ITS_ROUTE
+        else readings[reading].label
+    )
+    text = costing_summary(
         costings,
         sensitivity,
-        reading_label=f"reading {reading}: {readings[reading].label}",
+        reading_label=f"reading {reading}: {reading_label}",
         published_part_gbp=part_gbp,
         published_full_gbp=full_gbp,
         full_text=full_text,
         exposure_weeks=exposure_weeks,
         unit_cost_cv=unit_cost.cost_cv,
+        site_label=name,
     )
     return Costings(
         table=table,
@@ -595,43 +511,45 @@ def harrow_readings(
     n_draws: int,
     alpha: float,
     seed: int,
+    site: str = "harrow",
 ) -> AnalysisResult:
     """Every reading of Harrow's published path side by side, with the ITS route beside them.
 
     Each reading of `harrow_readings_of` costed part-year by `study.costs.path_cost_avoidance`
-    (as `harrow_rates`, same seed); the ITS route is `its_route.costings["part_year"]`. For each:
-    avoided starts, person-weeks, £ with its interval and Monte Carlo SE, the weekly cost the
-    published part-year £ implies with its interval (`CostAvoidance.implied_cost_interval`), and
-    `reading_checks` against the published rates and £ figures. `.table`: £, starts,
-    person-weeks and implied cost per reading (the default marked), and the weekly cost the
-    published full-year £ implies for a whole financial year at the new rate; `.view`: the
-    readings table; `.text`: `readings_summary`.
+    (as `harrow_rates`, same seed), and the `ITS_TREND` reading (the published path against the
+    ITS pre-period trend continued; its interval also carries the ITS coefficient draws of the
+    slope); the ITS route is `its_route.costings["part_year"]`. For each: avoided starts,
+    person-weeks, £ with its interval and Monte Carlo SE, the weekly cost the published
+    part-year £ implies with its interval (`CostAvoidance.implied_cost_interval`), and
+    `reading_checks` against the published rates and £ figures (the ITS route's rate checks:
+    `its_rate_checks`, the published rate inside the fitted weekly count's interval). `reading`
+    (any of `ALL_READINGS`) is marked as the default. `.table`: £, starts, person-weeks and
+    implied cost per reading, and the weekly cost the published full-year £ implies for a whole
+    financial year at the new rate; `.view`: the readings table; `.text`: `readings_summary`.
     """
-    rate, dates, rates = harrow_rate_inputs(figures, exposure_weeks)
-    money = _figure_rows(figures, HARROW_COST_FIGURES)
-    part_gbp, full_gbp = (float(v) for v in money["value"])
-    part_text, full_text = (_as_published(r) for _, r in money.iterrows())
-    effect_start = periods["innovation_site_1"]["start"]
-    readings = avoided_starts.harrow_readings_of(
-        rate, dates, fy_start=fy_start, effect_start=effect_start, full_effect=full_effect
-    )
-    if reading not in readings:
-        raise StudyInputError(f"reading must be one of {tuple(readings)}, got {reading!r}")
-    year, _ = _financial_year(fy_start)
+    if reading not in ALL_READINGS:
+        raise StudyInputError(f"reading must be one of {ALL_READINGS}, got {reading!r}")
+    _its_needed(reading, its_route)
+    name = site_label(site)
+    h = _harrow(figures, its_route, periods=periods, fy_start=fy_start, full_effect=full_effect,
+                exposure_weeks=exposure_weeks)  # fmt: skip
+    rate, dates, rates, readings, given = h.rate, h.dates, h.rates, h.readings, h.given
+    part_gbp, full_gbp, part_text, full_text = h.money
+    effect_start, year, whole = h.effect_start, h.year, h.whole
     draws = dict(unit_cost=unit_cost.cost, first_week=fy_start, n_draws=n_draws, alpha=alpha)
 
-    def label(name: str) -> str:
-        return f"Harrow {year} part-year, reading {name}" + (" (default)" * (name == reading))
+    def label(n: str) -> str:
+        return f"{name} {year} part-year, reading {n}" + (" (default)" * (n == reading))
 
     costings = {
-        n: costs.path_cost_avoidance(r, rates, seed=seed, label=label(n), **draws)
+        n: costs.path_cost_avoidance(r, rates, seed=seed, label=label(n), given=given, **draws)
         for n, r in readings.items()
     }
     whole = costs.path_cost_avoidance(
-        Reading("whole_fy", "", flat_path(fy_start, "after"), flat_path(fy_start)),
+        whole,
         rates,
         seed=seed,
-        label="Harrow, a whole financial year at the new rate",
+        label=f"{name}, a whole financial year at the new rate",
         **draws,
     )
     check = dict(
@@ -645,12 +563,22 @@ def harrow_readings(
     )
     checks = {n: costs.reading_checks(readings[n], costings[n], **check) for n in readings}
     its_part = its_route.costings["part_year"]
-    its_check = costs.reading_checks(readings["step"], its_part, **check)
-    checks["its"] = {
-        **its_check,
-        **dict.fromkeys(costs.RATE_CHECKS),
-    }  # a weekly series, not the rates
-    rows = [costs.implied_cost_table(costings[n], part_gbp, part_text) for n in readings]
+    checks[ITS_ROUTE] = {  # the £ checks, and the rates against the fit (n/a without one)
+        **costs.reading_checks(readings["step"], its_part, **check),
+        **(
+            dict.fromkeys(costs.RATE_CHECKS)
+            if its_route.fit is None
+            else its_rate_checks(
+                its_route.fit,
+                rate,
+                dates,
+                effect_start=effect_start,
+                n_draws=n_draws,
+                alpha=alpha,
+                seed=seed,
+            )
+        ),
+    }
     source = published.figures_source(
         [
             *(HARROW_RATE_FIGURES[k] for k in ("pre", "before", "midyear", "after")),
@@ -658,35 +586,60 @@ def harrow_readings(
         ],
         figures,
     )
-    its_kind, its_source = (its_route.table[c].iloc[0] for c in ("data_kind", "source"))
-    table = pd.concat(
-        [
+    its_kind, its_source = its_route.data_kind, its_route.source
+    rates_names = [n for n in readings if n != ITS_TREND]
+    parts = [
+        labelled(
+            pd.concat(
+                [
+                    *(costings[n].table() for n in rates_names),
+                    *(
+                        costs.implied_cost_table(costings[n], part_gbp, part_text)
+                        for n in rates_names
+                    ),
+                    costs.implied_cost_table(whole, full_gbp, full_text),
+                ],
+                ignore_index=True,
+            ),
+            site=site,
+            data_kind="published",
+            source=f"{source}; {unit_cost.cost_source}",
+        )
+    ]
+    if ITS_TREND in readings:
+        parts.append(
             labelled(
                 pd.concat(
                     [
-                        *(costings[n].table() for n in readings),
-                        *rows,
-                        costs.implied_cost_table(whole, full_gbp, full_text),
+                        costings[ITS_TREND].table(),
+                        costs.implied_cost_table(costings[ITS_TREND], part_gbp, part_text),
                     ],
                     ignore_index=True,
                 ),
-                site="harrow",
-                data_kind="published",
-                source=f"{source}; {unit_cost.cost_source}",
-            ),
-            labelled(
-                costs.implied_cost_table(its_part, part_gbp, part_text),
-                site="harrow",
+                site=site,
                 data_kind=its_kind,
-                source=its_source,
-            ),
-        ],
-        ignore_index=True,
+                source=f"{source}; {its_source}",
+            )
+        )
+    parts.append(
+        labelled(
+            costs.implied_cost_table(its_part, part_gbp, part_text),
+            site=site,
+            data_kind=its_kind,
+            source=its_source,
+        )
     )
+    table = pd.concat(parts, ignore_index=True)
     labels = {n: r.label for n, r in readings.items()}
-    labels["its"] = f"ITS counterfactual ({its_kind} weekly series)"
+    labels[ITS_ROUTE] = f"ITS counterfactual ({its_kind} weekly series); rate checks: " + (
+        "n/a, no ITS fit given"
+        if its_route.fit is None
+        else f"the published rate inside the fitted weekly count's {its_part.level:.0%} interval"
+    )
+    if its_route.fit is not None and None in [checks[ITS_ROUTE][k] for k in costs.RATE_CHECKS]:
+        labels[ITS_ROUTE] += " (n/a: the rate's date is outside the weekly series)"
     view = costs.readings_view(
-        {**costings, "its": its_part},
+        {**costings, ITS_ROUTE: its_part},
         checks,
         labels=labels,
         published_gbp=part_gbp,
@@ -702,7 +655,7 @@ def harrow_readings(
         },
     )
     text = readings_summary(
-        costings,
+        {**costings, ITS_ROUTE: its_part},
         checks,
         readings,
         default=reading,
@@ -719,6 +672,13 @@ def harrow_readings(
         f"({its_kind} series) is set beside them, not ranked: it costs a weekly series, not the "
         "published rates."
     )
+    if ITS_TREND in readings:
+        text += (
+            f" Reading {ITS_TREND} takes its counterfactual's trend from the {its_kind} series "
+            f"({its_route.pre_trend.method}); its rows are labelled {its_kind}."
+        )
+    elif its_route.pre_trend_note:
+        text += f" Reading {ITS_TREND} is left out: {its_route.pre_trend_note}."
     return AnalysisResult(table=table, text=text, view=view)
 
 
@@ -736,56 +696,87 @@ def harrow_its(
     n_draws: int,
     alpha: float,
     seed: int,
+    site: str = "harrow",
+    series_name: str = "new_long_term_starts",
 ) -> Costings:
-    """Harrow's avoided starts from an interrupted time series of the weekly series, in £.
+    """A site's avoided starts from an interrupted time series of the weekly series, in £.
 
     `weekly` (read from `weekly_path`) is cut at `last_week` (`study.its.data_up_to`: later
-    periods are left out); Harrow's new long-term starts over the financial year from
-    `fy_start` are costed by `study.costs.its_cost_avoidance` under both counting rules.
-    `.table`: six labelled rows (data kind from `weekly_path`); `.tables["sensitivity"]` and
-    `.figures["tornado_harrow_its_synthetic"]`: `its_sensitivity`; `.text`: the data, what was
-    left out, and `cost_avoidance_summary` of the part-year costing.
+    periods are left out); the site's `series_name` counts over the financial year from
+    `fy_start` are fitted by `study.its.fit_its` and costed by `study.costs.cost_avoidance` of
+    the fit's avoided-start draws (`avoided_starts_of_fit`, `seed`; unit costs `seed + 1`: as
+    `study.costs.its_cost_avoidance`) under both counting rules. The pre-period trend
+    (`its_pre_trend`, the same model on the weeks before the first intervention, `seed + 2`)
+    is carried for the readings table. `.table`: six labelled rows (data kind from
+    `weekly_path`); `.tables["sensitivity"]` and `.figures["tornado_harrow_its_synthetic"]`:
+    `its_sensitivity`; `.text`: the data, what was left out, the pre-period trend and
+    `cost_avoidance_summary` of the part-year costing.
     """
+    name = site_label(site)
     cut = its.data_up_to(weekly, periods, {}, last_week)
-    harrow = cut.weekly.query("site == 'harrow' and series == 'new_long_term_starts'")
-    series = harrow[["week_start", "count"]]
+    rows = cut.weekly.query("site == @site and series == @series_name")
+    if rows.empty:
+        raise StudyInputError(f"weekly has no {series_name!r} rows for site {site!r}")
+    series = rows[["week_start", "count"]]
     year, fy_end = _financial_year(fy_start)
-    model = dict(
-        window_start=fy_start,
-        window_end=fy_end,
-        family=family,
-        harmonics=harmonics,
-        transition_weeks=transition_weeks,
+    model = dict(family=family, harmonics=harmonics, transition_weeks=transition_weeks)
+    fit = its.fit_its(series, cut.periods, **model)
+    avoided = avoided_starts.avoided_starts_of_fit(
+        fit, fy_start, fy_end, n_model_draws=n_draws, seed=seed
     )
     costings = {
-        rule: costs.its_cost_avoidance(
-            series,
-            cut.periods,
-            unit_cost=unit_cost.cost,
+        rule: costs.cost_avoidance(
+            avoided,
+            unit_cost.cost,
             rule=rule,
             n_draws=n_draws,
             alpha=alpha,
-            seed=seed,
-            label=f"Harrow ITS {year} {RULE_LABELS[rule]}",
-            **model,
+            seed=seed + 1,
+            label=f"{name} ITS {year} {RULE_LABELS[rule]}",
         )
         for rule in RULE_LABELS
     }
+    try:
+        pre_trend = its_pre_trend(
+            series,
+            cut.periods,
+            go_live=first_intervention(cut.periods),
+            n_draws=n_draws,
+            seed=seed + 2,
+            **model,
+        )
+        pre_note = ""
+    except StudyInputError as exc:
+        pre_trend, pre_note = None, f"the ITS pre-period cannot be fitted ({exc})"
     kind = data_kind(weekly_path)
-    sensitivity = its_sensitivity(
-        series, cut.periods, unit_cost_gbp=unit_cost.cost.mean_gbp, seed=seed, kind=kind, **model
+    sensitivity = costs.its_sensitivity(
+        series,
+        cut.periods,
+        unit_cost_gbp=unit_cost.cost.mean_gbp,
+        seed=seed,
+        kind=kind,
+        window_start=fy_start,
+        window_end=fy_end,
+        **model,
     )
-    table = labelled(
-        _costings_table(costings.values()),
-        site="harrow",
-        data_kind=kind,
-        source=f"{weekly_path}; {unit_cost.cost_source}",
-    )
+    source = f"{weekly_path}; {unit_cost.cost_source}"
+    table = labelled(_costings_table(costings.values()), site=site, data_kind=kind, source=source)
     tornado = sensitivity.tornado()
-    figure = plot_tornado(tornado, title=f"Harrow ITS route ({kind.upper()} series): model choices")
+    figure = plot_tornado(tornado, title=f"{name} ITS route ({kind.upper()} series): model choices")
     lines = [f"Data: `{weekly_path}` ({SYNTHETIC_NOTE if kind == 'synthetic' else kind})."]
     if cut.dropped:
         lines.append(f"After last_week {last_week}, left out: {'; '.join(cut.dropped)}.")
+    if pre_trend is not None:
+        level = costings["part_year"].level
+        change = np.expm1(pre_trend.draws * WEEKS_PER_YEAR)
+        low, high = np.percentile(change, [50 * (1 - level), 50 * (1 + level)])
+        lines.append(
+            f"Trend before {day_text(pre_trend.go_live)} ({pre_trend.method}): "
+            f"{pre_trend.yearly_change():+.1%} a year ({level:.0%} interval {low:+.1%} to "
+            f"{high:+.1%}); reading {ITS_TREND} continues it as the counterfactual."
+        )
+    else:
+        lines.append(f"Reading {ITS_TREND} is not available: {pre_note}.")
     lines.append(costs.cost_avoidance_summary(costings["part_year"], tornado=tornado))
     return Costings(
         table=table,
@@ -794,6 +785,10 @@ def harrow_its(
         figures={"tornado_harrow_its_synthetic": figure},
         tables={"sensitivity": sensitivity.table()},
         costings=costings,
+        fit=fit,
+        avoided=avoided,
+        pre_trend=pre_trend,
+        pre_trend_note=pre_note,
     )
 
 
@@ -808,16 +803,20 @@ def birmingham_reduction(
     n_draws: int,
     alpha: float,
     seed: int,
+    site: str = "birmingham",
 ) -> AnalysisResult:
-    """Birmingham's published 36% reduction in £ over an assumed baseline and window.
+    """A published relative reduction (Birmingham's 36%) in £ over an assumed baseline and
+    window.
 
-    Baseline rate = `baseline_long_term` starts over the published six-month comparison
-    (`figures`: months x 52 / 12 weeks); avoided starts a week = baseline x 36% over
-    `window_weeks` weeks from `window_start`, both rates Poisson over the six months; costed by
-    `study.costs.rates_cost_avoidance` under both counting rules. `.table`: six labelled rows;
-    `.tables["grid"]`: £ thousand over `baseline_sensitivity` x (low, mean, high) unit cost
-    (`reduction_grid`); `.text`: `reduction_summary`.
+    Baseline rate = `baseline_long_term` starts over the published comparison period
+    (`figures`: its months x 52 / 12 weeks); avoided starts a week = baseline x the reduction
+    over `window_weeks` weeks from `window_start`, both rates Poisson over the comparison
+    period; costed by `study.costs.rates_cost_avoidance` under both counting rules. `.table`:
+    six labelled rows; `.tables["grid"]`: £ thousand over `baseline_sensitivity` x (low, mean,
+    high) unit cost (`reduction_grid`); `.tables["readings"]`: the baseline and window
+    alternatives with intervals; `.text`: `reduction_summary`.
     """
+    name = site_label(site)
     f = _figure_rows(figures, BHAM_FIGURES)["value"].astype(float).to_dict()
     reduction = f["reduction"] / 100
     comparison_weeks = f["months"] * WEEKS_PER_YEAR / 12
@@ -835,7 +834,7 @@ def birmingham_reduction(
             n_draws=n_draws,
             alpha=alpha,
             seed=seed,
-            label=f"Birmingham evaluation window, {RULE_LABELS[rule]}",
+            label=f"{name} evaluation window, {RULE_LABELS[rule]}",
         )
         for rule in RULE_LABELS
     }
@@ -851,7 +850,7 @@ def birmingham_reduction(
     source = published.figures_source(BHAM_FIGURES.values(), figures)
     table = labelled(
         _costings_table(costings.values()),
-        site="birmingham",
+        site=site,
         data_kind="published",
         source=f"{source}; {unit_cost.cost_source}",
     )
@@ -861,12 +860,13 @@ def birmingham_reduction(
         relative_reduction=reduction,
         baseline_per_week=baseline,
         n_weeks=window_weeks,
+        site=name,
     )
     options = {f"baseline {b:g}": (b, window_weeks) for b in baseline_sensitivity}
     windows = sorted({window_weeks, round(comparison_weeks), WEEKS_PER_YEAR})
     options |= {f"window {w} weeks": (baseline_long_term, w) for w in windows}
     readings = {
-        name: costs.rates_cost_avoidance(
+        n: costs.rates_cost_avoidance(
             b / comparison_weeks,
             b / comparison_weeks * (1 - reduction),
             unit_cost=unit_cost.cost,
@@ -878,7 +878,7 @@ def birmingham_reduction(
             alpha=alpha,
             seed=seed,
         )
-        for name, (b, w) in options.items()
+        for n, (b, w) in options.items()
     }
     labels = {
         n: f"{b:g} people over {f['months']:g} months, {w} weeks from {day_text(window_start)}"

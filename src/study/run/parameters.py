@@ -39,7 +39,7 @@ from pydantic import (
     model_validator,
 )
 
-from study.avoided_starts import READINGS
+from study.avoided_starts import ALL_READINGS
 from study.config import DEFAULT_PARAMS, NOTEBOOKS_DIR, PARAMS_DIR
 from study.errors import StudyInputError
 from study.its import FAMILIES
@@ -220,8 +220,8 @@ PARAMETERS: tuple[Parameter, ...] = (
               "months of usual care before (6: the published evaluation)"),
     Parameter("bham_baseline_long_term", Count, 200,
               "assumption (not published): people needing long-term services in the two key "
-              "areas in the six months before 3Cs, the published comparison period (about 2/3 "
-              "of 1,497 conversations x 20%)"),
+              "areas over the published comparison period before 3Cs (figure "
+              "bham_evaluation_months; about 2/3 of 1,497 conversations x 20%)"),
     Parameter("bham_baseline_sensitivity", Counts, [25, 50, 100, 200, 400, 800],
               "Birmingham baseline counts tried in the sensitivity table"),
     Parameter("repeat_requests_before", Count, 1000,
@@ -284,16 +284,20 @@ PARAMETERS: tuple[Parameter, ...] = (
               "first Monday of financial year 2019-20"),
     Parameter("harrow_full_effect", IsoDate, "2019-06-03",
               "date the full drop is reached; same as the start means a step (assumed)"),
-    Parameter("harrow_reading", Literal[READINGS], "published_path",
+    Parameter("harrow_reading", Literal[ALL_READINGS], "published_path",
               "reading of the published 7.2 -> 6.1 -> 5.5 a week costed in the Harrow section: "
-              + " | ".join(READINGS) + " (all are shown side by side)"),
+              + " | ".join(ALL_READINGS) + " (its_trend: against the ITS pre-period trend; its: "
+              "the ITS route; all are shown side by side)"),
+    Parameter("bham_site", Name, "birmingham",
+              "site costed from a published relative reduction (its label in the estimates)"),
     Parameter("harrow_full_year_tolerance_gbp", Annotated[float, Field(ge=0)], 50000.0,
               "'up to £1m' read as £1.0m +/- this (rounded to £0.1m) when checking which reading "
               "shares one unit cost with £696k"),
     Parameter("birmingham_window_start", IsoDate, "2018-04-02",
               "first day of the evaluation window costed (dates not published; assumed)"),
     Parameter("birmingham_window_weeks", Weeks, 26,
-              "weeks costed at the baseline weekly rate (26: the six-month evaluation, seed 000)"),
+              "weeks costed at the baseline weekly rate (default: the published evaluation "
+              "length, figure bham_evaluation_months, in weeks)"),
     # 05 reviews
     Parameter("n_resamples", Annotated[int, Field(ge=1000, le=1_000_000)], 10000,
               "bootstrap resamples per estimate (at least 1000)"),
@@ -377,8 +381,8 @@ NOTEBOOKS: dict[str, tuple[str, ...]] = {
         "birmingham_geography_code residential_cost_measure community_cost_measure unit_cost_cv "
         "harrow_exposure_weeks_before harrow_exposure_weeks_after harrow_fy_start "
         "harrow_full_effect harrow_reading harrow_full_year_tolerance_gbp weekly_path last_week "
-        "periods family harmonics transition_weeks "
-        "bham_baseline_long_term bham_baseline_sensitivity birmingham_window_start "
+        "periods family harmonics transition_weeks site series "
+        "bham_site bham_baseline_long_term bham_baseline_sensitivity birmingham_window_start "
         "birmingham_window_weeks".split()),
     "05_reviews_existing_care": tuple(
         "alpha seed n_resamples review_tables_path reviews_path reviews_site".split())
