@@ -27,9 +27,9 @@ import pandas as pd
 
 from study import config, costs
 from study.analyses import cost_avoidance as ca
+from study.analyses.cost_readings import its_trend_reading
 from study.avoided_starts import ITS_SLOPE, Reading, flat_path, harrow_readings_of
 from study.data import national, published, records
-from study.readings import its_trend_reading
 from study.run.parameters import BY_NAME
 
 README = Path(__file__).with_name("README.md")

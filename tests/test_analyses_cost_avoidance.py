@@ -434,7 +434,7 @@ def test_readings_side_by_side_by_hand(figures):
     )
     t = res.table
     two_steps = 1.1 * 946 + 0.6 * 351  # 6.1 from week 10, 5.5 from week 27 (30 Sep)
-    expected_pw = {"step": HARROW_STEP, "published_path (default)": PATH_PW, "two_steps": two_steps}
+    expected_pw = {"step": HARROW_STEP, "published_path": PATH_PW, "two_steps": two_steps}
     for name, pw in expected_pw.items():
         label = f"Harrow 2019-20 part-year, reading {name}"
         assert row(t, f"{label}: avoided person-weeks of care")["estimate"] == pytest.approx(pw)

@@ -14,6 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from study import config
+from study.analyses.cost_avoidance import DEFAULT_NOTE
 from study.data.published import figure_table, load_figures
 from study.run.cli import app
 from study.run.index_page import (
@@ -193,17 +194,18 @@ def test_the_cost_headline_shows_the_range_across_readings_with_the_default_name
     rows = [default]
     for name, value, kind in (
         ("step", 742_717.0, "published"),
-        ("published_path (default)", 339_400.0, "published"),
+        ("published_path", 339_400.0, "published"),
         ("trend", -61_200.0, "published"),
         ("its", 9e9, "synthetic"),  # not a reading of the published figures: left out
     ):
         rows.append(
             {
                 **default,
-                "key": f"{key.key}-reading-{name.split()[0]}",
+                "key": f"{key.key}-reading-{name}",
                 "quantity": f"Harrow 2019-20 part-year, reading {name}: cost avoided (GBP)",
                 "estimate": value,
                 "data_kind": kind,
+                "note": DEFAULT_NOTE if name == "published_path" else "",
             }
         )
     estimates = pd.DataFrame(rows, columns=RUN_COLUMNS)

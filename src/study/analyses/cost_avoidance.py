@@ -21,6 +21,16 @@ import pandas as pd
 
 from study import avoided_starts, costs, its
 from study.analyses import LABEL_COLUMNS, AnalysisResult, labelled
+from study.analyses.cost_readings import READING as READING  # the sensitivity's readings assumption
+from study.analyses.cost_readings import (
+    PreTrend,
+    costing_summary,
+    its_pre_trend,
+    its_rate_checks,
+    its_trend_reading,
+    rates_sensitivity,
+    readings_summary,
+)
 from study.avoided_starts import (
     ALL_READINGS,
     ITS_ROUTE,
@@ -36,16 +46,6 @@ from study.costs import CostAvoidance, CostModel
 from study.data import national, published
 from study.errors import StudyInputError
 from study.plots.costs import plot_tornado
-from study.readings import READING as READING  # the sensitivity's readings assumption
-from study.readings import (
-    PreTrend,
-    costing_summary,
-    its_pre_trend,
-    its_rate_checks,
-    its_trend_reading,
-    rates_sensitivity,
-    readings_summary,
-)
 from study.tidy import ESTIMATE_COLUMNS, WEEKS_PER_YEAR, gbp
 
 harrow_rates_sensitivity = rates_sensitivity  # the name notebook 04's tests know
@@ -69,6 +69,9 @@ ITS_FAMILIES = ("poisson", "quasi_poisson", "negative_binomial", "ols_hac")
 SYNTHETIC_NOTE = (
     "synthetic data calibrated to the published figures — this shows the machinery, not a finding"
 )
+
+
+DEFAULT_NOTE = "default reading (harrow_reading)"  # the note of the chosen reading's rows
 
 
 # --------------------------------------------------------------------------- helpers
@@ -539,7 +542,7 @@ def harrow_readings(
     draws = dict(unit_cost=unit_cost.cost, first_week=fy_start, n_draws=n_draws, alpha=alpha)
 
     def label(n: str) -> str:
-        return f"{name} {year} part-year, reading {n}" + (" (default)" * (n == reading))
+        return f"{name} {year} part-year, reading {n}"  # the default is marked in the note
 
     costings = {
         n: costs.path_cost_avoidance(r, rates, seed=seed, label=label(n), given=given, **draws)
@@ -630,6 +633,9 @@ def harrow_readings(
         )
     )
     table = pd.concat(parts, ignore_index=True)
+    chosen = table["quantity"].str.startswith(f"{label(reading)}:")
+    table.loc[chosen, "note"] = [f"{DEFAULT_NOTE}; {n}" if n else DEFAULT_NOTE
+                                 for n in table.loc[chosen, "note"]]  # fmt: skip
     labels = {n: r.label for n, r in readings.items()}
     labels[ITS_ROUTE] = f"ITS counterfactual ({its_kind} weekly series); rate checks: " + (
         "n/a, no ITS fit given"

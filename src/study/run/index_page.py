@@ -39,10 +39,10 @@ KEY_TABLE_COLUMNS = [
     "label", "published", "source", "quote", "estimate", "ci", "method", "data_kind",
     "data_source", "notebook", "range",
 ]  # fmt: skip
-# notebook 04's readings of the published Harrow path: one row per reading, the default marked
-READING_COST = re.compile(
-    r"^Harrow .+ part-year, reading (?P<name>\S+)(?P<default> \(default\))?: cost avoided \(GBP\)$"
-)
+# notebook 04's readings of the published Harrow path: one row per reading, the default's note
+# says so (`study.analyses.cost_avoidance.DEFAULT_NOTE`)
+READING_COST = re.compile(r"^Harrow .+ part-year, reading (?P<name>\S+): cost avoided \(GBP\)$")
+DEFAULT_READING_NOTE = "default reading"
 _QUALIFIERS = {
     "=": "",
     "approx": "about ",
@@ -275,7 +275,9 @@ def readings_range(estimates: pd.DataFrame, key: KeyEstimate) -> str:
     found = rows[hits["name"].notna()]
     if found.empty:
         return ""
-    default = hits.loc[hits["default"].notna(), "name"]
+    default = hits.loc[
+        hits["name"].notna() & rows["note"].astype(str).str.startswith(DEFAULT_READING_NOTE), "name"
+    ]
     low, high = found["estimate"].min(), found["estimate"].max()
     return (
         f"{format_value(low, key.scale)} to {format_value(high, key.scale)} across the "

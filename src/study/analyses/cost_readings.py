@@ -1,4 +1,5 @@
-"""Readings of published rates with an interrupted time series beside them, and their text.
+"""Notebook 04's readings of the published rates with an interrupted time series beside them, and
+their text (used by `study.analyses.cost_avoidance`).
 
 - `its_pre_trend` (`PreTrend`): the trend of a weekly series before go-live, from an ITS fitted
   to the pre-period only (`study.its.fit_its`), with coefficient draws; `its_trend_reading`
