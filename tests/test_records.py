@@ -696,9 +696,7 @@ def test_unparseable_cells_get_a_hint_when_the_meaning_is_clear(column, cell, hi
 
 
 def test_a_council_of_its_own_is_a_valid_site_in_every_kind(tmp_path):
-    episodes = pd.read_csv(FIXTURES / "good_conversations.csv", dtype=str).assign(
-        site="northfield"
-    )
+    episodes = pd.read_csv(FIXTURES / "good_conversations.csv", dtype=str).assign(site="northfield")
     path = tmp_path / "northfield_conversations.csv"
     episodes.to_csv(path, index=False)
     assert check_file(path).valid

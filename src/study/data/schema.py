@@ -27,9 +27,7 @@ KINDS = ("conversations", "reviews", "weekly")
 
 # a site is any lower-case identifier: the study's own councils are parameter values, not a list
 SITE_PATTERN = r"^[a-z][a-z0-9_]*$"
-SITE_ERROR = (
-    "not a site identifier (lower case letters, digits and _, starting with a letter)"
-)
+SITE_ERROR = "not a site identifier (lower case letters, digits and _, starting with a letter)"
 SITE_EXAMPLES = ("birmingham", "harrow", "northfield")
 WEEKLY_SITE_EXAMPLES = ("harrow", "london_comparison", "northfield")
 TEAM_PATTERN = r"^(innovation_site_[1-9][0-9]?|usual_care)$"
