@@ -90,6 +90,32 @@ def pct(x: float) -> str:
     return disclosure.value_text(100 * x, ".1f") + ("" if pd.isna(x) else "%")
 
 
+NUMBER_WORDS = (
+    "no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve",
+)  # fmt: skip
+
+
+def number_text(n: int) -> str:
+    """A count in words up to twelve ('six'), else in digits ('18')."""
+    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else f"{n:,}"
+
+
+def months_text(months: int) -> str:
+    """'six months', 'one month', '18 months'."""
+    return f"{number_text(months)} month{'' if months == 1 else 's'}"
+
+
+def day_text(day: pd.Timestamp) -> str:
+    """'2 April 2018'."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def site_label(site: str) -> str:
+    """How a site identifier reads in a sentence or label: 'north_field' -> 'North Field'."""
+    return str(site).replace("_", " ").title()
+
+
 def empty_estimates() -> pd.DataFrame:
     """An estimate table with no rows (a site the extract does not hold)."""
     return pd.DataFrame(columns=[*ESTIMATE_COLUMNS, "note"])
