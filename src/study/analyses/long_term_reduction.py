@@ -43,6 +43,7 @@ SHOW = ["quantity", "method", "estimate", "ci_low", "ci_high", "p_value"]
 SHOW_SENSITIVITY = ["quantity", "estimate", "ci_low", "ci_high", "ci_width", "p_value"]
 # published figures (data/published/figures.csv) behind each analysis: the `source` of its rows
 BHAM_REDUCTION_FIGURES = ("bham_long_term_reduction",)
+BHAM_REDUCTION_AREAS = "bham_long_term_reduction_areas"  # the 'two key areas' of the 36%
 HARROW_REPEAT_FIGURES = ("harrow_repeat_share_before", "harrow_repeat_share_after")
 HARROW_LT_FIGURES = {
     "Sep 2018": "harrow_lt_starts_2018_09",
@@ -235,7 +236,8 @@ def birmingham_reduction_published(
     baseline count, and across `baselines` (`rates.published_reduction[_sensitivity]`; the
     reduction rows of the sensitivity in `.tables["sensitivity"]`)."""
     reduction = published.figure_value(BHAM_REDUCTION_FIGURES[0], figures) / 100
-    label = "Birmingham long-term services (two key areas)"
+    areas = int(published.figure_value(BHAM_REDUCTION_AREAS, figures))
+    label = f"Birmingham long-term services ({number_text(areas)} key areas)"
     main = rates.published_reduction(
         reduction, baseline, alpha=alpha, period="comparison periods", label=label
     )

@@ -553,7 +553,14 @@ header is row 1, the first record is row 2.
 
 Folders: `published/` holds the figures cited from the source documents; `synthetic/` holds
 generated files (`*synthetic*`, see `synthetic/README.md`) — SYNTHETIC data calibrated to the
-published aggregates, not real records.
+published aggregates, not real records. `synthetic/northfield_episodes_synthetic.csv` is a
+fictional council's SYNTHETIC extract under its own site name (`northfield`), generated from
+stated assumptions by `study.data.synthetic.example_council` (not calibrated to any council);
+`params/northfield-example.yaml` runs notebooks 01 and 02 on it.
+
+Sites are data: `site` is any lower-case identifier (`northfield`, `north_field`); the
+analyses take their site, teams, go-live and windows from parameters. A site written with
+capitals or spaces (`North Field`) is reported with its identifier form (`north_field`).
 """
 
 _POSTSCRIPT = """\
