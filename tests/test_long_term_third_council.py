@@ -16,13 +16,20 @@ import yaml
 from study import rates
 from study.analyses import conversation_split
 from study.analyses import long_term_reduction as ltr
-from study.analyses.episodes import EpisodeData, months_text, read_episodes, site_label
+from study.analyses.episodes import (
+    USER_LABEL,
+    EpisodeData,
+    months_text,
+    read_episodes,
+    site_label,
+)
 from study.config import PROJ_ROOT, SYNTHETIC_DIR
 from study.data import published
 from study.data.records import validate_file
 from study.data.synthetic.example_council import (
     EXAMPLE_FILE,
     EXAMPLE_GO_LIVE,
+    EXAMPLE_LABEL,
     EXAMPLE_SEED,
     synthetic_example_council,
     write_example_council,
@@ -90,7 +97,9 @@ def test_example_extract_is_current_labelled_synthetic_and_valid(tmp_path):
     assert sidecar["synthetic"] is True and "SYNTHETIC" in sidecar["note"]
     assert sidecar["sha256"] == hashlib.sha256(EXAMPLE.read_bytes()).hexdigest()
     assert "synthetic" in EXAMPLE.name and validate_file(EXAMPLE).empty
-    assert read_episodes(str(EXAMPLE.relative_to(PROJ_ROOT))).kind == "synthetic"
+    data = read_episodes(str(EXAMPLE.relative_to(PROJ_ROOT)))
+    assert data.kind == "synthetic" and data.label == EXAMPLE_LABEL  # not "calibrated to ..."
+    assert "not a finding" in data.label and "calibrated" not in data.label
     assert synthetic_example_council(EXAMPLE_SEED + 1).shape != (0, 0)
     with pytest.raises(StudyInputError, match="seed"):
         synthetic_example_council(-1)
@@ -134,7 +143,7 @@ def test_a_users_copy_of_the_extract_gives_user_rows_for_its_site(
     copy = tmp_path / "northfield_extract.csv"
     shutil.copyfile(EXAMPLE, copy)
     data = read_episodes(str(copy))
-    assert data.kind == "user"
+    assert data.kind == "user" and data.label == USER_LABEL
     res = _records(data, figures, example_params)
     assert set(res.table["data_kind"]) == {"user"} and set(res.table["source"]) == {str(copy)}
     rr = res.table[

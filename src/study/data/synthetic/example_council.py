@@ -44,6 +44,9 @@ REPEAT_SHARE_BEFORE = 0.30  # requests flagged repeat_request, before the go-liv
 REPEAT_SHARE_AFTER = 0.22  # ... after it (assumption)
 SPLIT = (0.65, 0.2, 0.15)  # 3Cs episodes not going on to long-term care: C1 / C2 / C3
 REQUEST_LAG_DAYS = 14  # request to start: uniform 0 .. this many days (assumption)
+EXAMPLE_LABEL = (
+    "synthetic data of a fictional council, built from stated assumptions — not a finding"
+)
 EXAMPLE_NOTE = (
     "SYNTHETIC — a fictional council's extract built from stated assumptions "
     "(study.data.synthetic.example_council), not real records and not calibrated to any council"
@@ -109,6 +112,7 @@ def example_meta(frame: pd.DataFrame, data: bytes, seed: int) -> dict:
         "sha256": hashlib.sha256(data).hexdigest(),
         "calibrated_to": "nothing: stated assumptions (study.data.synthetic.example_council)",
         "synthetic_note": SYNTHETIC_NOTE,
+        "label": EXAMPLE_LABEL,
     }
 
 
