@@ -13,6 +13,7 @@ from study.analyses import long_term_reduction as ltr
 from study.analyses.episodes import pct, read_episodes
 from study.errors import StudyInputError
 from study.proportions import KATZ, compare_proportions
+from study.run.parameters import BY_NAME
 
 SYNTHETIC = "data/synthetic/conversations_synthetic.csv"
 LABELS = ["site", "data_kind", "source"]
@@ -172,8 +173,27 @@ def _bham_toy(months: int) -> pd.DataFrame:
     return eps
 
 
-def test_birmingham_lt_records_counts_key_areas_against_usual_care():
-    out = ltr.birmingham_lt_records(_bham_toy(6), kind="synthetic", months=6)
+KEY_AREAS = ("innovation_site_1", "innovation_site_2")
+HARROW_YEAR = ["2019-04-01", "2020-03-31"]
+
+
+def _bham(months: int = 6, go_live: str = "2018-04-02") -> ltr.LongTermComparison:
+    return ltr.LongTermComparison("birmingham", KEY_AREAS, "usual_care", go_live, months)
+
+
+def _records(data, figures, lt=None, repeat_site="harrow", repeat_window=HARROW_YEAR):
+    return ltr.reductions_from_records(
+        data,
+        figures,
+        weeks_per_rate=13,
+        lt=lt or _bham(),
+        repeat_site=repeat_site,
+        repeat_window=repeat_window,
+    )
+
+
+def test_site_lt_records_counts_key_areas_against_usual_care():
+    out = ltr.site_lt_records(_bham_toy(6), _bham(6), kind="synthetic")
     ref = rates.poisson_rate_ratio(
         3,
         6,
@@ -184,29 +204,49 @@ def test_birmingham_lt_records_counts_key_areas_against_usual_care():
     )
     assert_same_table(out, ref)
     # a twelve-month extract: rates per month over 12 months each, same ratio
-    twelve = ltr.birmingham_lt_records(_bham_toy(12), kind="synthetic", months=12)
+    twelve = ltr.site_lt_records(_bham_toy(12), _bham(12), kind="synthetic")
     assert twelve["estimate"].iloc[:2].tolist() == pytest.approx([5 / 12, 3 / 12])
     assert twelve["estimate"].iloc[2] == pytest.approx(out["estimate"].iloc[2])
+    # an empty go-live is the first start date of the key areas: the same table
+    assert_same_table(ltr.site_lt_records(_bham_toy(6), _bham(6, ""), kind="synthetic"), out)
 
 
-def test_birmingham_lt_records_refuses_an_extract_longer_than_its_months():
+def test_the_go_live_splits_before_from_after():
+    toy = _bham_toy(6)
+    # usual care that goes on after the go-live and a key-area start before it are not counted
+    extra = pd.DataFrame(
+        {
+            "site": "birmingham",
+            "team": ["usual_care", "innovation_site_1"],
+            "outcome": "long_term_support",
+            "start_date": pd.to_datetime(["2018-05-01", "2018-03-01"]),
+        }
+    )
+    out = ltr.site_lt_records(pd.concat([toy, extra]), _bham(6), kind="synthetic")
+    assert_same_table(out, ltr.site_lt_records(toy, _bham(6), kind="synthetic"))
+    # a go-live two months later leaves four months of 3Cs: refused, naming the months
+    with pytest.raises(StudyInputError, match=r"3Cs episodes start over .* shorter than"):
+        ltr.site_lt_records(toy, _bham(6, "2018-06-02"), kind="synthetic")
+
+
+def test_site_lt_records_refuses_an_extract_longer_than_its_months():
     data = read_episodes("data/synthetic/birmingham_12m_conversations_synthetic.csv")
     with pytest.raises(
         StudyInputError,
-        match=r"3Cs episodes start over 12\.0 months .*"
+        match=r"Birmingham 3Cs episodes start over 12\.0 months .*"
         r"bham_extract_months = 6",
     ):
-        ltr.birmingham_lt_records(data.episodes, kind=data.kind, months=6)
+        ltr.site_lt_records(data.episodes, _bham(6), kind=data.kind)
     with pytest.raises(StudyInputError, match=r"over 12\.0 months .*shorter than .* = 24"):
-        ltr.birmingham_lt_records(data.episodes, kind=data.kind, months=24)
+        ltr.site_lt_records(data.episodes, _bham(24), kind=data.kind)
     with pytest.raises(StudyInputError, match="whole number"):
-        ltr.birmingham_lt_records(data.episodes, kind=data.kind, months=0)
-    out = ltr.birmingham_lt_records(data.episodes, kind=data.kind, months=12)
+        ltr.site_lt_records(data.episodes, _bham(0), kind=data.kind)
+    out = ltr.site_lt_records(data.episodes, _bham(12), kind=data.kind)
     before = data.episodes.query("team == 'usual_care' and outcome == 'long_term_support'")
     assert out["estimate"].iloc[0] == pytest.approx(len(before) / 12)
 
 
-def test_harrow_repeat_records_by_financial_year(figures):
+def test_site_repeat_records_by_window(figures):
     eps = pd.DataFrame(
         {
             "site": "harrow",
@@ -214,7 +254,7 @@ def test_harrow_repeat_records_by_financial_year(figures):
             "repeat_request": [True, True, False, None, True, False, False, False, False, True],
         }
     )
-    out = ltr.harrow_repeat_records(eps, figures, kind="synthetic")
+    out = ltr.site_repeat_records(eps, site="harrow", window=HARROW_YEAR, kind="synthetic")
     ref = compare_proportions(
         1,
         5,
@@ -224,6 +264,21 @@ def test_harrow_repeat_records_by_financial_year(figures):
         names=("innovation year", "before"),
     )
     assert_same_table(out, ref)
+    # the default window is the published innovation year of Harrow's 25%
+    period = figures.set_index("figure_id").loc["harrow_repeat_share_after"]
+    assert [f"{period[c]:%Y-%m-%d}" for c in ("period_start", "period_end")] == HARROW_YEAR
+    assert BY_NAME["repeat_window"].default == HARROW_YEAR
+
+
+def test_repeat_windows_have_the_same_length_before():
+    w = ltr.repeat_windows(["2022-04-04", "2023-04-03"])
+    assert w["before"] == (pd.Timestamp("2021-04-04"), pd.Timestamp("2022-04-03"))
+    six = ltr.repeat_windows(["2019-04-01", "2019-09-30"])
+    assert six["before"] == (pd.Timestamp("2018-10-01"), pd.Timestamp("2019-03-31"))
+    days = ltr.repeat_windows(["2020-01-01", "2020-01-10"])  # not whole months: 10 days
+    assert days["before"] == (pd.Timestamp("2019-12-22"), pd.Timestamp("2019-12-31"))
+    with pytest.raises(StudyInputError, match="ends before it starts"):
+        ltr.repeat_windows(["2020-02-01", "2020-01-01"])
 
 
 def test_harrow_lt_records_windows(data, figures):
@@ -233,11 +288,13 @@ def test_harrow_lt_records_windows(data, figures):
 
 
 def test_reductions_from_records_labels_each_site_and_states_its_numbers(data, figures):
-    res = ltr.reductions_from_records(data, figures, weeks_per_rate=13, months=6)
+    res = _records(data, figures)
     t = res.table
     harrow = ltr.harrow_lt_records(data.episodes, figures, weeks_per_rate=13, kind=data.kind)
-    bham = ltr.birmingham_lt_records(data.episodes, kind=data.kind, months=6)
-    repeat = ltr.harrow_repeat_records(data.episodes, figures, kind=data.kind)
+    bham = ltr.site_lt_records(data.episodes, _bham(), kind=data.kind)
+    repeat = ltr.site_repeat_records(
+        data.episodes, site="harrow", window=HARROW_YEAR, kind=data.kind
+    )
     parts = [(harrow.table, "harrow"), (bham, "birmingham"), (repeat, "harrow")]
     assert t["site"].tolist() == [site for table, site in parts for _ in range(len(table))]
     assert set(t["data_kind"]) == {"synthetic"} and set(t["source"]) == {SYNTHETIC}
@@ -247,28 +304,38 @@ def test_reductions_from_records_labels_each_site_and_states_its_numbers(data, f
     expected = f"weekly starts fell by {pct(h_red['estimate'])} (95% CI {ltr.ci_text(h_red)}"
     assert expected in res.text
     b_red = ltr.pick(bham, ltr.REDUCTION)
-    assert f"key areas saw {pct(b_red['estimate'])} fewer long-term starts" in res.text
     assert (
-        f"moved from {pct(repeat['estimate'].iloc[1])} to {pct(repeat['estimate'].iloc[0])}"
-        in res.text
-    )
+        f"Birmingham's key areas saw {pct(b_red['estimate'])} fewer long-term starts in the six "
+        "months from 2 April 2018 than the comparison team in the six months before"
+    ) in res.text
+    assert (
+        f"moved from {pct(repeat['estimate'].iloc[1])} (1 April 2018 to 31 March 2019) to "
+        f"{pct(repeat['estimate'].iloc[0])} (1 April 2019 to 31 March 2020)"
+    ) in res.text
+    assert "Skipped" not in res.text and res.tables["skipped"].empty
     assert not res.view["method"].eq(rates.GARWOOD).any()
     assert res.tables["ratios"]["data"].unique().tolist() == ["synthetic"]
 
 
-def test_a_birmingham_only_extract_runs_every_record_step_and_says_what_is_missing(figures):
+def test_a_birmingham_only_extract_runs_every_record_step_and_says_what_is_skipped(figures):
     data = read_episodes("data/synthetic/birmingham_6m_conversations_synthetic.csv")
     harrow = ltr.harrow_lt_records(data.episodes, figures, weeks_per_rate=13, kind=data.kind)
     assert harrow.by == {} and harrow.table.empty
-    assert ltr.harrow_repeat_records(data.episodes, figures, kind=data.kind).empty
-    res = ltr.reductions_from_records(data, figures, weeks_per_rate=13, months=6)
+    assert ltr.site_repeat_records(
+        data.episodes, site="harrow", window=HARROW_YEAR, kind=data.kind
+    ).empty
+    res = _records(data, figures)
     assert res.table["site"].unique().tolist() == ["birmingham"]
-    assert "Birmingham's key areas saw" in res.text and "Harrow's" not in res.text
-    assert "has no Harrow episodes" in res.text
+    assert "Birmingham's key areas saw" in res.text and "Harrow's weekly" not in res.text
+    assert res.tables["skipped"]["site"].tolist() == ["harrow", "harrow"]
+    assert (
+        "Skipped, repeat requests at Harrow: the extract has no episodes for site 'harrow' "
+        "(parameter repeat_site)."
+    ) in res.text
     # the same rows as the full extract's Birmingham estimates
     full = read_episodes(SYNTHETIC)
-    bham = ltr.birmingham_lt_records(data.episodes, kind=data.kind, months=6)
-    assert_same_table(bham, ltr.birmingham_lt_records(full.episodes, kind=full.kind, months=6))
+    bham = ltr.site_lt_records(data.episodes, _bham(), kind=data.kind)
+    assert_same_table(bham, ltr.site_lt_records(full.episodes, _bham(), kind=full.kind))
 
 
 # --- all ratios at a glance ------------------------------------------------------------------
@@ -279,7 +346,7 @@ def test_ratios_forest_stacks_the_ratio_rows_in_order(data, figures):
         ltr.harrow_lt_published(figures, 13, [13]),
         ltr.birmingham_reduction_published(figures, 200, [25, 800]),
         ltr.harrow_repeat_published(figures, 1000, 1000, [250]),
-        ltr.reductions_from_records(data, figures, weeks_per_rate=13, months=6),
+        _records(data, figures),
     ]
     res = ltr.ratios_forest(results)
     assert res.table.empty

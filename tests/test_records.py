@@ -28,7 +28,7 @@ from study.data.records import (
     validate_file,
     validate_frame,
 )
-from study.data.schema import SCHEMAS
+from study.data.schema import SCHEMAS, SITE_ERROR
 from study.errors import StudyInputError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "records"
@@ -52,9 +52,6 @@ def _rows(problems: pd.DataFrame) -> list[tuple]:
 EXPECTED = {
     "missing_column.csv": [(None, "outcome", "required column is missing")],
     "bad_date_order.csv": [(3, "end_date", "end_date is before start_date")],
-    "unknown_site.csv": [
-        (5, "site", "not an allowed value (allowed: birmingham, harrow, other): 'leeds'")
-    ],
     "negative_cost.csv": [(3, "weekly_cost_before_gbp", "must be >= 0 (negative value): '-120.5'")],
     "duplicate_id.csv": [
         (2, "episode_id", "duplicate value: 'E1'"),
@@ -193,7 +190,7 @@ def test_many_problems_are_all_collected(tmp_path):
     path.write_text(
         "episode_id,person_id,site,team,request_date,conversation,start_date,end_date,"
         "outcome,repeat_request,covid_positive\n"
-        "E1,P1,leeds,team_x,2019-02-30,4,2019-01-01,2018-12-01,finished,maybe,perhaps\n"
+        "E1,P1,Leeds City,team_x,2019-02-30,4,2019-01-01,2018-12-01,finished,maybe,perhaps\n"
         "E1,,harrow,usual_care,2019-01-05,,2019-01-01,,long_term_support,true,\n"
     )
     problems = validate_file(path)
@@ -315,7 +312,7 @@ def test_one_defect_is_reported_at_its_row(df, data):
     defect = data.draw(st.sampled_from(["site", "start_date", "team", "request_date"]))
     bad = df.astype(object).copy()
     if defect == "site":
-        bad.loc[i, "site"] = "leeds"
+        bad.loc[i, "site"] = "Leeds City"
     elif defect == "start_date":  # start before request
         bad.loc[i, "start_date"] = df.loc[i, "request_date"] - pd.Timedelta(days=1)
         if pd.notna(df.loc[i, "end_date"]):
@@ -427,7 +424,7 @@ def test_one_repeated_mistake_is_one_line_with_count_rows_and_suggestion(tmp_pat
     check = check_file(path)
     assert isinstance(check, RecordCheck) and not check.valid
     assert len(check.problems) == 500 and list(check.problems.columns) == PROBLEM_COLUMNS
-    allowed = "not an allowed value (allowed: birmingham, harrow, london_comparison, other)"
+    allowed = SITE_ERROR
     line = f"column site, 500 rows (2, 3, 4, 5, 6, …): {allowed}: 'Harrow' (did you mean 'harrow'?)"
     assert check.lines() == [line]
     assert check.summary == f"{path}: 500 problems; {line}"
@@ -450,14 +447,16 @@ def test_groups_merge_values_and_count_them():
     groups = check.groups
     assert len(groups) == 1
     g = groups.iloc[0]
+    # any lower-case identifier is a site; capitals are not, and each gets its folded form
     assert (g["column"], g["n"], g["rows"], g["n_values"]) == ("site", 8, [2, 3, 4, 5, 6], 3)
     assert g["values"] == [
         ("'Harrow'", "did you mean 'harrow'?", 6),
-        ("'harow'", "did you mean 'harrow'?", 1),
-        ("'leeds'", "", 1),
+        ("'Harow'", "did you mean 'harow'?", 1),
+        ("'Leeds'", "did you mean 'leeds'?", 1),
     ]
     assert check.lines()[0].endswith(
-        ": 'Harrow' (did you mean 'harrow'?) ×6, 'harow' (did you mean 'harrow'?) ×1, 'leeds' ×1"
+        ": 'Harrow' (did you mean 'harrow'?) ×6, 'Harow' (did you mean 'harow'?) ×1, "
+        "'Leeds' (did you mean 'leeds'?) ×1"
     )
 
 
@@ -466,7 +465,7 @@ def test_lines_are_limited_and_say_how_many_more(tmp_path):
     path.write_text(
         "episode_id,person_id,site,team,request_date,conversation,start_date,end_date,"
         "outcome,repeat_request,covid_positive\n"
-        "E1,P1,leeds,team_x,2019-02-30,4,2019-01-01,2018-12-01,finished,maybe,perhaps\n"
+        "E1,P1,Leeds City,team_x,2019-02-30,4,2019-01-01,2018-12-01,finished,maybe,perhaps\n"
     )
     check = check_file(path)
     n_groups = len(check.groups)
@@ -690,3 +689,49 @@ def test_unparseable_cells_get_a_hint_when_the_meaning_is_clear(column, cell, hi
     problems = validate_frame(pd.DataFrame([{**row, column: cell}]), "weekly")
     (problem,) = problems[problems["column"] == column]["problem"]
     assert problem.endswith(f"{cell!r} ({hint})" if hint else repr(cell))
+
+
+# --------------------------------------------------------------------------------------------
+# Sites are data: any lower-case identifier, one clear error for capitals or spaces
+
+
+def test_a_council_of_its_own_is_a_valid_site_in_every_kind(tmp_path):
+    episodes = pd.read_csv(FIXTURES / "good_conversations.csv", dtype=str).assign(site="northfield")
+    path = tmp_path / "northfield_conversations.csv"
+    episodes.to_csv(path, index=False)
+    assert check_file(path).valid
+    weekly = tmp_path / "northfield_weekly.csv"
+    weekly.write_text(
+        "week_start,site,series,count\n2020-01-06,northfield,repeat_requests,3\n"
+        "2020-01-06,north_field_2,repeat_requests,1\n"
+    )
+    assert check_file(weekly).valid
+    assert check_file(FIXTURES / "unknown_site.csv").valid  # 'leeds': a council like any other
+
+
+@pytest.mark.parametrize(
+    ("value", "meant"),
+    [("North Field", "north_field"), ("Northfield", "northfield"), ("NORTH-FIELD", "north_field")],
+)
+def test_a_site_with_capitals_or_spaces_is_one_error_naming_file_row_column_and_fix(
+    tmp_path, value, meant
+):
+    episodes = pd.read_csv(FIXTURES / "good_conversations.csv", dtype=str)
+    episodes.loc[1, "site"] = value
+    path = tmp_path / "conversations.csv"
+    episodes.to_csv(path, index=False)
+    check = check_file(path)
+    assert _rows(check.problems) == [
+        (3, "site", f"{SITE_ERROR}: {value!r} (did you mean {meant!r}?)")
+    ]
+    line = f"row 3, column site: {SITE_ERROR}: {value!r} (did you mean {meant!r}?)"
+    assert check.lines() == [line]
+    with pytest.raises(StudyInputError) as err:
+        read_records(path, "conversations")
+    assert str(err.value) == f"{path}: 1 problem; {line}"
+
+
+def test_a_site_that_cannot_be_folded_into_an_identifier_gets_no_guess(tmp_path):
+    path = tmp_path / "weekly.csv"
+    path.write_text("week_start,site,series,count\n2020-01-06,3 Rivers,repeat_requests,3\n")
+    assert check_file(path).lines() == [f"row 2, column site: {SITE_ERROR}: '3 Rivers'"]

@@ -111,7 +111,7 @@ def test_pandera_schema_is_lazy_and_reports_every_failure():
     df = pd.DataFrame(
         {
             "week_start": pd.to_datetime(["2020-01-06", "2020-01-07"]),
-            "site": ["harrow", "mars"],
+            "site": ["harrow", "Mars"],
             "series": ["repeat_requests", "visits"],
             "count": pd.array([-1, 2], dtype="Int64"),
             "population": [0.0, 10.0],

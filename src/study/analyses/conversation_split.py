@@ -18,7 +18,14 @@ import pandas as pd
 
 from study import proportions
 from study.analyses import AnalysisResult, labelled
-from study.analyses.episodes import EpisodeData, display_view, empty_estimates, pct, stack
+from study.analyses.episodes import (
+    EpisodeData,
+    display_view,
+    empty_estimates,
+    pct,
+    site_label,
+    stack,
+)
 from study.data import aggregate, published
 from study.plots import intervals
 from study.run import disclosure
@@ -225,7 +232,7 @@ def records_split_by_site(split: pd.DataFrame, *, kind: str, alpha: float = 0.05
         t = proportions.multinomial_ci(
             {f"C{c}": n for c, n in zip(grp["conversation"], grp["count"], strict=True)},
             alpha=alpha,
-            label=f"{site.title()} conversation split ({kind})",
+            label=f"{site_label(site)} conversation split ({kind})",
         )
         tables.append(t.assign(site=site))
     return pd.concat(tables, ignore_index=True)
@@ -263,21 +270,23 @@ def _records_text(
     harrow_c3: pd.DataFrame,
     published_shares: Sequence[float],
     *,
+    published_site: str,
     data: EpisodeData,
     alpha: float,
 ) -> str:
     """The record-level split against the published Birmingham split, and Harrow's
     record-level C3 comparison (each part only if the extract holds that site)."""
     parts = []
-    if data.has("birmingham"):
-        b = by_site[(by_site["site"] == "birmingham") & (by_site["method"] == proportions.GOODMAN)]
-        parts.append(
-            "Birmingham's split is "
+    for site in by_site["site"].unique():
+        b = by_site[(by_site["site"] == site) & (by_site["method"] == proportions.GOODMAN)]
+        split = (
+            f"{site_label(site)}'s split is "
             + " / ".join(pct(v) for v in b["estimate"])
-            + f" of {disclosure.value_text(b['n'].max(), ',.0f')} completed episodes, against "
-            + "the published "
-            + " / ".join(pct(v) for v in published_shares)
+            + f" of {disclosure.value_text(b['n'].max(), ',.0f')} completed episodes"
         )
+        if site == published_site:  # the site whose split figures.csv holds
+            split += ", against the published " + " / ".join(pct(v) for v in published_shares)
+        parts.append(split)
     if data.has("harrow"):
         covid, pre, rd = harrow_c3.iloc[0], harrow_c3.iloc[1], harrow_c3.iloc[2]
         points = [
@@ -335,7 +344,14 @@ def split_from_records(
     _, shares = birmingham_shares(figures)
     return AnalysisResult(
         table=table,
-        text=_records_text(by_site, harrow_c3, list(shares.values()), data=data, alpha=alpha),
+        text=_records_text(
+            by_site,
+            harrow_c3,
+            list(shares.values()),
+            published_site=published.figure_table(BHAM_SPLIT_FIGURES[:1], figures)["site"].iloc[0],
+            data=data,
+            alpha=alpha,
+        ),
         view=display_view(by_site, SHOW),
         figures=figs,
         tables={

@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -28,11 +30,14 @@ class EpisodeData:
     path: str
     kind: str
     episodes: pd.DataFrame
+    synthetic_label: str = ""  # what a synthetic file is, from its sidecar (default: calibrated)
 
     @property
     def label(self) -> str:
         """Plain statement of what the records are (synthetic: 'not a finding')."""
-        return SYNTHETIC_LABEL if self.kind == "synthetic" else USER_LABEL
+        if self.kind == "synthetic":
+            return self.synthetic_label or SYNTHETIC_LABEL
+        return USER_LABEL
 
     @property
     def sites(self) -> list[str]:
@@ -68,9 +73,23 @@ class EpisodeData:
 
 
 def read_episodes(conversations_path: str) -> EpisodeData:
-    """Read and validate the conversation episodes (`study.data.records`), labelled by data kind."""
-    episodes = records.read_records(resolve_path(conversations_path), "conversations")
-    return EpisodeData(conversations_path, data_kind(conversations_path), episodes)
+    """Read and validate the conversation episodes (`study.data.records`), labelled by data kind
+    (a synthetic file's sidecar may say what it is: `label`)."""
+    path = resolve_path(conversations_path)
+    episodes = records.read_records(path, "conversations")
+    kind = data_kind(conversations_path)
+    return EpisodeData(conversations_path, kind, episodes, _sidecar_label(path, kind))
+
+
+def _sidecar_label(path: Path, kind: str) -> str:
+    """The `label` of a synthetic file's .meta.json sidecar ('' if none: the default label)."""
+    meta = path.with_name(path.name.removesuffix(".csv") + ".meta.json")
+    if kind != "synthetic" or not meta.is_file():
+        return ""
+    try:
+        return str(json.loads(meta.read_text(encoding="utf-8")).get("label", ""))
+    except (json.JSONDecodeError, OSError, UnicodeDecodeError):
+        return ""
 
 
 def display_view(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -88,6 +107,32 @@ def display_view(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 def pct(x: float) -> str:
     """A fraction as a percentage with one decimal: 0.7 -> '70.0%' (suppressed, NaN: '[c]')."""
     return disclosure.value_text(100 * x, ".1f") + ("" if pd.isna(x) else "%")
+
+
+NUMBER_WORDS = (
+    "no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve",
+)  # fmt: skip
+
+
+def number_text(n: int) -> str:
+    """A count in words up to twelve ('six'), else in digits ('18')."""
+    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else f"{n:,}"
+
+
+def months_text(months: int) -> str:
+    """'six months', 'one month', '18 months'."""
+    return f"{number_text(months)} month{'' if months == 1 else 's'}"
+
+
+def day_text(day: pd.Timestamp) -> str:
+    """'2 April 2018'."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def site_label(site: str) -> str:
+    """How a site identifier reads in a sentence or label: 'north_field' -> 'North Field'."""
+    return str(site).replace("_", " ").title()
 
 
 def empty_estimates() -> pd.DataFrame:

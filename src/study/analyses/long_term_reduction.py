@@ -19,8 +19,19 @@ import pandas as pd
 
 from study import proportions, rates
 from study.analyses import LABEL_COLUMNS, AnalysisResult, labelled
-from study.analyses.episodes import EpisodeData, display_view, empty_estimates, pct, stack
+from study.analyses.episodes import (
+    EpisodeData,
+    day_text,
+    display_view,
+    empty_estimates,
+    months_text,
+    number_text,
+    pct,
+    site_label,
+    stack,
+)
 from study.data import aggregate, published
+from study.data.schema import USUAL_CARE
 from study.errors import StudyInputError
 from study.plots import intervals
 from study.run import disclosure
@@ -32,6 +43,7 @@ SHOW = ["quantity", "method", "estimate", "ci_low", "ci_high", "p_value"]
 SHOW_SENSITIVITY = ["quantity", "estimate", "ci_low", "ci_high", "ci_width", "p_value"]
 # published figures (data/published/figures.csv) behind each analysis: the `source` of its rows
 BHAM_REDUCTION_FIGURES = ("bham_long_term_reduction",)
+BHAM_REDUCTION_AREAS = "bham_long_term_reduction_areas"  # the 'two key areas' of the 36%
 HARROW_REPEAT_FIGURES = ("harrow_repeat_share_before", "harrow_repeat_share_after")
 HARROW_LT_FIGURES = {
     "Sep 2018": "harrow_lt_starts_2018_09",
@@ -47,7 +59,6 @@ HARROW_LT_COMPARISONS = [  # (before, after, what changed)
     ("Mar 2019", "Mar 2020", "innovation year 2019-20"),
     ("Mar 2020", "Mar 2021", "Covid year"),
 ]
-BHAM_KEY_AREAS = ("innovation_site_1", "innovation_site_2")
 FOREST_METHODS = (rates.WALD_GLM, rates.QUASI_POISSON, rates.NEG_BINOMIAL, proportions.KATZ)
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -225,7 +236,8 @@ def birmingham_reduction_published(
     baseline count, and across `baselines` (`rates.published_reduction[_sensitivity]`; the
     reduction rows of the sensitivity in `.tables["sensitivity"]`)."""
     reduction = published.figure_value(BHAM_REDUCTION_FIGURES[0], figures) / 100
-    label = "Birmingham long-term services (two key areas)"
+    areas = int(published.figure_value(BHAM_REDUCTION_AREAS, figures))
+    label = f"Birmingham long-term services ({number_text(areas)} key areas)"
     main = rates.published_reduction(
         reduction, baseline, alpha=alpha, period="comparison periods", label=label
     )
@@ -353,21 +365,30 @@ def harrow_lt_records(
     return RateComparisons(by)
 
 
-def check_months_spanned(bham: pd.DataFrame, months: int) -> None:
-    """Raise if the 3Cs or the usual-care episodes start over a span longer than `months`
-    (half a month's slack) or more than a month shorter, so rates per month are not computed
-    on the wrong exposure."""
-    for name, rows in (
-        ("3Cs", bham[bham["team"] != "usual_care"]),
-        ("usual-care", bham[bham["team"] == "usual_care"]),
+def _check_months(months: object) -> int:
+    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
+        raise StudyInputError(f"bham_extract_months must be a whole number >= 1, got {months!r}")
+    return months
+
+
+def check_months_spanned(
+    rows: pd.DataFrame, months: int, *, comparison_team: str = USUAL_CARE
+) -> None:
+    """Raise if the 3Cs or the comparison-team episodes of one site start over a span longer
+    than `months` (half a month's slack) or more than a month shorter, so rates per month are
+    not computed on the wrong exposure."""
+    site = site_label(rows["site"].iloc[0]) if len(rows) else ""
+    for name, group in (
+        ("3Cs", rows[rows["team"] != comparison_team]),
+        (f"{comparison_team.replace('_', '-')}", rows[rows["team"] == comparison_team]),
     ):
-        start = pd.to_datetime(rows["start_date"])
+        start = pd.to_datetime(group["start_date"])
         if start.empty:
             continue
         spanned = (start.max() - start.min()).days / DAYS_PER_MONTH
         if not months - 1 <= spanned <= months + 0.5:
             raise StudyInputError(
-                f"the Birmingham {name} episodes start over {spanned:.1f} months "
+                f"the {site} {name} episodes start over {spanned:.1f} months "
                 f"({start.min():%Y-%m-%d} to {start.max():%Y-%m-%d}), "
                 f"{'longer' if spanned > months else 'shorter'} than "
                 f"bham_extract_months = {months}; set bham_extract_months to the months the "
@@ -375,69 +396,190 @@ def check_months_spanned(bham: pd.DataFrame, months: int) -> None:
             )
 
 
-def birmingham_lt_records(
-    episodes: pd.DataFrame, *, kind: str, months: int, alpha: float = 0.05
+@dataclass(frozen=True)
+class LongTermComparison:
+    """What the before/after comparison of long-term starts at one site compares."""
+
+    site: str
+    teams: tuple[str, ...]
+    comparison_team: str = USUAL_CARE
+    go_live: str = ""  # 'YYYY-MM-DD'; empty: the first start_date of the `teams` episodes
+    months: int = 6
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "teams", tuple(self.teams))
+
+    @property
+    def label(self) -> str:
+        """'Birmingham long-term services, two key areas'."""
+        n = len(self.teams)
+        return f"{site_label(self.site)} long-term services, {number_text(n)} key area" + (
+            "s" if n != 1 else ""
+        )
+
+
+def lt_skip_reason(episodes: pd.DataFrame, design: LongTermComparison) -> str | None:
+    """Why the extract cannot support the long-term comparison of `design` (None if it can):
+    names the site, team or date that is missing and the parameter that sets it."""
+    rows = episodes[episodes["site"] == design.site]
+    if rows.empty:
+        return f"the extract has no episodes for site {design.site!r} (parameter lt_site)"
+    missing = [t for t in design.teams if not rows["team"].eq(t).any()]
+    if missing:
+        return (
+            f"the extract has no {design.site} episodes of team {', '.join(missing)} "
+            "(parameter lt_teams)"
+        )
+    if not rows["team"].eq(design.comparison_team).any():
+        return (
+            f"the extract has no {design.site} episodes of the comparison team "
+            f"{design.comparison_team!r} (parameter lt_comparison_team)"
+        )
+    go_live = resolved_go_live(episodes, design)
+    start = pd.to_datetime(rows["start_date"])
+    if not (rows["team"].isin(design.teams) & (start >= go_live)).any():
+        return f"no {design.site} 3Cs episodes start on or after lt_go_live = {go_live:%Y-%m-%d}"
+    if not (rows["team"].eq(design.comparison_team) & (start < go_live)).any():
+        return (
+            f"no {design.site} {design.comparison_team} episodes start before lt_go_live = "
+            f"{go_live:%Y-%m-%d}"
+        )
+    return None
+
+
+def resolved_go_live(episodes: pd.DataFrame, design: LongTermComparison) -> pd.Timestamp:
+    """`design.go_live`, or (empty) the first start_date of the site's `teams` episodes."""
+    if design.go_live:
+        return pd.Timestamp(design.go_live)
+    rows = episodes[(episodes["site"] == design.site) & episodes["team"].isin(design.teams)]
+    return pd.to_datetime(rows["start_date"]).min()
+
+
+def site_lt_records(
+    episodes: pd.DataFrame, design: LongTermComparison, *, kind: str, alpha: float = 0.05
 ) -> pd.DataFrame:
-    """Record-level Birmingham rate ratio: people going on to long-term support in the two key
-    areas during the `months`-month evaluation against usual care in the same number of months
-    before (`rates.poisson_rate_ratio`; the published evaluation is six months). Raises
-    StudyInputError when the extract's episodes span more or fewer months than that."""
-    bham = episodes[episodes["site"] == "birmingham"]
-    if bham.empty:
+    """Record-level rate ratio at one site: people going on to long-term support in the 3Cs
+    `teams` (episodes starting on or after the go-live) against the comparison team (episodes
+    starting before it), each over `months` months (`rates.poisson_rate_ratio`). Raises
+    StudyInputError when either side's episodes span more or fewer months than that; no rows
+    when the extract cannot support it (`lt_skip_reason`)."""
+    months = _check_months(design.months)
+    if lt_skip_reason(episodes, design) is not None:
         return empty_estimates()
-    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
-        raise StudyInputError(f"bham_extract_months must be a whole number >= 1, got {months!r}")
-    check_months_spanned(bham, months)
-    long_term = bham["outcome"] == "long_term_support"
+    rows = episodes[episodes["site"] == design.site]
+    go_live = resolved_go_live(episodes, design)
+    start = pd.to_datetime(rows["start_date"])
+    after = rows[rows["team"].isin(design.teams) & (start >= go_live)]
+    before = rows[rows["team"].eq(design.comparison_team) & (start < go_live)]
+    check_months_spanned(pd.concat([after, before]), months, comparison_team=design.comparison_team)
     return rates.poisson_rate_ratio(
-        int((long_term & bham["team"].isin(BHAM_KEY_AREAS)).sum()),
+        int(after["outcome"].eq("long_term_support").sum()),
         months,
-        int((long_term & (bham["team"] == "usual_care")).sum()),
+        int(before["outcome"].eq("long_term_support").sum()),
         months,
         alpha=alpha,
         exposure_unit="months",
-        label=f"Birmingham long-term services, two key areas ({kind})",
+        label=f"{design.label} ({kind})",
     )
 
 
-def harrow_repeat_records(
-    episodes: pd.DataFrame, figures: pd.DataFrame, *, kind: str, alpha: float = 0.05
+def window_months(start: pd.Timestamp, end: pd.Timestamp) -> int | None:
+    """Whole calendar months from `start` to `end` inclusive (None if not whole months)."""
+    stop = end + pd.Timedelta(days=1)
+    months = (stop.year - start.year) * 12 + stop.month - start.month
+    return months if months > 0 and start + pd.DateOffset(months=months) == stop else None
+
+
+def repeat_windows(window: Sequence[str]) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
+    """The after window [first day, last day] and the window of the same length just before
+    it (same number of calendar months, or of days)."""
+    if len(window) != 2:
+        raise StudyInputError(f"repeat_window must be [first day, last day], got {window!r}")
+    start, end = (pd.Timestamp(d) for d in window)
+    if end < start:
+        raise StudyInputError(f"repeat_window ends before it starts: {list(window)!r}")
+    months = window_months(start, end)
+    if months is not None:
+        before_start = start - pd.DateOffset(months=months)
+    else:
+        before_start = start - (end + pd.Timedelta(days=1) - start)
+    return {"after": (start, end), "before": (before_start, start - pd.Timedelta(days=1))}
+
+
+def window_text(start: pd.Timestamp, end: pd.Timestamp) -> str:
+    """'12 months' (whole months) or 'N days', for a window's name."""
+    months = window_months(start, end)
+    return months_text(months) if months is not None else f"{(end - start).days + 1:,} days"
+
+
+def _after_name(start: pd.Timestamp, end: pd.Timestamp) -> str:
+    months = window_months(start, end)
+    return "innovation year" if months == 12 else f"innovation {window_text(start, end)}"
+
+
+def repeat_skip_reason(episodes: pd.DataFrame, site: str, window: Sequence[str]) -> str | None:
+    """Why the extract cannot support the repeat-request comparison (None if it can)."""
+    rows = episodes[episodes["site"] == site]
+    if rows.empty:
+        return f"the extract has no episodes for site {site!r} (parameter repeat_site)"
+    req = pd.to_datetime(rows["request_date"])
+    for side, (a, b) in repeat_windows(window).items():
+        if not ((req >= a) & (req <= b)).any():
+            return (
+                f"no {site} requests in the {side} window {a:%Y-%m-%d} to {b:%Y-%m-%d} "
+                "(parameter repeat_window)"
+            )
+    return None
+
+
+def site_repeat_records(
+    episodes: pd.DataFrame,
+    *,
+    site: str,
+    window: Sequence[str],
+    kind: str,
+    alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Record-level Harrow repeat-request share, innovation year (dated as the published
-    'after' figure) against the year before, by request date (`compare_proportions`)."""
-    harrow = episodes[episodes["site"] == "harrow"]
-    if harrow.empty:
+    """Record-level repeat-request share at one site, requests dated in `window` against the
+    window of the same length just before it (`repeat_windows`), by request date
+    (`proportions.compare_proportions`); no rows when the extract cannot support it."""
+    if repeat_skip_reason(episodes, site, window) is not None:
         return empty_estimates()
-    period = published.figure_table([HARROW_REPEAT_FIGURES[1]], figures).iloc[0]
-    after_start, after_end = period["period_start"], period["period_end"]
-    before_start = after_start - pd.DateOffset(years=1)
-    req = pd.to_datetime(harrow["request_date"])
-    in_after = (req >= after_start) & (req <= after_end)
-    in_before = (req >= before_start) & (req < after_start)
-    is_repeat = harrow["repeat_request"].astype("boolean").fillna(False).astype(bool)
+    rows = episodes[episodes["site"] == site]
+    windows = repeat_windows(window)
+    req = pd.to_datetime(rows["request_date"])
+    (a1, b1), (a0, b0) = windows["after"], windows["before"]
+    in_after = (req >= a1) & (req <= b1)
+    in_before = (req >= a0) & (req <= b0)
+    is_repeat = rows["repeat_request"].astype("boolean").fillna(False).astype(bool)
     return proportions.compare_proportions(
         int((is_repeat & in_after).sum()),
         int(in_after.sum()),
         int((is_repeat & in_before).sum()),
         int(in_before.sum()),
         alpha=alpha,
-        label=f"Harrow repeat requests ({kind})",
-        names=("innovation year", "before"),
+        label=f"{site_label(site)} repeat requests ({kind})",
+        names=(_after_name(a1, b1), "before"),
     )
 
 
 def _records_text(
     harrow: RateComparisons,
-    bham: pd.DataFrame,
+    lt: pd.DataFrame,
     repeat: pd.DataFrame,
     *,
+    design: LongTermComparison,
+    go_live: pd.Timestamp | None,
+    repeat_site: str,
+    repeat_window: Sequence[str],
+    skipped: pd.DataFrame,
     data: EpisodeData,
     alpha: float,
 ) -> str:
     """The record-level long-term and repeat-request comparisons (each part only if the
-    extract holds that site)."""
+    extract supports it), then what was skipped and why."""
     parts = []
-    if data.has("harrow"):
+    if harrow.by:
         h = harrow.by[("Mar 2019", "Mar 2020")]
         h_disp, h_red = h.iloc[0], h.iloc[2]
         parts.append(
@@ -446,23 +588,27 @@ def _records_text(
             f"{disclosure.value_text(h_disp['estimate'], '.2f')}, "
             f"p = {disclosure.value_text(h_disp['p_value'], '.2g')})"
         )
-    if data.has("birmingham"):
-        b_red = pick(bham, REDUCTION)
+    if not lt.empty:
+        b_red = pick(lt, REDUCTION)
+        span = months_text(design.months)
         parts.append(
-            f"Birmingham's key areas saw {pct(b_red['estimate'])} fewer long-term starts "
-            f"({1 - alpha:.0%} CI {ci_text(b_red)})"
+            f"{site_label(design.site)}'s key areas saw {pct(b_red['estimate'])} fewer "
+            f"long-term starts in the {span} from {day_text(go_live)} than the comparison team "
+            f"in the {span} before ({1 - alpha:.0%} CI {ci_text(b_red)})"
         )
-    if data.has("harrow"):
+    if not repeat.empty:
+        (a1, b1), (a0, b0) = repeat_windows(repeat_window).values()
         parts.append(
-            f"Harrow's repeat requests moved from {pct(repeat.iloc[1]['estimate'])} to "
-            f"{pct(repeat.iloc[0]['estimate'])}"
+            f"{site_label(repeat_site)}'s repeat requests moved from "
+            f"{pct(repeat.iloc[1]['estimate'])} ({day_text(a0)} to {day_text(b0)}) to "
+            f"{pct(repeat.iloc[0]['estimate'])} ({day_text(a1)} to {day_text(b1)})"
         )
-    return (
-        f"In the {data.kind} records ({data.label}): "
-        + "; ".join(parts)
-        + "."
-        + data.missing_note()
+    found = f": {'; '.join(parts)}." if parts else ": no comparison could be made."
+    skips = "".join(
+        f" Skipped, {r.analysis} at {site_label(r.site)}: {r.reason}."
+        for r in skipped.itertuples(index=False)
     )
+    return f"In the {data.kind} records ({data.label}){found}{skips}"
 
 
 def reductions_from_records(
@@ -470,17 +616,20 @@ def reductions_from_records(
     figures: pd.DataFrame,
     *,
     weeks_per_rate: int,
-    months: int,
+    lt: LongTermComparison,
+    repeat_site: str,
+    repeat_window: Sequence[str],
     alpha: float = 0.05,
     dispersion_alpha: float = 0.05,
     disclosure_threshold: int = disclosure.DEFAULT_THRESHOLD,
 ) -> AnalysisResult:
-    """The three comparisons from the record-level extract, one `site` per row: Harrow's
-    weekly new long-term starts (`harrow_lt_records`), Birmingham's key areas against usual
-    care over `months` months (`birmingham_lt_records`), Harrow's repeat requests by year
-    (`harrow_repeat_records`); only the sites the extract holds. User data: the disclosure
-    rule (`study.run.disclosure`, `disclosure_threshold`) applies to the rows, view, sentence
-    and the ratios the forest plot draws."""
+    """The comparisons from the record-level extract, one `site` per row: Harrow's weekly new
+    long-term starts at its published month ends (`harrow_lt_records`), the long-term starts
+    of `lt` before and after its go-live (`site_lt_records`), and the repeat requests of
+    `repeat_site` in `repeat_window` against the window before (`site_repeat_records`). An
+    analysis the extract cannot support is skipped; `.tables["skipped"]` and the sentence say
+    why. User data: the disclosure rule (`study.run.disclosure`, `disclosure_threshold`)
+    applies to the rows, view, sentence and the ratios the forest plot draws."""
     harrow = harrow_lt_records(
         data.episodes,
         figures,
@@ -489,28 +638,55 @@ def reductions_from_records(
         alpha=alpha,
         dispersion_alpha=dispersion_alpha,
     )
-    bham = birmingham_lt_records(data.episodes, kind=data.kind, months=months, alpha=alpha)
-    repeat = harrow_repeat_records(data.episodes, figures, kind=data.kind, alpha=alpha)
+    skipped = []
+    if not harrow.by:
+        skipped.append(
+            ("weekly long-term starts at the published month ends", "harrow",
+             "the extract has no episodes for site 'harrow' (the published weekly averages "
+             "compared are Harrow's)")
+        )  # fmt: skip
+    lt_rows = site_lt_records(data.episodes, lt, kind=data.kind, alpha=alpha)
+    if (reason := lt_skip_reason(data.episodes, lt)) is not None:
+        skipped.append(("long-term reduction", lt.site, reason))
+    repeat = site_repeat_records(
+        data.episodes, site=repeat_site, window=repeat_window, kind=data.kind, alpha=alpha
+    )
+    if (reason := repeat_skip_reason(data.episodes, repeat_site, repeat_window)) is not None:
+        skipped.append(("repeat requests", repeat_site, reason))
     rows = stack(
         [
             harrow.table.assign(site="harrow"),
-            bham.assign(site="birmingham"),
-            repeat.assign(site="harrow"),
+            lt_rows.assign(site=lt.site),
+            repeat.assign(site=repeat_site),
         ]
     )
     table = rows.assign(data_kind=data.kind, source=data.path)
     table = disclosure.suppress(table, disclosure_threshold)
     # the sentence quotes the suppressed rows: the same tables, cut back out of `table`
     sizes = [len(t) for t in harrow.by.values()]
-    ends = [int(e) for e in pd.Series([*sizes, len(bham), len(repeat)]).cumsum()]
+    ends = [int(e) for e in pd.Series([*sizes, len(lt_rows), len(repeat)]).cumsum()]
     cut = [table.iloc[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
     harrow = RateComparisons(dict(zip(harrow.by, cut[: len(sizes)], strict=True)))
-    bham, repeat = cut[len(sizes)], cut[len(sizes) + 1]
+    lt_rows, repeat = cut[len(sizes)], cut[len(sizes) + 1]
+    skipped = pd.DataFrame(skipped, columns=["analysis", "site", "reason"])
+    go_live = None if lt_rows.empty else resolved_go_live(data.episodes, lt)
+    text = _records_text(
+        harrow,
+        lt_rows,
+        repeat,
+        design=lt,
+        go_live=go_live,
+        repeat_site=repeat_site,
+        repeat_window=repeat_window,
+        skipped=skipped,
+        data=data,
+        alpha=alpha,
+    )
     return AnalysisResult(
         table=table,
-        text=_records_text(harrow, bham, repeat, data=data, alpha=alpha),
+        text=text,
         view=display_view(without_garwood(table), [*SHOW, "note"]),
-        tables={"ratios": ratio_rows([(table, data.kind)])},
+        tables={"ratios": ratio_rows([(table, data.kind)]), "skipped": skipped},
     )
 
 

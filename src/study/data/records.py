@@ -411,7 +411,7 @@ def _parse(raw: pd.DataFrame, kind: str, file: str) -> tuple[pd.DataFrame, list[
 def _allowed_hints(fc: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.Series:
     """'did you mean …?' for values outside a column's allowed set (one lookup per value)."""
     hints = pd.Series("", index=fc.index, dtype=object)
-    offered = fc["message"].str.startswith("not an allowed")
+    offered = fc["message"].str.startswith(("not an allowed", "not a site identifier"))
     for name in fc.loc[offered, "column"].unique():
         col = schema.columns.get(name)
         if col is None:

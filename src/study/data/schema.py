@@ -25,8 +25,11 @@ import pandera.pandas as pa
 
 KINDS = ("conversations", "reviews", "weekly")
 
-SITES = ("birmingham", "harrow", "other")
-WEEKLY_SITES = ("birmingham", "harrow", "london_comparison", "other")
+# a site is any lower-case identifier: the study's own councils are parameter values, not a list
+SITE_PATTERN = r"^[a-z][a-z0-9_]*$"
+SITE_ERROR = "not a site identifier (lower case letters, digits and _, starting with a letter)"
+SITE_EXAMPLES = ("birmingham", "harrow", "northfield")
+WEEKLY_SITE_EXAMPLES = ("harrow", "london_comparison", "northfield")
 TEAM_PATTERN = r"^(innovation_site_[1-9][0-9]?|usual_care)$"
 USUAL_CARE = "usual_care"
 CONVERSATIONS = (1, 2, 3)
@@ -84,6 +87,10 @@ _PANDERA_DTYPES = {
 
 def _allowed_text(values: tuple) -> str:
     return ", ".join(f"`{v}`" for v in values)
+
+
+def _site_allowed(examples: tuple) -> str:
+    return "a lower-case identifier (letters, digits, `_`), e.g. " + _allowed_text(examples)
 
 
 def _isin(values: tuple) -> pa.Check:
@@ -170,7 +177,13 @@ CONVERSATIONS_SCHEMA = pa.DataFrameSchema(
             "Pseudonymous identifier of the person; repeats across that person's episodes.",
             allowed="any text",
         ),
-        "site": _col("text", "Local authority of the episode.", values=SITES),
+        "site": _col(
+            "text",
+            "Local authority of the episode, as a lower-case identifier (the analyses take "
+            "their site from parameters).",
+            allowed=_site_allowed(SITE_EXAMPLES),
+            pattern=(SITE_PATTERN, SITE_ERROR),
+        ),
         "team": _col(
             "text",
             "Team that held the episode: a Three Conversations innovation site or usual care.",
@@ -291,9 +304,10 @@ WEEKLY_SCHEMA = pa.DataFrameSchema(
         ),
         "site": _col(
             "text",
-            "Area the series describes; `london_comparison` is a comparison area that did not "
-            "adopt the model.",
-            values=WEEKLY_SITES,
+            "Area the series describes, as a lower-case identifier; `london_comparison` (the "
+            "synthetic file) is a comparison area that did not adopt the model.",
+            allowed=_site_allowed(WEEKLY_SITE_EXAMPLES),
+            pattern=(SITE_PATTERN, SITE_ERROR),
         ),
         "series": _col(
             "text",
@@ -539,7 +553,14 @@ header is row 1, the first record is row 2.
 
 Folders: `published/` holds the figures cited from the source documents; `synthetic/` holds
 generated files (`*synthetic*`, see `synthetic/README.md`) — SYNTHETIC data calibrated to the
-published aggregates, not real records.
+published aggregates, not real records. `synthetic/northfield_episodes_synthetic.csv` is a
+fictional council's SYNTHETIC extract under its own site name (`northfield`), generated from
+stated assumptions by `study.data.synthetic.example_council` (not calibrated to any council);
+`params/northfield-example.yaml` runs notebooks 01 and 02 on it.
+
+Sites are data: `site` is any lower-case identifier (`northfield`, `north_field`); the
+analyses take their site, teams, go-live and windows from parameters. A site written with
+capitals or spaces (`North Field`) is reported with its identifier form (`north_field`).
 """
 
 _POSTSCRIPT = """\

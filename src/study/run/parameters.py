@@ -41,6 +41,7 @@ from pydantic import (
 
 from study.avoided_starts import ALL_READINGS
 from study.config import DEFAULT_PARAMS, NOTEBOOKS_DIR, PARAMS_DIR
+from study.data.schema import SITE_PATTERN, TEAM_PATTERN
 from study.errors import StudyInputError
 from study.its import FAMILIES
 
@@ -79,6 +80,8 @@ FinancialYear = Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")]
 Weeks = Annotated[int, Field(ge=1, le=260)]
 Harmonics = Annotated[int, Field(ge=0, le=6)]
 MeasureCode = Annotated[str, Field(pattern=r"^ASC\d+$")]
+SiteId = Annotated[str, Field(pattern=SITE_PATTERN)]
+TeamId = Annotated[str, Field(pattern=TEAM_PATTERN)]
 
 
 class Period(BaseModel):
@@ -216,8 +219,26 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("weeks_sensitivity", Annotated[list[Weeks], Field(min_length=1)], [4, 13, 26, 52],
               "weeks assumed behind each published weekly average, for the sensitivity table"),
     Parameter("bham_extract_months", Annotated[int, Field(ge=1, le=36)], 6,
-              "months of 3Cs in the record-level extract, compared with the same number of "
-              "months of usual care before (6: the published evaluation)"),
+              "months of 3Cs at lt_site in the record-level extract, compared with the same "
+              "number of months of the comparison team before (Birmingham published a 6-month "
+              "evaluation)"),
+    Parameter("lt_site", SiteId, "birmingham",
+              "site of the record-level long-term reduction before/after its 3Cs go-live"),
+    Parameter("lt_teams", Annotated[list[TeamId], Field(min_length=1)],
+              ["innovation_site_1", "innovation_site_2"],
+              "3Cs teams (key areas) of lt_site counted after the go-live"),
+    Parameter("lt_comparison_team", TeamId, "usual_care",
+              "team of lt_site counted before the go-live"),
+    Parameter("lt_go_live", OptionalDate, "2018-04-02",
+              "3Cs go-live at lt_site: 3Cs episodes start on or after it, comparison episodes "
+              "before it (empty: the first start_date of the lt_teams episodes; Birmingham's "
+              "dates are not published, this is the synthetic extract's)"),
+    Parameter("repeat_site", SiteId, "harrow",
+              "site of the record-level repeat-request comparison"),
+    Parameter("repeat_window", Annotated[list[IsoDate], Field(min_length=2, max_length=2)],
+              ["2019-04-01", "2020-03-31"],
+              "[first day, last day] of the requests compared with the window of the same "
+              "length just before (default: Harrow's published innovation year 2019-20)"),
     Parameter("bham_baseline_long_term", Count, 200,
               "assumption (not published): people needing long-term services in the two key "
               "areas over the published comparison period before 3Cs (figure "
@@ -371,7 +392,8 @@ NOTEBOOKS: dict[str, tuple[str, ...]] = {
     "02_long_term_reduction": tuple(
         "alpha weeks_per_rate weeks_sensitivity bham_baseline_long_term bham_baseline_sensitivity "
         "repeat_requests_before repeat_requests_after repeat_denominators dispersion_alpha "
-        "bham_extract_months conversations_path".split()) + ("disclosure_threshold",),
+        "bham_extract_months lt_site lt_teams lt_comparison_team lt_go_live repeat_site "
+        "repeat_window conversations_path".split()) + ("disclosure_threshold",),
     "03_interrupted_time_series": tuple(
         "weekly_path series site comparison_site exposure periods windows last_week harmonics "
         "family transition_weeks placebo_step_weeks max_harmonics n_draws seed alpha "
