@@ -78,6 +78,20 @@ class ITSSetup:
         return text
 
 
+def _numeric_column(weekly: pd.DataFrame, column: str) -> pd.DataFrame:
+    """`weekly` with `column` as numbers (extra columns of a read weekly file are text)."""
+    if column not in weekly.columns:
+        raise StudyInputError(f"exposure: the weekly file has no column {column!r}")
+    values = pd.to_numeric(weekly[column], errors="coerce")
+    bad = values.isna() & weekly[column].notna()
+    if bad.any():
+        cell = weekly.loc[bad, column].iloc[0]
+        raise StudyInputError(
+            f"exposure: column {column!r} has a value that is not a number: {cell!r}"
+        )
+    return weekly.assign(**{column: values})
+
+
 def prepare(
     weekly: pd.DataFrame,
     *,
@@ -106,6 +120,8 @@ def prepare(
     missing = [c for c in ("week_start", "site", "series") if c not in weekly.columns]
     if missing:
         raise StudyInputError(f"weekly: missing column(s) {missing}")
+    if exposure:
+        weekly = _numeric_column(weekly, exposure)
     cut = its.data_up_to(weekly, periods, windows, last_week)
     data = cut.weekly
     treated = data[(data["site"] == site) & (data["series"] == series)]
@@ -228,19 +244,24 @@ def placebo(setup: ITSSetup, *, step_weeks: int) -> AnalysisResult:
     (`its.placebo_tests`; same family, harmonics, exposure and alpha as the fit).
 
     Text: how many placebo level changes have p < alpha, against the number expected by chance.
+    A pre-period too short for any placebo date (`its.PlaceboPrePeriodTooShort`) gives no rows
+    and a text that says so.
     """
-    table = its.placebo_tests(
-        setup.treated,
-        setup.periods,
-        step_weeks=step_weeks,
-        family=setup.family,
-        harmonics=setup.harmonics,
-        exposure=setup.exposure,
-        alpha=setup.alpha,
-        label=setup.label,
-        freq=setup.frequency,
-        seasonal_period=setup.seasonal_period,
-    )
+    try:
+        table = its.placebo_tests(
+            setup.treated,
+            setup.periods,
+            step_weeks=step_weeks,
+            family=setup.family,
+            harmonics=setup.harmonics,
+            exposure=setup.exposure,
+            alpha=setup.alpha,
+            label=setup.label,
+            freq=setup.frequency,
+            seasonal_period=setup.seasonal_period,
+        )
+    except its.PlaceboPrePeriodTooShort as exc:
+        return AnalysisResult(table=pd.DataFrame(), text=f"No placebo tests: {exc}.")
     levels = table[table["scale"] != "ratio"]
     alpha = setup.alpha
     text = (
