@@ -248,7 +248,10 @@ PARAMETERS: tuple[Parameter, ...] = (
               per_notebook={"04": Variant(help="last week (a Monday) the evaluation had; later "
                             "weeks and periods are left out of the ITS route (empty: all)")}),
     Parameter("harmonics", Harmonics, 1,
-              "Fourier harmonic pairs for seasonality (period 52.18 weeks)"),
+              "Fourier harmonic pairs for seasonality, period one year (52.18 weeks)",
+              per_notebook={"03": Variant(help="Fourier harmonic pairs for seasonality, period "
+                            "seasonal_period (0: one year at the frequency, 52.18 weeks or 12 "
+                            "months)")}),
     Parameter("max_harmonics", Harmonics, 2,
               "sensitivity table: harmonics 0..max_harmonics x every family"),
     Parameter("family", Literal[FAMILIES], "quasi_poisson", " | ".join(FAMILIES)),
