@@ -371,7 +371,7 @@ NOTEBOOKS: dict[str, tuple[str, ...]] = {
     "03_interrupted_time_series": tuple(
         "weekly_path series site comparison_site exposure periods windows last_week harmonics "
         "family transition_weeks placebo_step_weeks max_harmonics n_draws seed alpha "
-        "frequency seasonal_period".split()),
+        "frequency seasonal_period".split()) + ("disclosure_threshold",),
     "04_cost_avoidance": tuple(
         "alpha seed n_draws national_figures_path ascfr_workbook harrow_geography_code "
         "birmingham_geography_code residential_cost_measure community_cost_measure unit_cost_cv "
