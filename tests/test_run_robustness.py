@@ -263,7 +263,7 @@ def test_disclosure_threshold_is_one_value_per_run_handed_to_the_notebooks(tmp_p
     plan = plan_run(params, only=["01", "03", "05"])
     assert plan.disclosure_threshold == 7
     assert {nb: v.get("disclosure_threshold") for nb, v in plan.parameters.items()} == {
-        "01_conversation_split": 7, "03_interrupted_time_series": None,
+        "01_conversation_split": 7, "03_interrupted_time_series": 7,
         "05_reviews_existing_care": 7,
     }  # fmt: skip
     params.write_text("run_name: t\ndisclosure_threshold: 5\n", encoding="utf-8")

@@ -21,6 +21,7 @@ from study import its
 from study.analyses import AnalysisResult, labelled
 from study.errors import StudyInputError
 from study.plots import its as its_plots
+from study.run import disclosure
 
 SHOW = ["quantity", "estimate", "ci_low", "ci_high", "p_value"]
 NO_COMPARISON = "no comparison series (comparison_site is empty)"
@@ -55,6 +56,12 @@ class ITSSetup:
     source: str
     frequency: str = "weekly"
     seasonal_period: float | None = None
+    disclosure_threshold: int = disclosure.DEFAULT_THRESHOLD
+
+    @property
+    def hide_below(self) -> int | None:
+        """User data: observed counts under the disclosure threshold are not drawn."""
+        return self.disclosure_threshold if self.data_kind == "user" else None
 
     @property
     def label(self) -> str:
@@ -62,8 +69,10 @@ class ITSSetup:
         return self.series
 
     def labelled(self, table: pd.DataFrame) -> pd.DataFrame:
-        """`table` with the run labels: site, data kind and source (the weekly file)."""
-        return labelled(table, site=self.site, data_kind=self.data_kind, source=self.source)
+        """`table` with the run labels: site, data kind and source (the weekly file), and the
+        disclosure rule applied (`study.run.disclosure.suppress`: user data only)."""
+        out = labelled(table, site=self.site, data_kind=self.data_kind, source=self.source)
+        return disclosure.suppress(out, self.disclosure_threshold) if not out.empty else out
 
     @property
     def description(self) -> str:
@@ -76,6 +85,20 @@ class ITSSetup:
         if self.dropped:
             text += f"\n\nafter last_week {self.last_week}, left out: {'; '.join(self.dropped)}"
         return text
+
+
+def _numeric_column(weekly: pd.DataFrame, column: str) -> pd.DataFrame:
+    """`weekly` with `column` as numbers (extra columns of a read weekly file are text)."""
+    if column not in weekly.columns:
+        raise StudyInputError(f"exposure: the weekly file has no column {column!r}")
+    values = pd.to_numeric(weekly[column], errors="coerce")
+    bad = values.isna() & weekly[column].notna()
+    if bad.any():
+        cell = weekly.loc[bad, column].iloc[0]
+        raise StudyInputError(
+            f"exposure: column {column!r} has a value that is not a number: {cell!r}"
+        )
+    return weekly.assign(**{column: values})
 
 
 def prepare(
@@ -96,16 +119,22 @@ def prepare(
     source: str,
     frequency: str = "weekly",
     seasonal_period: float = 0.0,
+    disclosure_threshold: int = disclosure.DEFAULT_THRESHOLD,
 ) -> ITSSetup:
     """Cut the loaded weekly file at `last_week`, pick the series and fit it (`its.fit_its`).
 
     `exposure` '' means no offset; `comparison_site` '' means no controlled ITS. `frequency` is
     the step of the series (`its.as_frequency`: weekly, monthly, quarterly, annual, daily or a
-    pandas offset alias); `seasonal_period` 0 takes the frequency's default.
+    pandas offset alias); `seasonal_period` 0 takes the frequency's default. User data
+    (`data_kind` 'user'): every section applies the disclosure rule with
+    `disclosure_threshold` to its rows, views and sentences, and its figures leave out observed
+    counts from 1 to threshold - 1 (`study.run.disclosure`).
     """
     missing = [c for c in ("week_start", "site", "series") if c not in weekly.columns]
     if missing:
         raise StudyInputError(f"weekly: missing column(s) {missing}")
+    if exposure:
+        weekly = _numeric_column(weekly, exposure)
     cut = its.data_up_to(weekly, periods, windows, last_week)
     data = cut.weekly
     treated = data[(data["site"] == site) & (data["series"] == series)]
@@ -144,7 +173,13 @@ def prepare(
         source=source,
         frequency=frequency,
         seasonal_period=seasonal_period or None,
+        disclosure_threshold=disclosure_threshold,
     )
+
+
+def _view(table: pd.DataFrame, columns: list[str], digits: int) -> pd.DataFrame:
+    """The shown columns of a labelled (suppressed) table, rounded, hidden rows marked."""
+    return disclosure.marked(table[columns].round(digits), table)
 
 
 def segmented_regression(setup: ITSSetup) -> AnalysisResult:
@@ -156,10 +191,11 @@ def segmented_regression(setup: ITSSetup) -> AnalysisResult:
     fit = setup.fit
     diagnostics = its.residual_diagnostics(fit)
     title = f"{setup.site} {setup.series}: residual autocorrelation"
+    table = setup.labelled(fit.table)
     return AnalysisResult(
-        table=setup.labelled(fit.table),
+        table=table,
         text=f"{fit.method}\n\nPearson dispersion (Poisson variance): {diagnostics.dispersion:.2f}",
-        view=fit.table[SHOW].round(4),
+        view=_view(table, SHOW, 4),
         figures={"residual_acf": its_plots.plot_residual_acf(diagnostics, title=title)},
         tables={"residual_tests": diagnostics.tests.round(4)},
     )
@@ -177,11 +213,19 @@ def counterfactual(setup: ITSSetup, *, n_draws: int, seed: int) -> AnalysisResul
         cf,
         title=f"{setup.site} {setup.series} ({setup.data_kind} data)",
         ylabel=f"{setup.series} per {setup.fit.design.unit}",
+        hide_below=setup.hide_below,
     )
+    table = setup.labelled(cf.table)
+    hidden = set(table.loc[disclosure.hidden(table), "window"])
     return AnalysisResult(
-        table=setup.labelled(cf.table),
-        text="\n\n".join(its.effect_summary(cf, name) for name in setup.windows),
-        view=cf.table[["quantity", "estimate", "ci_low", "ci_high", "n"]].round(3),
+        table=table,
+        text="\n\n".join(
+            f"Over {name}: {disclosure.MARK} (suppressed under the disclosure rule)"
+            if name in hidden
+            else its.effect_summary(cf, name)
+            for name in setup.windows
+        ),
+        view=_view(table, ["quantity", "estimate", "ci_low", "ci_high", "n"], 3),
         figures={"counterfactual": fig},
     )
 
@@ -214,11 +258,13 @@ def controlled(setup: ITSSetup) -> AnalysisResult:
         title=f"{setup.site} vs {setup.comparison_site}: {setup.series}",
         synthetic=setup.data_kind == "synthetic",
         ylabel=f"{setup.series} per {setup.fit.design.unit}",
+        hide_below=setup.hide_below,
     )
+    table = setup.labelled(cits.differences)
     return AnalysisResult(
-        table=setup.labelled(cits.differences),
+        table=table,
         text=cits.method,
-        view=cits.differences[SHOW].round(4),
+        view=_view(table, SHOW, 4),
         figures={"controlled_its": fig},
     )
 
@@ -228,26 +274,32 @@ def placebo(setup: ITSSetup, *, step_weeks: int) -> AnalysisResult:
     (`its.placebo_tests`; same family, harmonics, exposure and alpha as the fit).
 
     Text: how many placebo level changes have p < alpha, against the number expected by chance.
+    A pre-period too short for any placebo date (`its.PlaceboPrePeriodTooShort`) gives no rows
+    and a text that says so.
     """
-    table = its.placebo_tests(
-        setup.treated,
-        setup.periods,
-        step_weeks=step_weeks,
-        family=setup.family,
-        harmonics=setup.harmonics,
-        exposure=setup.exposure,
-        alpha=setup.alpha,
-        label=setup.label,
-        freq=setup.frequency,
-        seasonal_period=setup.seasonal_period,
-    )
+    try:
+        table = its.placebo_tests(
+            setup.treated,
+            setup.periods,
+            step_weeks=step_weeks,
+            family=setup.family,
+            harmonics=setup.harmonics,
+            exposure=setup.exposure,
+            alpha=setup.alpha,
+            label=setup.label,
+            freq=setup.frequency,
+            seasonal_period=setup.seasonal_period,
+        )
+    except its.PlaceboPrePeriodTooShort as exc:
+        return AnalysisResult(table=pd.DataFrame(), text=f"No placebo tests: {exc}.")
+    table = setup.labelled(table)
     levels = table[table["scale"] != "ratio"]
     alpha = setup.alpha
     text = (
         f"{int((levels['p_value'] < alpha).sum())} of {len(levels)} placebo level changes have "
         f"p < {alpha} (about {alpha * len(levels):.1f} expected by chance)."
     )
-    return AnalysisResult(table=setup.labelled(table), text=text, view=table[SHOW].round(4))
+    return AnalysisResult(table=table, text=text, view=_view(table, SHOW, 4))
 
 
 def sensitivity(setup: ITSSetup, *, max_harmonics: int, n_draws: int, seed: int) -> AnalysisResult:
@@ -273,6 +325,7 @@ def sensitivity(setup: ITSSetup, *, max_harmonics: int, n_draws: int, seed: int)
         freq=setup.frequency,
         seasonal_period=setup.seasonal_period,
     )
+    table = setup.labelled(table)
     avoided = table[table["measure"] == "avoided"]
     low, high = avoided["estimate"].min(), avoided["estimate"].max()
     text = (
@@ -280,4 +333,4 @@ def sensitivity(setup: ITSSetup, *, max_harmonics: int, n_draws: int, seed: int)
         f"{avoided['family'].nunique()} families x {max_harmonics + 1} harmonic settings."
     )
     view = avoided.pivot(index="harmonics", columns="family", values="estimate").round(1)
-    return AnalysisResult(table=setup.labelled(table), text=text, view=view)
+    return AnalysisResult(table=table, text=text, view=view)

@@ -114,6 +114,64 @@ def weekly_series(
     return out[WEEKLY_COLUMNS].reset_index(drop=True)
 
 
+MONTH_WEEKS_COLUMN = "weeks"
+
+
+def monthly_series(weekly: pd.DataFrame, *, complete_only: bool = True) -> pd.DataFrame:
+    """Long weekly counts (week_start, site, series, count[, population]) summed into months.
+
+    A week belongs to the calendar month of its Monday, so a month is 4 or 5 whole
+    Monday-Sunday weeks, from the month's first Monday to the day before the next month's, and
+    is labelled by that first Monday (`week_start`, still a Monday: the weekly schema's date
+    rule holds; a monthly ITS reads it with the pandas offset 'WOM-1MON'). `weeks` is the number
+    of weeks summed (use it as the exposure: a log offset for the unequal lengths);
+    `population` is the mean of the weeks' populations (a head count, not person-time). With
+    `complete_only`, months that lack one of their weeks (first and last months of a series
+    that starts or ends mid-month) are left out; a missing week inside the span is an error.
+    """
+    _require(weekly, ["week_start", "site", "series", "count"], "weekly")
+    w = weekly.copy()
+    w["week_start"] = pd.to_datetime(w["week_start"])
+    if (w["week_start"].dt.day_of_week != 0).any():
+        bad = w.loc[w["week_start"].dt.day_of_week != 0, "week_start"].iloc[0]
+        raise StudyInputError(f"weekly: week_start {bad:%Y-%m-%d} is not a Monday")
+    month = w["week_start"].dt.to_period("M")
+    first_monday = month.dt.start_time + pd.to_timedelta(
+        (7 - month.dt.start_time.dt.day_of_week) % 7, unit="D"
+    )
+    w["month_start"] = first_monday
+    if "population" not in w:
+        w["population"] = np.nan
+    keys = ["site", "series", "month_start"]
+    out = (
+        w.groupby(keys, sort=True)
+        .agg(
+            count=("count", "sum"),
+            population=("population", "mean"),
+            **{MONTH_WEEKS_COLUMN: ("count", "size")},
+        )
+        .reset_index()
+    )
+    next_month = (out["month_start"].dt.to_period("M") + 1).dt.start_time
+    next_monday = next_month + pd.to_timedelta((7 - next_month.dt.day_of_week) % 7, unit="D")
+    expected = ((next_monday - out["month_start"]).dt.days // 7).astype(int)
+    short = out[MONTH_WEEKS_COLUMN] < expected
+    for (site, series), g in out[short].groupby(["site", "series"]):
+        span = out[(out["site"] == site) & (out["series"] == series)]["month_start"]
+        inner = g[(g["month_start"] > span.min()) & (g["month_start"] < span.max())]
+        if not inner.empty:
+            raise StudyInputError(
+                f"weekly: {site} {series} lacks a week in the month of "
+                f"{inner['month_start'].iloc[0]:%Y-%m-%d} (a gap inside the series)"
+            )
+    if complete_only:
+        out = out[~short]
+    out = out.rename(columns={"month_start": "week_start"})
+    out["count"] = out["count"].astype("Int64")
+    cols = ["week_start", "site", "series", "count", "population", MONTH_WEEKS_COLUMN]
+    return out[cols].sort_values(["site", "series", "week_start"]).reset_index(drop=True)
+
+
 def conversation_split(
     conversations: pd.DataFrame,
     periods: Mapping[str, tuple[str, str]] | None = None,

@@ -58,7 +58,7 @@ from study.its.models import (
     fit_its,
     newey_west_lags,
 )
-from study.its.robustness import placebo_tests, sensitivity_table
+from study.its.robustness import PlaceboPrePeriodTooShort, placebo_tests, sensitivity_table
 from study.its.simulate import simulate_its_counts
 from study.its.windows import DataUpTo, data_up_to
 
@@ -97,6 +97,7 @@ __all__ = [
     "fit_its",
     "make_periods",
     "newey_west_lags",
+    "PlaceboPrePeriodTooShort",
     "placebo_tests",
     "quantile_mc_se",
     "residual_diagnostics",

@@ -58,6 +58,24 @@ class Frequency:
         return pd.DatetimeIndex([first + self.step * i if i else first for i in range(n)])
 
 
+_UNIT_DAYS = (
+    ("day", 1.0, 1.0),
+    ("week", 7.0, 7.0),
+    ("month", 28.0, 31.0),
+    ("quarter", 89.0, 92.0),
+    ("year", 365.0, 366.0),
+)
+
+
+def _unit_of_step(days: float, freq: Any) -> str:
+    """The unit of a pandas offset whose mean step is `days` long (e.g. 'WOM-1MON', the first
+    Monday of each month, is a month), else '<alias> step'."""
+    for unit, low, high in _UNIT_DAYS:
+        if low - 1e-9 <= days <= high + 1e-9:
+            return unit
+    return f"{freq} step"
+
+
 def as_frequency(freq: Any = "weekly", seasonal_period: float | None = None) -> Frequency:
     """`freq`: a Frequency, a name in FREQUENCIES or a pandas offset alias ('MS', '4W', 'QS',
     ...); `seasonal_period` overrides the default (observations per seasonal cycle)."""
@@ -81,7 +99,7 @@ def as_frequency(freq: Any = "weekly", seasonal_period: float | None = None) -> 
             .mean()
             / 86400
         )
-        out = Frequency(str(freq), step, 365.25 / days, f"{freq} step")
+        out = Frequency(str(freq), step, 365.25 / days, _unit_of_step(days, freq))
     if seasonal_period is not None:
         period = check_positive(seasonal_period, "seasonal_period")
         out = Frequency(out.name, out.step, float(period), out.unit)

@@ -23,6 +23,10 @@ from study.its.models import CONTINUOUS_FAMILIES, FAMILIES, _check_family, fit_i
 from study.tidy import estimate_table, label_quantity
 
 
+class PlaceboPrePeriodTooShort(StudyInputError):
+    """The pre-period leaves no placebo date with `min_segment_weeks` observations each side."""
+
+
 def placebo_tests(
     data: pd.DataFrame,
     periods: PeriodsLike,
@@ -76,9 +80,9 @@ def placebo_tests(
     last_break = max([full.start_index[p.name] for p in kept], default=0)
     candidates = list(range(last_break + min_segment_weeks, n0 - min_segment_weeks + 1, step_weeks))
     if not candidates:
-        raise StudyInputError(
-            f"target: the pre-period of '{target}' has {n0 - last_break} weeks; placebo dates "
-            f"need at least {2 * min_segment_weeks}"
+        raise PlaceboPrePeriodTooShort(
+            f"target: the pre-period of '{target}' has {n0 - last_break} {full.unit}s; placebo "
+            f"dates need at least {2 * min_segment_weeks}"
         )
     pre = full.frame.iloc[:n0].rename(columns={"count": count_col})
     if exposure:

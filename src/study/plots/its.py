@@ -4,6 +4,7 @@ matplotlib Figure made by `study.plots.new_figure` (not registered with pyplot).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
@@ -20,6 +21,7 @@ from study.its import (
     ResidualDiagnostics,
 )
 from study.plots import new_figure
+from study.run.disclosure import MARK
 
 
 def _period_spans(design: ITSDesign) -> list[tuple[PeriodSpec, pd.Timestamp, pd.Timestamp]]:
@@ -53,22 +55,50 @@ def _shade_periods(ax: Axes, design: ITSDesign, intervention_colour) -> None:
         )
 
 
+def _shown(observed: np.ndarray, hide_below: int | None) -> np.ndarray:
+    """Observed counts to draw: those from 1 to `hide_below` - 1 left out (disclosure rule)."""
+    out = np.asarray(observed, dtype=float).copy()
+    if hide_below is not None:
+        out[(out > 0) & (out < hide_below)] = np.nan
+    return out
+
+
+def _hidden_note(observed: np.ndarray, hide_below: int | None) -> str:
+    shown = _shown(observed, hide_below)
+    if hide_below is None or not np.isnan(shown).any():
+        return ""
+    return f"\n{MARK}: observed counts from 1 to {hide_below - 1} not drawn (disclosure rule)"
+
+
+def _max(values: np.ndarray) -> float:
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    return float(finite.max()) if finite.size else 0.0
+
+
 def plot_counterfactual(
-    fit: ITSFit, cf: CounterfactualResult, *, title: str = "", ylabel: str = "count per week"
+    fit: ITSFit,
+    cf: CounterfactualResult,
+    *,
+    title: str = "",
+    ylabel: str = "count per week",
+    hide_below: int | None = None,
 ) -> Figure:
     """Observed, fitted and counterfactual (Covid kept) weekly series with percentile bands.
 
     Segments between period starts are shaded (blue: intervention, grey: context); the y axis
     stops at 1.5 x the larger of the observed maximum and the fitted band, so a widening
-    counterfactual band may run off the top. Returns a matplotlib Figure not registered with
-    pyplot.
+    counterfactual band may run off the top. `hide_below` (user data: the disclosure
+    threshold) leaves out observed counts from 1 to hide_below - 1 and says so under the title.
+    Returns a matplotlib Figure not registered with pyplot.
     """
     pal = sns.color_palette("colorblind")
     w = cf.weekly
     x = w[DATE].to_numpy()
+    observed = _shown(w["observed"].to_numpy(), hide_below)
     fig, ax = new_figure(10, 4.8)
     _shade_periods(ax, fit.design, pal[0])
-    ax.scatter(x, w["observed"], s=8, color="0.35", label="observed", zorder=3)
+    ax.scatter(x, observed, s=8, color="0.35", label="observed", zorder=3)
     ax.fill_between(x, w["fitted_low"], w["fitted_high"], color=pal[0], alpha=0.25, lw=0)
     ax.plot(x, w["fitted"], color=pal[0], lw=1.8, label="fitted")
     ax.fill_between(
@@ -84,9 +114,10 @@ def plot_counterfactual(
     )
     ax.set_ylabel(ylabel)
     ax.set_xlabel("week")
-    top = 1.5 * max(float(w["observed"].max()), float(w["fitted_high"].max()), 1.0)
+    top = 1.5 * max(_max(observed), float(w["fitted_high"].max()), 1.0)
     ax.set_ylim(0, top)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
+    title = title + _hidden_note(w["observed"].to_numpy(), hide_below)
     if title:
         ax.set_title(title)
     sns.despine(ax=ax)
@@ -99,6 +130,7 @@ def plot_controlled_its(
     title: str = "",
     synthetic: bool = False,
     ylabel: str = "count per week",
+    hide_below: int | None = None,
 ) -> Figure:
     """Controlled ITS: observed and fitted weekly counts of both groups, treated counterfactual.
 
@@ -109,8 +141,10 @@ def plot_controlled_its(
     differences (treated, treated_trend) and all context-period terms, treated-specific or not,
     are kept. It equals the treated fitted line before the first intervention. Point
     predictions at the estimates (no bands). Segments between period starts are shaded (blue:
-    intervention, grey: context). `synthetic=True` adds "synthetic data" to the title. Returns
-    a matplotlib Figure not registered with pyplot.
+    intervention, grey: context). `synthetic=True` adds "synthetic data" to the title;
+    `hide_below` (user data: the disclosure threshold) leaves out observed counts from 1 to
+    hide_below - 1 and says so under the title. Returns a matplotlib Figure not registered with
+    pyplot.
     """
     if cfit.design is None:
         raise StudyInputError("cfit: no design stored; refit with fit_controlled_its")
@@ -124,10 +158,10 @@ def plot_controlled_its(
     for g, colour in ((cfit.comparison, pal[2]), (cfit.treated, pal[0])):
         sel = group == g
         x = cfit.frame[DATE].to_numpy()[sel]
-        observed = cfit.frame["count"].to_numpy()[sel]
+        observed = _shown(cfit.frame["count"].to_numpy()[sel], hide_below)
         ax.scatter(x, observed, s=8, color=colour, alpha=0.5, label=f"{g} observed", zorder=3)
         ax.plot(x, fitted[sel], color=colour, lw=1.8, label=f"{g} fitted")
-        top = max(top, float(observed.max()), float(fitted[sel].max()))
+        top = max(top, _max(observed), float(fitted[sel].max()))
     sel = group == cfit.treated
     ax.plot(
         cfit.frame[DATE].to_numpy()[sel],
@@ -143,7 +177,8 @@ def plot_controlled_its(
     ax.set_ylim(0, 1.15 * top)
     fig.legend(loc="outside lower center", fontsize=8, frameon=False, ncols=3)
     heading = title or f"Controlled ITS: {cfit.treated} vs {cfit.comparison}"
-    ax.set_title(f"{heading} (synthetic data)" if synthetic else heading)
+    heading = f"{heading} (synthetic data)" if synthetic else heading
+    ax.set_title(heading + _hidden_note(cfit.frame["count"].to_numpy(), hide_below))
     sns.despine(ax=ax)
     return fig
 

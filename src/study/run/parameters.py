@@ -272,7 +272,10 @@ PARAMETERS: tuple[Parameter, ...] = (
               per_notebook={"04": Variant(help="last week (a Monday) the evaluation had; later "
                             "weeks and periods are left out of the ITS route (empty: all)")}),
     Parameter("harmonics", Harmonics, 1,
-              "Fourier harmonic pairs for seasonality (period 52.18 weeks)"),
+              "Fourier harmonic pairs for seasonality, period one year (52.18 weeks)",
+              per_notebook={"03": Variant(help="Fourier harmonic pairs for seasonality, period "
+                            "seasonal_period (0: one year at the frequency, 52.18 weeks or 12 "
+                            "months)")}),
     Parameter("max_harmonics", Harmonics, 2,
               "sensitivity table: harmonics 0..max_harmonics x every family"),
     Parameter("family", Literal[FAMILIES], "quasi_poisson", " | ".join(FAMILIES)),
@@ -397,7 +400,7 @@ NOTEBOOKS: dict[str, tuple[str, ...]] = {
     "03_interrupted_time_series": tuple(
         "weekly_path series site comparison_site exposure periods windows last_week harmonics "
         "family transition_weeks placebo_step_weeks max_harmonics n_draws seed alpha "
-        "frequency seasonal_period".split()),
+        "frequency seasonal_period".split()) + ("disclosure_threshold",),
     "04_cost_avoidance": tuple(
         "alpha seed n_draws national_figures_path ascfr_workbook harrow_geography_code "
         "birmingham_geography_code residential_cost_measure community_cost_measure unit_cost_cv "
