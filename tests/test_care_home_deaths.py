@@ -138,3 +138,31 @@ def test_notebook_03s_default_wave_start_against_the_real_first_weeks(deaths):
 def test_without_the_workbook_the_context_says_why():
     result = ctx.care_home_covid_context(None, [HARROW])
     assert result.text == ctx.CARE_HOME_SKIPPED and result.table.empty
+
+
+def test_notebook_03_says_whether_its_own_wave_start_agrees(monkeypatch, tmp_path):
+    """`interrupted_time_series.covid_context` on notebook 03's periods: the sentence names this
+    notebook's start; without a code, a covid_wave_1 period or the workbook it says why."""
+    from types import SimpleNamespace
+
+    from study.analyses import interrupted_time_series as its_analysis
+
+    periods = {"covid_wave_1": {"start": "2020-03-30", "kind": "context"}}
+    setup = SimpleNamespace(periods=periods)
+    args = dict(fall_share=0.5, agreement_days=7)
+    skipped = its_analysis.covid_context(setup, "", "", **args)
+    assert skipped.text.endswith("no site_geography_code.") and skipped.table.empty
+    other = SimpleNamespace(periods={"covid": {"start": "2020-04-06", "kind": "context"}})
+    assert "no 'covid_wave_1' period" in its_analysis.covid_context(other, "", HARROW, **args).text
+    monkeypatch.setenv(national.EXTERNAL_DIR_ENV, str(tmp_path))  # no workbook there
+    assert its_analysis.covid_context(setup, "", HARROW, **args).text == ctx.CARE_HOME_SKIPPED
+    with pytest.raises(StudyInputError, match="none.xlsx: ONS care-home deaths workbook not found"):
+        its_analysis.covid_context(setup, str(tmp_path / "none.xlsx"), HARROW, **args)
+    monkeypatch.delenv(national.EXTERNAL_DIR_ENV)
+    if FILE.is_file():
+        result = its_analysis.covid_context(setup, str(FILE), HARROW, **args)
+        # first week ending Friday 27 March 2020 (21-27 March): 30 March is 3 days after it
+        assert "This notebook's covid_wave_1 start (2020-03-30) agrees" in result.text
+        assert "Harrow agrees (3 days after its first week)" in result.text
+        unknown = its_analysis.covid_context(setup, str(FILE), "E09999999", **args)
+        assert unknown.text.endswith(f"E09999999 is not a council of {FILE.name}.")

@@ -27,6 +27,9 @@ SHOW = ["quantity", "estimate", "ci_low", "ci_high", "p_value"]
 NO_COMPARISON = "no comparison series (comparison_site is empty)"
 
 
+SKIPPED = "The Covid-19 care-home context was not shown:"  # + the reason
+
+
 @dataclass(frozen=True)
 class ITSSetup:
     """The modelled series of notebook 03, its periods, windows and model options, and its
@@ -334,3 +337,45 @@ def sensitivity(setup: ITSSetup, *, max_harmonics: int, n_draws: int, seed: int)
     )
     view = avoided.pivot(index="harmonics", columns="family", values="estimate").round(1)
     return AnalysisResult(table=table, text=text, view=view)
+
+
+def covid_context(
+    setup: ITSSetup,
+    care_home_deaths_path: str,
+    geography_code: str,
+    *,
+    fall_share: float,
+    agreement_days: int,
+) -> AnalysisResult:
+    """Whether this notebook's `covid_wave_1` start agrees with the first wave in the site's
+    care homes: ONS weekly deaths of care-home residents of council `geography_code` (ONS code;
+    `national_context.load_care_home_deaths`, empty path: the external folder) beside
+    `setup.periods` (`national_context.care_home_covid_context`). No estimates. Skipped, with the
+    reason as its text, without the workbook, without a code, or without a `covid_wave_1`
+    period."""
+    from study.analyses import national_context
+
+    wave = national_context.WAVE_PERIOD
+    if not geography_code:
+        return AnalysisResult(table=pd.DataFrame(), text=f"{SKIPPED} no site_geography_code.")
+    if wave not in setup.periods:
+        return AnalysisResult(
+            table=pd.DataFrame(), text=f"{SKIPPED} the periods have no {wave!r} period."
+        )
+    deaths, deaths_file = national_context.load_care_home_deaths(care_home_deaths_path)
+    if deaths is None:
+        return AnalysisResult(table=pd.DataFrame(), text=national_context.CARE_HOME_SKIPPED)
+    if not (deaths["geography_code"] == geography_code).any():
+        return AnalysisResult(
+            table=pd.DataFrame(),
+            text=f"{SKIPPED} {geography_code} is not a council of {deaths_file.name}.",
+        )
+    return national_context.care_home_covid_context(
+        deaths,
+        [geography_code],
+        setup.periods,
+        fall_share=fall_share,
+        agreement_days=agreement_days,
+        deaths_file=deaths_file,
+        whose="This notebook's",
+    )

@@ -32,6 +32,7 @@ from study.analyses.national_context import (  # noqa: F401  (re-exported for no
     care_home_covid_context,
     declared_periods,
     find_external,
+    load_care_home_deaths,
 )
 from study.data import ascof as ascof_data
 from study.data import care_home_deaths, national, ons_population
@@ -601,7 +602,7 @@ def load_sources(
     oflog_file = find_oflog_file(oflog_path)
     ons_folder = find_ons_population(ons_population_path)
     ascof_file = find_external(ascof_path, ascof_data.ASCOF_FILE)
-    deaths_file = find_external(care_home_deaths_path, care_home_deaths.CARE_HOME_DEATHS_FILE)
+    deaths, deaths_file = load_care_home_deaths(care_home_deaths_path)
     return NationalSources(
         figures=national.load_national_figures(national_figures_path),
         oflog_file=oflog_file,
@@ -610,7 +611,7 @@ def load_sources(
         ascof_file=ascof_file,
         ascof=ascof_data.read_ascof(ascof_file) if ascof_file else None,
         deaths_file=deaths_file,
-        deaths=care_home_deaths.read_care_home_deaths(deaths_file) if deaths_file else None,
+        deaths=deaths,
     )
 
 

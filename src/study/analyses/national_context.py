@@ -403,10 +403,27 @@ def start_agreement(dates: pd.DataFrame, start: str, *, agreement_days: int) -> 
     return out
 
 
+def load_care_home_deaths(path: str | Path = "") -> tuple[pd.DataFrame | None, Path | None]:
+    """The ONS care-home deaths workbook (`path`, empty: the external folder) read by
+    `read_care_home_deaths`, and its path; (None, None) when it is not there."""
+    from study.data import care_home_deaths
+
+    deaths_file = find_external(path, care_home_deaths.CARE_HOME_DEATHS_FILE)
+    if deaths_file is None:
+        return None, None
+    return care_home_deaths.read_care_home_deaths(deaths_file), deaths_file
+
+
 def care_home_sentence(
-    dates: pd.DataFrame, agreement: pd.DataFrame, start: str, *, fall_share: float, days: int
+    dates: pd.DataFrame,
+    agreement: pd.DataFrame,
+    start: str,
+    *,
+    fall_share: float,
+    days: int,
+    whose: str = "Notebook 03's default",
 ) -> str:
-    """The wave's dates per council and whether notebook 03's covid_wave_1 start agrees."""
+    """The wave's dates per council and whether `whose` covid_wave_1 start agrees."""
     parts = []
     for r in dates.itertuples(index=False):
         fall = (
@@ -427,7 +444,7 @@ def care_home_sentence(
     return (
         "ONS weekly deaths of care-home residents (first wave, deaths occurring): "
         + "; ".join(parts)
-        + f". Notebook 03's default {WAVE_PERIOD} start ({start}) {verdict} with the first "
+        + f". {whose} {WAVE_PERIOD} start ({start}) {verdict} with the first "
         f"week of care-home deaths involving COVID-19 (within {days} days): "
         + ", ".join(agree)
         + "."
@@ -442,6 +459,7 @@ def care_home_covid_context(
     fall_share: float = 0.5,
     agreement_days: int = 7,
     deaths_file: str | Path | None = None,
+    whose: str = "Notebook 03's default",
 ) -> AnalysisResult:
     """Covid-19 context: weekly care-home deaths of the councils `codes` (ONS codes) from
     `read_care_home_deaths`, the dates they imply (`wave_dates`) beside the Covid `periods`
@@ -467,7 +485,7 @@ def care_home_covid_context(
     return AnalysisResult(
         table=pd.DataFrame(),
         text=care_home_sentence(
-            dates, agreement, start, fall_share=fall_share, days=agreement_days
+            dates, agreement, start, fall_share=fall_share, days=agreement_days, whose=whose
         ),
         view=view.drop(columns=["geography_code", "last_week"]),
         figures={

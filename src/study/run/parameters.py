@@ -374,6 +374,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("ascof_path", str, "",
               "NHS Digital ASCOF 2020-21 open-data .xlsx (empty: STUDY_EXTERNAL_DIR or "
               "../shared/external); without it the ASCOF comparison is skipped"),
+    Parameter("site_geography_code", Annotated[str, Field(pattern=r"^(|[EW]\d{8})$")],
+              "E09000015",
+              "ONS code of the council of `site`, for the care-home deaths of the first Covid-19 "
+              "wave beside the periods (empty: not shown)"),
     Parameter("care_home_deaths_path", str, "",
               "ONS care-home deaths workbook, first wave (empty: STUDY_EXTERNAL_DIR or "
               "../shared/external); without it the Covid-19 context is skipped"),
@@ -400,7 +404,9 @@ NOTEBOOKS: dict[str, tuple[str, ...]] = {
     "03_interrupted_time_series": tuple(
         "weekly_path series site comparison_site exposure periods windows last_week harmonics "
         "family transition_weeks placebo_step_weeks max_harmonics n_draws seed alpha "
-        "frequency seasonal_period".split()) + ("disclosure_threshold",),
+        "frequency seasonal_period".split()) + ("disclosure_threshold",)
+        + tuple("site_geography_code care_home_deaths_path covid_fall_share "
+                "covid_agreement_days".split()),
     "04_cost_avoidance": tuple(
         "alpha seed n_draws national_figures_path ascfr_workbook harrow_geography_code "
         "birmingham_geography_code residential_cost_measure community_cost_measure unit_cost_cv "
