@@ -150,9 +150,11 @@ def main() -> None:
         walls = ", ".join(f"{r['wall']:.1f}" for r in results[kind])
         print(f"| {kind} | {med[kind]['wall']:.1f} | {med[kind]['cpu']:.1f} | {walls} |")
     ratios = [r["wall"] / f["wall"] for r, f in zip(results["real"], results["floor"], strict=True)]
-    print(f"\n**ratio of medians (wall): {med['real']['wall'] / med['floor']['wall']:.2f}**; "
-          f"median of the pair ratios: {statistics.median(ratios):.2f}; "
-          f"CPU ratio: {med['real']['cpu'] / med['floor']['cpu']:.2f}")
+    print(
+        f"\n**ratio of medians (wall): {med['real']['wall'] / med['floor']['wall']:.2f}**; "
+        f"median of the pair ratios: {statistics.median(ratios):.2f}; "
+        f"CPU ratio: {med['real']['cpu'] / med['floor']['cpu']:.2f}"
+    )
     print("\n| notebook | real (s) | floor (s) |\n| --- | --- | --- |")
     for name in names:
         real = statistics.median(r["notebooks"].get(name, float("nan")) for r in results["real"])
