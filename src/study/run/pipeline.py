@@ -539,10 +539,20 @@ def _write_run_readme(run_dir: Path, plan: RunPlan, estimates) -> None:
     (run_dir / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
 
+# Kernels run side by side (`jobs`), so each gets one BLAS/OpenMP thread: on 2 cores two
+# kernels with a multi-threaded OpenBLAS each oversubscribe the cores, and a busy-waiting
+# thread made one dense least-squares fit 40 times slower (benchmarks/README.md, issue 18).
+# A value the user has set is kept.
+KERNEL_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def _quiet_worker(log: str) -> None:
-    """Worker start-up: ignore Ctrl-C (the main process stops the run), and send the worker's
-    stderr, and so its kernels' stderr, to the run's kernel.log."""
+    """Worker start-up: ignore Ctrl-C (the main process stops the run), send the worker's
+    stderr, and so its kernels' stderr, to the run's kernel.log, and start its kernels with
+    `KERNEL_THREADS` (unless the variables are set)."""
     worker_ignores_interrupts()
+    for name, value in KERNEL_THREADS.items():
+        os.environ.setdefault(name, value)
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 2)
     os.close(fd)
