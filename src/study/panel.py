@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from study.checks import check_alpha
 from study.errors import StudyInputError
@@ -283,6 +282,8 @@ def _twfe_ols(treated_y: np.ndarray, donor_y: np.ndarray, ref: int):
     """OLS of Y on unit dummies, time dummies (first dropped) and treated x time dummies
     (reference dropped, last in the design); covariance clustered by unit, t with G - 1 df.
     The dense statsmodels route (`EventStudyResult.ols`); `_twfe_within` gives its numbers."""
+    import statsmodels.api as sm  # only here: the event study itself does not need statsmodels
+
     Y = np.vstack([treated_y, donor_y])
     n_units, T = Y.shape
     unit_idx = np.repeat(np.arange(n_units), T)
