@@ -10,7 +10,9 @@ units or a given subset. Donors with any missing outcome in the analysis window 
   validated once and turned into the balanced panel every estimator uses; the split between
   design and estimator follows CausalPy's experiments.
 * `event_study_did`: two-way fixed-effects event study (unit and time fixed effects,
-  treated x relative-time dummies, reference = last pre-treatment period), OLS (statsmodels).
+  treated x relative-time dummies, reference = last pre-treatment period), OLS by the two-way
+  within transformation (the same numbers as the dense dummy design in statsmodels, which
+  `EventStudyResult.ols` fits on demand).
   With one treated unit, cluster-robust standard errors are not valid; intervals and p-values
   come from placebos in space (Conley & Taber 2011, Rev Econ Stat 93:113-125): the same event
   study with each donor as the pseudo-treated unit.
