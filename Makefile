@@ -7,6 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PARAMS ?= params/default.yaml
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
+# pytest-xdist: one worker per core; a test file (so each notebook's cells) stays on one worker
+XDIST  ?= -n auto --dist loadfile
 
 .DEFAULT_GOAL := help
 .PHONY: help venv report test lint format notebooks params lock env-file data-readme synth bench coverage clean
@@ -29,11 +31,10 @@ venv: $(STAMP) ## Create or refresh .venv from requirements/lock.txt
 report: $(STAMP) ## Run the whole study on the default data into reports/<run>/
 	$(BIN)/study run --params $(PARAMS)
 
-test: $(STAMP) ## Lint, unit tests, and nbval over the committed notebooks
+test: $(STAMP) ## Lint, unit tests, and nbval over the committed notebooks (on every core)
 	$(BIN)/ruff check src tests benchmarks scripts notebooks
 	$(BIN)/ruff format --check src tests benchmarks scripts
-	$(BIN)/pytest -q -m "not slow"
-	$(BIN)/pytest -q -p no:cacheprovider $(NBVAL) notebooks/
+	$(BIN)/pytest -q -p no:cacheprovider $(XDIST) -m "not slow" $(NBVAL) tests notebooks/
 
 lint: $(STAMP) ## Lint only (the notebooks too)
 	$(BIN)/ruff check src tests benchmarks scripts notebooks

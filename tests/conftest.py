@@ -11,6 +11,18 @@ from its_series import harrow_like_series
 from study.data.published import load_events, load_figures, load_review_tables
 
 
+@pytest.fixture(autouse=True)
+def _wide_cli_output(monkeypatch):
+    """The CLI's rich consoles wrap at the width they had when study.run.cli was imported (80
+    in a pytest-xdist worker): a long temporary path (xdist workers' temp folders are longer)
+    would be split mid-name. Every test sees them 250 columns wide, serial or in parallel."""
+    from study.run import cli
+
+    monkeypatch.setenv("COLUMNS", "250")
+    for console in (cli.out, cli.err):
+        monkeypatch.setattr(console, "width", 250)
+
+
 # The published tables, loaded once per test module (tests that need other rows define their own).
 @pytest.fixture(scope="module")
 def figures():

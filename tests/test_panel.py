@@ -4,6 +4,8 @@ tests/test_synthetic_control.py."""
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -122,6 +124,58 @@ def test_event_study_placebo_and_cluster_rows_match_statsmodels_formula():
     np.testing.assert_allclose(rows["estimate"], cl.params[names], atol=1e-10)
     np.testing.assert_allclose(rows["ci_low"], cl.conf_int().loc[names, 0], atol=1e-8)
     np.testing.assert_allclose(rows["p_value"], cl.pvalues[names], atol=1e-8)
+
+
+def _dense_twfe_rows(treated_y, donor_y, n_pre, alpha=0.05):
+    """The event-study rows the way they were computed before the within transformation:
+    statsmodels OLS of the dense dummy design (unit, time, treated x time dummies; default
+    `hasconst` detection), cluster-robust by unit with t(G - 1), the average by `t_test`."""
+    import statsmodels.api as sm
+
+    Y = np.vstack([treated_y, donor_y])
+    n_units, T = Y.shape
+    unit_idx, time_idx = np.repeat(np.arange(n_units), T), np.tile(np.arange(T), n_units)
+    ref = n_pre - 1
+    events = np.array([k for k in range(T) if k != ref])
+    X = np.hstack(
+        [
+            (unit_idx[:, None] == np.arange(n_units)).astype(float),
+            (time_idx[:, None] == np.arange(1, T)).astype(float),
+            ((unit_idx[:, None] == 0) & (time_idx[:, None] == events)).astype(float),
+        ]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = sm.OLS(Y.ravel(), X).fit(cov_type="cluster", cov_kwds={"groups": unit_idx},
+                                       use_t=True)  # fmt: skip
+        contrast = np.zeros(X.shape[1])
+        contrast[n_pre - T :] = 1 / (T - n_pre)
+        pooled = fit.t_test(contrast)
+    est = np.append(fit.params[1 - T :], pooled.effect)
+    ci = np.vstack([fit.conf_int(alpha)[1 - T :], np.ravel(pooled.conf_int(alpha))])
+    p = np.append(fit.pvalues[1 - T :], np.ravel(pooled.pvalue))
+    return est, ci, p, fit
+
+
+@pytest.mark.parametrize(("n_donors", "n_times", "n_pre", "seed"),
+                         [(5, 8, 4, 3), (40, 7, 3, 8), (2, 3, 2, 9), (150, 7, 3, 10)])  # fmt: skip
+def test_within_transformation_equals_the_dense_statsmodels_design(n_donors, n_times, n_pre, seed):
+    """Coefficients, cluster-robust intervals and p-values (every event time and the average)
+    from the two-way within transformation equal the dense dummy-design statsmodels fit to
+    1e-10 (relative to the data's scale), and `EventStudyResult.ols` is that dense fit."""
+    times = YEARS[:n_times]
+    data, Y, _ = random_panel(n_donors, seed, times)
+    res = panel.event_study_did(data, treated=TREATED, treatment_start=times[n_pre], alpha=0.1)
+    rows = res.table[res.table["method"] == panel.CLUSTER_METHOD]
+    rows = rows.drop(rows.index[n_pre - 1])  # the reference period
+    est, ci, p, fit = _dense_twfe_rows(Y[0], Y[1:], n_pre, alpha=0.1)
+    scale = np.abs(Y).max()
+    np.testing.assert_allclose(rows["estimate"], est, rtol=0, atol=1e-10 * scale)
+    np.testing.assert_allclose(rows[["ci_low", "ci_high"]], ci, rtol=0, atol=1e-10 * scale)
+    np.testing.assert_allclose(rows["p_value"], p, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(res.ols.params, fit.params, rtol=0, atol=1e-10 * scale)
+    np.testing.assert_allclose(res.ols.cov_params(), fit.cov_params(), rtol=0,
+                               atol=1e-10 * scale**2)  # fmt: skip
 
 
 def test_event_study_recovers_simulated_effect():

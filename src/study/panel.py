@@ -10,7 +10,9 @@ units or a given subset. Donors with any missing outcome in the analysis window 
   validated once and turned into the balanced panel every estimator uses; the split between
   design and estimator follows CausalPy's experiments.
 * `event_study_did`: two-way fixed-effects event study (unit and time fixed effects,
-  treated x relative-time dummies, reference = last pre-treatment period), OLS (statsmodels).
+  treated x relative-time dummies, reference = last pre-treatment period), OLS by the two-way
+  within transformation (the same numbers as the dense dummy design in statsmodels, which
+  `EventStudyResult.ols` fits on demand).
   With one treated unit, cluster-robust standard errors are not valid; intervals and p-values
   come from placebos in space (Conley & Taber 2011, Rev Econ Stat 93:113-125): the same event
   study with each donor as the pseudo-treated unit.
@@ -20,6 +22,7 @@ The synthetic control on the same design: `study.synthetic_control`. Figures: `s
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field, fields
@@ -27,7 +30,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from study.checks import check_alpha
 from study.errors import StudyInputError
@@ -238,8 +240,9 @@ class EventStudyResult:
 
     `table`: tidy estimates (one row per relative time and interval method, plus the post-period
     average), extra columns p_value, rel_time, time, note. `placebo`: the donors' placebo
-    coefficients (unit, quantity, rel_time, time, estimate). `ols`: the statsmodels fit with the
-    cluster-robust covariance.
+    coefficients (unit, quantity, rel_time, time, estimate). `ols`: the dense statsmodels fit
+    (dummy design, cluster-robust covariance), computed on first use; the table comes from the
+    within transformation, which gives the same numbers (`tests/test_panel.py`).
     """
 
     table: pd.DataFrame
@@ -251,7 +254,12 @@ class EventStudyResult:
     donors: tuple[Hashable, ...]
     dropped_donors: tuple[Hashable, ...]
     alpha: float
-    ols: Any
+    _panel: tuple[np.ndarray, np.ndarray, int] = field(repr=False)
+
+    @functools.cached_property
+    def ols(self):
+        """The statsmodels OLS of the dummy design with cluster-robust covariance."""
+        return _twfe_ols(*self._panel)
 
 
 def event_coefficients(treated_y: np.ndarray, donor_y: np.ndarray, ref: int) -> np.ndarray:
@@ -274,7 +282,10 @@ def _placebo_coefficients(donor_y: np.ndarray, ref: int) -> np.ndarray:
 
 def _twfe_ols(treated_y: np.ndarray, donor_y: np.ndarray, ref: int):
     """OLS of Y on unit dummies, time dummies (first dropped) and treated x time dummies
-    (reference dropped, last in the design); covariance clustered by unit, t with G - 1 df."""
+    (reference dropped, last in the design); covariance clustered by unit, t with G - 1 df.
+    The dense statsmodels route (`EventStudyResult.ols`); `_twfe_within` gives its numbers."""
+    import statsmodels.api as sm  # only here: the event study itself does not need statsmodels
+
     Y = np.vstack([treated_y, donor_y])
     n_units, T = Y.shape
     unit_idx = np.repeat(np.arange(n_units), T)
@@ -287,7 +298,68 @@ def _twfe_ols(treated_y: np.ndarray, donor_y: np.ndarray, ref: int):
             ((unit_idx[:, None] == 0) & (time_idx[:, None] == np.array(event_cols))).astype(float),
         ]
     )
-    return sm.OLS(Y.ravel(), X).fit(cov_type="cluster", cov_kwds={"groups": unit_idx}, use_t=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sm.OLS(Y.ravel(), X, hasconst=True).fit(
+            cov_type="cluster", cov_kwds={"groups": unit_idx}, use_t=True
+        )
+
+
+@dataclass(frozen=True)
+class _ClusterFit:
+    """The event coefficients of the TWFE regression and their cluster-robust covariance."""
+
+    beta: np.ndarray  # (T - 1,) event coefficients, the reference left out
+    cov: np.ndarray  # (T - 1, T - 1)
+    df: int  # G - 1
+
+
+def _twfe_within(treated_y: np.ndarray, donor_y: np.ndarray, ref: int) -> _ClusterFit:
+    """The event-dummy block of `_twfe_ols` without the dummy design (Frisch-Waugh-Lovell).
+
+    On a balanced panel the unit and time fixed effects are projected out by the two-way
+    within transformation x_it - x_i. - x_.t + x_.. ; the event dummies and Y so transformed
+    give the same coefficients and residuals as the full regression, and the rows of
+    (X'X)^-1 X' for the event block are (D'D)^-1 D' (D: transformed dummies), so the
+    cluster-robust sandwich of that block is (D'D)^-1 [sum_g D_g' u_g u_g' D_g] (D'D)^-1,
+    scaled as statsmodels' `cov_cluster`: G / (G - 1) * (N - 1) / (N - K), K = units +
+    2 (T - 1) parameters of the full design (Cameron & Miller 2015, J Hum Resour 50:317-372).
+    """
+    Y = np.vstack([treated_y, donor_y]).astype(float)
+    G, T = Y.shape
+    event_cols = [k for k in range(T) if k != ref]
+    D = np.zeros((G, T, T - 1))
+    D[0, event_cols, np.arange(T - 1)] = 1.0
+
+    def within(a: np.ndarray) -> np.ndarray:
+        return a - a.mean(axis=0, keepdims=True) - a.mean(axis=1, keepdims=True) + a.mean((0, 1))
+
+    Dw, Yw = within(D), within(Y[:, :, None])[:, :, 0]
+    flat = Dw.reshape(G * T, T - 1)
+    bread = np.linalg.inv(flat.T @ flat)
+    beta = bread @ (flat.T @ Yw.ravel())
+    resid = Yw - Dw @ beta  # (G, T)
+    scores = np.einsum("gtk,gt->gk", Dw, resid)  # D_g' u_g per unit
+    n, k = G * T, G + 2 * (T - 1)
+    scale = G / (G - 1) * (n - 1) / (n - k)
+    return _ClusterFit(beta, scale * bread @ (scores.T @ scores) @ bread, G - 1)
+
+
+def _cluster_rows(fit: _ClusterFit, n_pre: int, alpha: float):
+    """Per event time and for the post-period average: (ci_low, ci_high) and p, t(G - 1)."""
+    from scipy import stats
+
+    T = len(fit.beta) + 1
+    contrast = np.zeros(T - 1)
+    contrast[n_pre - 1 :] = 1 / (T - n_pre)  # the post-period dummies come last
+    est = np.append(fit.beta, contrast @ fit.beta)
+    var = np.append(np.diag(fit.cov), contrast @ fit.cov @ contrast)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(var)
+        t_stat = est / se
+    q = stats.t.ppf(1 - alpha / 2, fit.df)
+    p = 2 * stats.t.sf(np.abs(t_stat), fit.df)
+    return np.column_stack([est - q * se, est + q * se]), p
 
 
 def event_study_did(
@@ -317,19 +389,11 @@ def event_study_did(
     design.require_placebo_donors()
     T, J, n_pre = len(design.times), len(design.donors_used), design.n_pre
     ref = n_pre - 1
-    # statsmodels warns on rank-deficient cluster covariances (G vs parameters) and on the
-    # rounding-negative variances of exact fits; both are harmless here
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = _twfe_ols(design.treated_y, design.donor_y, ref)
-        beta = np.insert(fit.params[1 - T :], ref, 0.0)
-        contrast = np.zeros(len(fit.params))
-        contrast[n_pre - T :] = 1 / (T - n_pre)  # the post-period event dummies come last
-        pooled = fit.t_test(contrast)
-        cluster_ci = np.insert(fit.conf_int(alpha)[1 - T :], ref, np.nan, axis=0)
-        cluster_ci = np.vstack([cluster_ci, np.ravel(pooled.conf_int(alpha))])
-        cluster_p = np.insert(fit.pvalues[1 - T :], ref, np.nan)
-        cluster_p = np.append(cluster_p, np.ravel(pooled.pvalue))
+    fit = _twfe_within(design.treated_y, design.donor_y, ref)
+    beta = np.insert(fit.beta, ref, 0.0)
+    cluster_ci, cluster_p = _cluster_rows(fit, n_pre, alpha)
+    cluster_ci = np.insert(cluster_ci, ref, np.nan, axis=0)
+    cluster_p = np.insert(cluster_p, ref, np.nan)
 
     post = slice(n_pre, T)
     placebo = _placebo_coefficients(design.donor_y, ref)
@@ -392,7 +456,7 @@ def event_study_did(
         donors=design.donors_used,
         dropped_donors=design.dropped_donors,
         alpha=alpha,
-        ols=fit,
+        _panel=(design.treated_y, design.donor_y, ref),
     )
 
 

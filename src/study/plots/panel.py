@@ -11,6 +11,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import seaborn as sns
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from study.checks import check_positive
@@ -93,10 +94,13 @@ def plot_placebo_gaps(
     x = np.arange(len(fit.times))
     fig, ax = new_figure(WIDTH, HEIGHT)
     ax.axhline(0, color="black", lw=0.8)
-    label = f"placebos ({gaps['unit'].nunique()})"
-    for _, g in gaps.groupby("unit", sort=False):
-        ax.plot(x, g["gap"], color="0.6", lw=0.7, alpha=0.6, label=label)
-        label = None
+    # one LineCollection for every placebo path: one artist to draw, not one line per placebo
+    paths = [
+        np.column_stack([x, g.to_numpy(float)]) for _, g in gaps.groupby("unit", sort=False)["gap"]
+    ]
+    lines = LineCollection(paths, colors="0.6", linewidths=0.7, alpha=0.6,
+                           label=f"placebos ({gaps['unit'].nunique()})")  # fmt: skip
+    ax.add_collection(lines)
     colour = sns.color_palette("colorblind")[3]
     ax.plot(x, fit.path["gap"], color=colour, lw=2.2, label=f"{fit.treated}")
     _time_axis(ax, fit.times, fit.treatment_start)

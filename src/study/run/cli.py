@@ -10,14 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from study import config
-from study.data.synthetic import DEFAULT_SEED
 from study.errors import StudyInputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -98,6 +95,8 @@ def run(
 
 
 def _run_with_progress(plan, run_dir, jobs, run_study):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -154,6 +153,8 @@ def params_files(
 
 
 def _number_text(value: float, fmt: str) -> str:
+    import pandas as pd
+
     return "" if pd.isna(value) else format(value, fmt)
 
 
@@ -192,6 +193,8 @@ def diff(
         if run.incomplete:
             err.print(f"note: {label} ({run.path}) is an {run.incomplete}", highlight=False,
                       soft_wrap=True)  # fmt: skip
+    import pandas as pd
+
     styles = {"changed": "yellow", "only in A": "red", "only in B": "green"}
     table = Table(
         "key", "method", "A", "B", "B - A", "relative",
@@ -328,14 +331,17 @@ def validate(
 
 @app.command()
 def synth(
-    seed: Annotated[int, typer.Option(help="Random seed.")] = DEFAULT_SEED,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Random seed (default: study.data.synthetic.DEFAULT_SEED)."),
+    ] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = config.SYNTHETIC_DIR,
 ) -> None:
     """Generate the synthetic record-level extract calibrated to the published figures."""
-    from study.data.synthetic import write_synthetic
+    from study.data.synthetic import DEFAULT_SEED, write_synthetic
 
     try:
-        paths = write_synthetic(seed, out_dir)
+        paths = write_synthetic(DEFAULT_SEED if seed is None else seed, out_dir)
     except StudyInputError as exc:
         _fail(str(exc))
     for p in paths:

@@ -15,6 +15,7 @@ import contextlib
 import errno
 import hashlib
 import importlib.metadata
+import io
 import json
 import multiprocessing
 import os
@@ -22,6 +23,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tokenize
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -98,19 +100,70 @@ class NotebookFailed(RuntimeError):
         )
 
 
-def discover_notebooks(folder: Path = config.NOTEBOOKS_DIR) -> list[NotebookSpec]:
-    """The study's notebooks (`NN_*.ipynb`, reading order) and their declared parameters."""
-    import papermill as pm
+def parameters_cell_declarations(source: str) -> dict[str, NotebookParameter]:
+    """The parameters a `parameters` cell declares, as papermill's inspection reads them
+    (`papermill.inspect_notebook`: name, annotated type or "None", the value's source text and
+    the line's comment as help), without importing papermill: the cells are generated one
+    `name: type = value  # help` per line (`study.run.parameters`). A cell that is not valid
+    Python declares nothing (papermill ignores inspection errors too)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    lines = source.splitlines()
+    comments: dict[int, str] = {}
+    with contextlib.suppress(tokenize.TokenError):
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.COMMENT:
+                comments[tok.start[0]] = tok.string[1:].strip()
+    params = {}
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            type_name = ast.unparse(node.annotation).strip("'\"")
+        elif (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
+            type_name = "None"
+        else:
+            continue
+        if node.value is None:
+            continue
+        name = node.target.id if isinstance(node, ast.AnnAssign) else node.targets[0].id
+        if node.lineno == node.end_lineno:
+            line = lines[node.lineno - 1]
+            default = line[node.value.col_offset : node.value.end_col_offset]
+        else:
+            default = ast.get_source_segment(source, node.value) or ""
+        params[name] = NotebookParameter(
+            name, type_name, default, comments.get(node.end_lineno, "")
+        )
+    return params
 
+
+def discover_notebooks(folder: Path = config.NOTEBOOKS_DIR) -> list[NotebookSpec]:
+    """The study's notebooks (`NN_*.ipynb`, reading order) and their declared parameters
+    (`parameters_cell_declarations` of the cell tagged `parameters`; read as JSON, so planning a
+    run needs neither papermill nor nbformat)."""
     specs = []
     for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
-        declared = pm.inspect_notebook(str(path))
-        params = {
-            name: NotebookParameter(
-                name, str(p["inferred_type_name"]), str(p["default"]), str(p["help"])
-            )
-            for name, p in declared.items()
-        }
+        try:
+            cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
+            raise StudyInputError(
+                f"{path}: not a readable notebook ({exc.__class__.__name__})"
+            ) from None
+        params: dict[str, NotebookParameter] = {}
+        for cell in cells:
+            if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get(
+                "tags", []
+            ):
+                source = cell.get("source", "")
+                params = parameters_cell_declarations(
+                    "".join(source) if isinstance(source, list) else source
+                )
+                break
         specs.append(NotebookSpec(path.stem, path, params))
     return specs
 
@@ -271,6 +324,8 @@ def preflight(plan: RunPlan) -> None:
     published.load_figures()
     published.load_events()
     published.load_review_tables()
+    checked: dict[tuple[Path, str], object] = {}  # a file several notebooks read: checked once
+    read: dict[tuple[Path, str], pd.DataFrame] = {}
     for nb in plan.notebooks:
         for name, value in notebook_values(plan, nb).items():
             if not name.endswith("_path") or not isinstance(value, str) or not value:
@@ -286,7 +341,9 @@ def preflight(plan: RunPlan) -> None:
             if kind is None:
                 continue
             try:
-                check = check_file(path, kind)
+                if (path, kind) not in checked:
+                    checked[path, kind] = check_file(path, kind)
+                check = checked[path, kind]
             except OSError as exc:
                 raise StudyInputError(
                     f"{nb.name}: parameter '{name}': cannot read {path} "
@@ -297,19 +354,30 @@ def preflight(plan: RunPlan) -> None:
                 raise StudyInputError(
                     f"{nb.name}: parameter '{name}': {check.summary} (see 'study validate {path}')"
                 )
-        _check_values_against_data(nb, notebook_values(plan, nb))
+        _check_values_against_data(nb, notebook_values(plan, nb), read)
 
 
-def _check_values_against_data(nb: NotebookSpec, values: dict) -> None:
+def _check_values_against_data(
+    nb: NotebookSpec, values: dict, read: dict[tuple[Path, str], pd.DataFrame] | None = None
+) -> None:
     """Dates and spans a notebook would only find wrong mid-run, checked against its data now:
     period/window/`last_week` dates against the weekly series, `bham_extract_months` against
-    the Birmingham episodes' dates. StudyInputError names the key and the data's span."""
+    the Birmingham episodes' dates. StudyInputError names the key and the data's span.
+    `read`: the tables already read in this preflight, by (path, kind); filled as it goes."""
     from study.analyses.long_term_reduction import check_months_spanned
     from study.data.records import read_records
     from study.run.parameters import BY_NAME, dates_outside_series
 
+    read = {} if read is None else read
+
+    def records(value: str, kind: str) -> pd.DataFrame:
+        path = config.resolve_path(value)
+        if (path, kind) not in read:
+            read[path, kind] = read_records(path, kind)
+        return read[path, kind]
+
     if values.get("weekly_path") and ("periods" in values or "windows" in values):
-        weekly = read_records(config.resolve_path(values["weekly_path"]), "weekly")
+        weekly = records(values["weekly_path"], "weekly")
         site = values.get("site", BY_NAME["site"].default)
         series = values.get("series", BY_NAME["series"].default)
         rows = weekly[(weekly["site"] == site) & (weekly["series"] == series)]
@@ -327,7 +395,7 @@ def _check_values_against_data(nb: NotebookSpec, values: dict) -> None:
             )
     months = values.get("bham_extract_months")
     if months is not None and values.get("conversations_path"):
-        episodes = read_records(config.resolve_path(values["conversations_path"]), "conversations")
+        episodes = records(values["conversations_path"], "conversations")
         try:
             check_months_spanned(episodes[episodes["site"] == "birmingham"], months)
         except StudyInputError as exc:
@@ -471,10 +539,20 @@ def _write_run_readme(run_dir: Path, plan: RunPlan, estimates) -> None:
     (run_dir / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
 
+# Kernels run side by side (`jobs`), so each gets one BLAS/OpenMP thread: on 2 cores two
+# kernels with a multi-threaded OpenBLAS each oversubscribe the cores, and a busy-waiting
+# thread made one dense least-squares fit 40 times slower (benchmarks/README.md, issue 18).
+# A value the user has set is kept.
+KERNEL_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def _quiet_worker(log: str) -> None:
-    """Worker start-up: ignore Ctrl-C (the main process stops the run), and send the worker's
-    stderr, and so its kernels' stderr, to the run's kernel.log."""
+    """Worker start-up: ignore Ctrl-C (the main process stops the run), send the worker's
+    stderr, and so its kernels' stderr, to the run's kernel.log, and start its kernels with
+    `KERNEL_THREADS` (unless the variables are set)."""
     worker_ignores_interrupts()
+    for name, value in KERNEL_THREADS.items():
+        os.environ.setdefault(name, value)
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 2)
     os.close(fd)
