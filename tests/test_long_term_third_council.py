@@ -261,3 +261,20 @@ def test_number_and_site_words():
         "one month", "six months", "twelve months", "18 months",
     ]  # fmt: skip
     assert site_label("north_field") == "North Field" and site_label("harrow") == "Harrow"
+
+
+def test_preflight_checks_the_months_of_the_third_councils_comparison(tmp_path):
+    """Before any kernel starts, `bham_extract_months` is checked against the episodes notebook
+    02 compares for `lt_site` (here Northfield's twelve months), not Birmingham's."""
+    from study.run.pipeline import plan_run, preflight
+
+    example = yaml.safe_load((PROJ_ROOT / "params" / "northfield-example.yaml").read_text())
+    preflight(plan_run(PROJ_ROOT / "params" / "northfield-example.yaml"))  # 12 months: passes
+    example["parameters"]["bham_extract_months"] = 6
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(yaml.safe_dump(example), encoding="utf-8")
+    with pytest.raises(StudyInputError) as err:
+        preflight(plan_run(wrong))
+    message = str(err.value)
+    assert "parameter 'bham_extract_months'" in message and "Northfield 3Cs episodes" in message
+    assert "longer than bham_extract_months = 6" in message

@@ -455,6 +455,26 @@ def resolved_go_live(episodes: pd.DataFrame, design: LongTermComparison) -> pd.T
     return pd.to_datetime(rows["start_date"]).min()
 
 
+def compared_episodes(
+    episodes: pd.DataFrame, design: LongTermComparison
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The 3Cs episodes (`design.teams`, starting on or after the go-live) and the comparison
+    team's (starting before it) that `site_lt_records` compares, after checking that each side
+    spans `design.months` (`check_months_spanned`); None when the extract cannot support the
+    comparison (`lt_skip_reason`)."""
+    if lt_skip_reason(episodes, design) is not None:
+        return None
+    rows = episodes[episodes["site"] == design.site]
+    go_live = resolved_go_live(episodes, design)
+    start = pd.to_datetime(rows["start_date"])
+    after = rows[rows["team"].isin(design.teams) & (start >= go_live)]
+    before = rows[rows["team"].eq(design.comparison_team) & (start < go_live)]
+    check_months_spanned(
+        pd.concat([after, before]), design.months, comparison_team=design.comparison_team
+    )
+    return after, before
+
+
 def site_lt_records(
     episodes: pd.DataFrame, design: LongTermComparison, *, kind: str, alpha: float = 0.05
 ) -> pd.DataFrame:
@@ -464,14 +484,10 @@ def site_lt_records(
     StudyInputError when either side's episodes span more or fewer months than that; no rows
     when the extract cannot support it (`lt_skip_reason`)."""
     months = _check_months(design.months)
-    if lt_skip_reason(episodes, design) is not None:
+    sides = compared_episodes(episodes, design)
+    if sides is None:
         return empty_estimates()
-    rows = episodes[episodes["site"] == design.site]
-    go_live = resolved_go_live(episodes, design)
-    start = pd.to_datetime(rows["start_date"])
-    after = rows[rows["team"].isin(design.teams) & (start >= go_live)]
-    before = rows[rows["team"].eq(design.comparison_team) & (start < go_live)]
-    check_months_spanned(pd.concat([after, before]), months, comparison_team=design.comparison_team)
+    after, before = sides
     return rates.poisson_rate_ratio(
         int(after["outcome"].eq("long_term_support").sum()),
         months,

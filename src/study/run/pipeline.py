@@ -362,9 +362,10 @@ def _check_values_against_data(
 ) -> None:
     """Dates and spans a notebook would only find wrong mid-run, checked against its data now:
     period/window/`last_week` dates against the weekly series, `bham_extract_months` against
-    the Birmingham episodes' dates. StudyInputError names the key and the data's span.
+    the dates of the episodes notebook 02 compares (site `lt_site`, teams `lt_teams` and
+    `lt_comparison_team`, go-live `lt_go_live`). StudyInputError names the key and the data's span.
     `read`: the tables already read in this preflight, by (path, kind); filled as it goes."""
-    from study.analyses.long_term_reduction import check_months_spanned
+    from study.analyses.long_term_reduction import LongTermComparison, compared_episodes
     from study.data.records import read_records
     from study.run.parameters import BY_NAME, dates_outside_series
 
@@ -396,8 +397,17 @@ def _check_values_against_data(
     months = values.get("bham_extract_months")
     if months is not None and values.get("conversations_path"):
         episodes = records(values["conversations_path"], "conversations")
+        design = LongTermComparison(
+            **{
+                field: values.get(name, BY_NAME[name].default)
+                for field, name in (("site", "lt_site"), ("teams", "lt_teams"),
+                                    ("comparison_team", "lt_comparison_team"),
+                                    ("go_live", "lt_go_live"))
+            },
+            months=months,
+        )  # fmt: skip
         try:
-            check_months_spanned(episodes[episodes["site"] == "birmingham"], months)
+            compared_episodes(episodes, design)  # notebook 02's comparison, as it will run
         except StudyInputError as exc:
             raise StudyInputError(f"{nb.name}: parameter 'bham_extract_months': {exc}") from None
 
