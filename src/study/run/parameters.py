@@ -94,6 +94,51 @@ class Period(BaseModel):
     slope: bool = True
 
 
+class DesignShare(BaseModel):
+    """One share of a planned site (notebook 07): published figure ids or assumed values, one
+    level or a [before, after] pair."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    measure: Name
+    figures: Annotated[list[Name], Field(min_length=1, max_length=2)] | None = None
+    values: Annotated[list[Probability], Field(min_length=1, max_length=2)] | None = None
+
+    @model_validator(mode="after")
+    def _one_route(self) -> DesignShare:
+        if (self.figures is None) == (self.values is None):
+            raise ValueError("give exactly one of figures (published ids) / values (assumed)")
+        return self
+
+
+class DesignSite(BaseModel):
+    """One planned site of notebook 07 (study.analyses.evaluation_design): how its ITS is
+    simulated, its baseline weekly rate and the effect to detect, its shares."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    its: Literal["fit", "rate"] = "rate"
+    baseline_figure: Name | None = None
+    baseline_starts: Annotated[float, Field(gt=0)] | None = None
+    baseline_months: Annotated[float, Field(gt=0)] | None = None
+    baseline_months_figure: Name | None = None
+    reduction_figures: Annotated[list[Name], Field(min_length=1, max_length=2)] | None = None
+    reduction: Probability | None = None
+    shares: list[DesignShare] = []
+
+    @model_validator(mode="after")
+    def _routes(self) -> DesignSite:
+        if (self.baseline_figure is None) == (self.baseline_starts is None):
+            raise ValueError("give exactly one of baseline_figure / baseline_starts")
+        months = (self.baseline_months is None) + (self.baseline_months_figure is None)
+        if self.baseline_starts is not None and months != 1:
+            raise ValueError("baseline_starts needs one of baseline_months / "
+                             "baseline_months_figure")
+        if self.baseline_figure is not None and months != 2:
+            raise ValueError("baseline_months(_figure) apply to baseline_starts only")
+        if (self.reduction_figures is None) == (self.reduction is None):
+            raise ValueError("give exactly one of reduction_figures / reduction")
+        return self
+
+
 # --------------------------------------------------------------------------------------------
 # The declaration
 # --------------------------------------------------------------------------------------------
@@ -166,6 +211,29 @@ WINDOWS = {
     "pre_covid_innovation": ["2019-06-03", "2020-03-22"],
     "fy_2019_20": ["2019-04-01", "2020-03-31"],
     "fy_2020_21": ["2020-04-01", "2021-03-31"],
+}
+
+# Notebook 07's planned sites (study.analyses.evaluation_design): published values are named by
+# their figure ids in data/published/figures.csv, never typed here.
+DESIGN_SITES = {
+    "harrow": {
+        "its": "fit",
+        "baseline_figure": "harrow_lt_starts_2019_03",
+        "reduction_figures": ["harrow_lt_starts_2019_03", "harrow_lt_starts_2020_03"],
+        "shares": [
+            {"measure": "repeat-request share",
+             "figures": ["harrow_repeat_share_before", "harrow_repeat_share_after"]},
+            {"measure": "C3 share",
+             "figures": ["harrow_c3_share_pre_covid", "harrow_c3_share_covid"]},
+        ],
+    },
+    "birmingham": {
+        "its": "rate",
+        "baseline_starts": 200,
+        "baseline_months_figure": "bham_evaluation_months",
+        "reduction_figures": ["bham_long_term_reduction"],
+        "shares": [{"measure": "C3 share", "figures": ["bham_share_c3"]}],
+    },
 }
 
 # fmt: off
@@ -371,6 +439,14 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("power_autocorrelation", Annotated[float, Field(gt=-1, lt=1)], 0.0,
               "lag-1 residual autocorrelation of the simulated series if power_nuisance is "
               "given"),
+    Parameter("design_sites", Annotated[dict[SiteId, DesignSite], Field(min_length=1)],
+              DESIGN_SITES,
+              "planned sites: site -> its (fit: notebook 03's fitted site | rate: the fitted "
+              "shape at the site's baseline), baseline_figure (published weekly rate) or "
+              "baseline_starts over baseline_months / baseline_months_figure (the default 200: "
+              "assumption, not published, about 2/3 of 1,497 conversations x 20%), "
+              "reduction_figures ([before, after] published rates or [published percent]) or "
+              "reduction (assumed), shares (measure + figures or assumed values)"),
     Parameter("ascof_path", str, "",
               "NHS Digital ASCOF 2020-21 open-data .xlsx (empty: STUDY_EXTERNAL_DIR or "
               "../shared/external); without it the ASCOF comparison is skipped"),
@@ -420,7 +496,7 @@ NOTEBOOKS: dict[str, tuple[str, ...]] = {
         "alpha seed weekly_path series site periods windows last_week harmonics "
         "power_weeks_before power_weeks_after power_reductions power_exposure_weeks "
         "power_denominators target_power power_simulations power_nuisance power_dispersion "
-        "power_autocorrelation bham_baseline_long_term oflog_path "
+        "power_autocorrelation design_sites oflog_path "
         "treated_councils panel_measures panel_first_year".split()),
 }
 # fmt: on
