@@ -10,12 +10,10 @@ published percent reduction (`reduction_figures`), or an assumed relative reduct
 a before/after pair). `its` says how its ITS simulation is built: 'fit' (the site of notebook
 03's fit, at the fitted level) or 'rate' (the same fitted shape at the site's baseline rate).
 
-`prepare` fits notebook 03's default segmented regression to the loaded weekly file (its trend,
-seasonality, dispersion and residual autocorrelation) and builds each site's ITS simulation
-model (`study.power.its_power_model`). Each section returns an `AnalysisResult` (`.table`
-labelled rows for estimates.csv, `.view`, `.figures`, `.text`): `its_design` (simulation),
-`rate_ratio_design` and `share_design` (closed forms, the rate ratio checked by simulation) and
-`panel_design` (what notebook 06's placebo-in-space test could rank first). The estimators are
+`prepare` fits notebook 03's default model to the weekly file and builds each site's ITS
+simulation model (`study.power.its_power_model`). The sections return `AnalysisResult`s:
+`its_design` (simulation), `rate_ratio_design`, `share_design` (closed forms) and
+`panel_design` (what notebook 06's placebo-in-space test could rank first); the estimators are
 in `study.power`, the figures in `study.plots.power`.
 """
 
@@ -194,7 +192,7 @@ def _site(site: object, entry: object, figures: pd.DataFrame, fit_site: str) -> 
     shape = entry.get("its", "rate")
     if shape not in ITS_SHAPES:
         raise _fail(f"{site}.its", f"must be 'fit' or 'rate', got {shape!r}")
-    if shape == "fit" and site != fit_site:
+    if shape == "fit" and fit_site and site != fit_site:
         raise _fail(
             f"{site}.its",
             f"'fit' is the fit of notebook 03's site {fit_site!r}; use 'rate' for {site!r}",
@@ -272,11 +270,13 @@ def _site(site: object, entry: object, figures: pd.DataFrame, fit_site: str) -> 
 
 
 def site_designs(
-    design_sites: Mapping[str, Any], figures: pd.DataFrame, *, fit_site: str
+    design_sites: Mapping[str, Any], figures: pd.DataFrame | None = None, *, fit_site: str
 ) -> dict[str, SiteDesign]:
     """Read and check `design_sites` (site -> its design, see the module docstring) against the
-    published figures; `fit_site` is notebook 03's `site`, the only one that may use 'fit'. A
-    bad entry raises StudyInputError naming `design_sites.<site>[.<key>]`."""
+    published figures (None: figures.csv); `fit_site` is notebook 03's `site`, the only one
+    that may use 'fit' (empty: not checked). A bad entry raises StudyInputError naming
+    `design_sites.<site>[.<key>]`."""
+    figures = published.load_figures() if figures is None else figures
     if not isinstance(design_sites, Mapping) or not design_sites:
         raise StudyInputError(
             "design_sites must map at least one site to its design, e.g. {'northfield': "
@@ -326,7 +326,7 @@ class DesignSetup:
                 f"{m.achieved_autocorrelation:+.3f} at most"
             )
         planned = "; ".join(
-            f"{site}: the fitted series of {self.fit_site}"
+            f"{site}: the fit itself, at its own level"
             if d.its == "fit"
             else f"{site}: the same shape at {self.models[site].baseline_per_week:.2f} a week"
             for site, d in self.sites.items()

@@ -25,10 +25,12 @@ import json
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple, get_args, get_origin
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -68,6 +70,11 @@ def _iso_date(value: object) -> str:
         raise ValueError(f"not a date 'YYYY-MM-DD': {value!r}") from None
 
 
+def _sites(value: dict) -> dict:  # notebook 07's own check (a heavy module: lazy import)
+    design = import_module("study.analyses.evaluation_design")
+    return design.site_designs(value, fit_site="") and value
+
+
 IsoDate = Annotated[str, BeforeValidator(_iso_date)]
 OptionalDate = Annotated[str, BeforeValidator(lambda v: v and _iso_date(v))]  # "" means none
 Probability = Annotated[float, Field(gt=0, lt=1)]
@@ -92,51 +99,6 @@ class Period(BaseModel):
     kind: Literal["intervention", "context"]
     level: bool = True
     slope: bool = True
-
-
-class DesignShare(BaseModel):
-    """One share of a planned site (notebook 07): published figure ids or assumed values, one
-    level or a [before, after] pair."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-    measure: Name
-    figures: Annotated[list[Name], Field(min_length=1, max_length=2)] | None = None
-    values: Annotated[list[Probability], Field(min_length=1, max_length=2)] | None = None
-
-    @model_validator(mode="after")
-    def _one_route(self) -> DesignShare:
-        if (self.figures is None) == (self.values is None):
-            raise ValueError("give exactly one of figures (published ids) / values (assumed)")
-        return self
-
-
-class DesignSite(BaseModel):
-    """One planned site of notebook 07 (study.analyses.evaluation_design): how its ITS is
-    simulated, its baseline weekly rate and the effect to detect, its shares."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-    its: Literal["fit", "rate"] = "rate"
-    baseline_figure: Name | None = None
-    baseline_starts: Annotated[float, Field(gt=0)] | None = None
-    baseline_months: Annotated[float, Field(gt=0)] | None = None
-    baseline_months_figure: Name | None = None
-    reduction_figures: Annotated[list[Name], Field(min_length=1, max_length=2)] | None = None
-    reduction: Probability | None = None
-    shares: list[DesignShare] = []
-
-    @model_validator(mode="after")
-    def _routes(self) -> DesignSite:
-        if (self.baseline_figure is None) == (self.baseline_starts is None):
-            raise ValueError("give exactly one of baseline_figure / baseline_starts")
-        months = (self.baseline_months is None) + (self.baseline_months_figure is None)
-        if self.baseline_starts is not None and months != 1:
-            raise ValueError("baseline_starts needs one of baseline_months / "
-                             "baseline_months_figure")
-        if self.baseline_figure is not None and months != 2:
-            raise ValueError("baseline_months(_figure) apply to baseline_starts only")
-        if (self.reduction_figures is None) == (self.reduction is None):
-            raise ValueError("give exactly one of reduction_figures / reduction")
-        return self
 
 
 # --------------------------------------------------------------------------------------------
@@ -213,30 +175,16 @@ WINDOWS = {
     "fy_2020_21": ["2020-04-01", "2021-03-31"],
 }
 
-# Notebook 07's planned sites (study.analyses.evaluation_design): published values are named by
-# their figure ids in data/published/figures.csv, never typed here.
-DESIGN_SITES = {
-    "harrow": {
-        "its": "fit",
-        "baseline_figure": "harrow_lt_starts_2019_03",
-        "reduction_figures": ["harrow_lt_starts_2019_03", "harrow_lt_starts_2020_03"],
-        "shares": [
-            {"measure": "repeat-request share",
-             "figures": ["harrow_repeat_share_before", "harrow_repeat_share_after"]},
-            {"measure": "C3 share",
-             "figures": ["harrow_c3_share_pre_covid", "harrow_c3_share_covid"]},
-        ],
-    },
-    "birmingham": {
-        "its": "rate",
-        "baseline_starts": 200,
-        "baseline_months_figure": "bham_evaluation_months",
-        "reduction_figures": ["bham_long_term_reduction"],
-        "shares": [{"measure": "C3 share", "figures": ["bham_share_c3"]}],
-    },
-}
-
 # fmt: off
+DESIGN_SITES = {  # notebook 07; values by figures.csv id; 200: assumed, 2/3 of 1,497 x 20%
+    "harrow": {"its": "fit", "baseline_figure": "harrow_lt_starts_2019_03",
+               "reduction_figures": ["harrow_lt_starts_2019_03", "harrow_lt_starts_2020_03"],
+               "shares": [{"measure": "repeat-request share", "figures": [
+                   "harrow_repeat_share_before", "harrow_repeat_share_after"]}, {"measure":
+                   "C3 share", "figures": ["harrow_c3_share_pre_covid", "harrow_c3_share_covid"]}]},
+    "birmingham": {"its": "rate", "baseline_starts": 200, "baseline_months_figure":
+                   "bham_evaluation_months", "reduction_figures": ["bham_long_term_reduction"],
+                   "shares": [{"measure": "C3 share", "figures": ["bham_share_c3"]}]}}
 PARAMETERS: tuple[Parameter, ...] = (
     # shared
     Parameter("alpha", Probability, 0.05, "1 - confidence level"),
@@ -439,14 +387,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("power_autocorrelation", Annotated[float, Field(gt=-1, lt=1)], 0.0,
               "lag-1 residual autocorrelation of the simulated series if power_nuisance is "
               "given"),
-    Parameter("design_sites", Annotated[dict[SiteId, DesignSite], Field(min_length=1)],
-              DESIGN_SITES,
-              "planned sites: site -> its (fit: notebook 03's fitted site | rate: the fitted "
-              "shape at the site's baseline), baseline_figure (published weekly rate) or "
-              "baseline_starts over baseline_months / baseline_months_figure (the default 200: "
-              "assumption, not published, about 2/3 of 1,497 conversations x 20%), "
-              "reduction_figures ([before, after] published rates or [published percent]) or "
-              "reduction (assumed), shares (measure + figures or assumed values)"),
+    Parameter("design_sites", Annotated[dict[SiteId, dict], AfterValidator(_sites)], DESIGN_SITES,
+              "planned sites (study.analyses.evaluation_design); baseline_starts: assumed"),
     Parameter("ascof_path", str, "",
               "NHS Digital ASCOF 2020-21 open-data .xlsx (empty: STUDY_EXTERNAL_DIR or "
               "../shared/external); without it the ASCOF comparison is skipped"),
