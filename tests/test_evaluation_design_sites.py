@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import yaml
 
 from study import config, power
 from study.analyses import evaluation_design as design
@@ -222,3 +223,14 @@ def test_parameters_file_checks_design_sites():
     where = r"parameters\.design_sites: design_sites\.northfield\.baseline_months: must be"
     with pytest.raises(StudyInputError, match=where):
         validate_params({"parameters": {"design_sites": bad}}, "x.yaml")
+
+
+def test_the_example_design_set_plans_northfield_only(figures):
+    raw = yaml.safe_load((config.PROJ_ROOT / "params" / "northfield-design.yaml").read_text())
+    validate_params(raw, "northfield-design.yaml")
+    assert raw["only"] == ["07"]
+    sites = design.site_designs(raw["parameters"]["design_sites"], figures, fit_site="harrow")
+    assert list(sites) == ["northfield"]
+    d = sites["northfield"]
+    assert (d.its, d.effect, d.data_kind, d.reduction) == ("rate", "assumed", "user", 0.2)
+    assert d.baseline_per_week == pytest.approx(180 / (12 * 365.25 / 84))
