@@ -234,3 +234,16 @@ def test_the_example_design_set_plans_northfield_only(figures):
     d = sites["northfield"]
     assert (d.its, d.effect, d.data_kind, d.reduction) == ("rate", "assumed", "user", 0.2)
     assert d.baseline_per_week == pytest.approx(180 / (12 * 365.25 / 84))
+
+
+def test_mixed_and_shareless_sites(figures):
+    mixed = {"baseline_figure": "harrow_lt_starts_2019_03", "reduction": 0.15}
+    d = design.site_designs({"southfield": mixed}, figures, fit_site="harrow")["southfield"]
+    assert (d.effect, d.data_kind, d.shares) == ("assumed", "published", ())
+    assert d.source == (
+        published.figures_source(["harrow_lt_starts_2019_03"], figures)
+        + "; assumed reduction 15.0%"
+    )
+    setup = _prepare(figures, {"southfield": mixed})
+    res = design.share_design(setup, denominators=[500], target_power=0.8, alpha=0.05)
+    assert res.table.empty and not res.figures and "No planned site states a share" in res.text
