@@ -12,7 +12,7 @@ from study import config
 from study.analyses import evaluation_design as design
 from study.data.records import read_records
 from study.errors import StudyInputError
-from study.run.parameters import PERIODS, WINDOWS
+from study.run.parameters import DESIGN_SITES, PERIODS, WINDOWS
 
 WEEKLY = "data/synthetic/harrow_weekly_synthetic.csv"
 
@@ -30,7 +30,7 @@ def setup(figures):
         last_week="",
         harmonics=1,
         weeks_before=52,
-        bham_baseline_long_term=200,
+        design_sites=DESIGN_SITES,
         nuisance="fitted",
         dispersion=1.0,
         autocorrelation=0.0,
@@ -53,7 +53,7 @@ def test_prepare_builds_both_sites(setup, figures):
     assert setup.published_reduction["birmingham"] == pytest.approx(0.36)
     assert setup.models["birmingham"].baseline_per_week == pytest.approx(200 / (6 * 365.25 / 84))
     assert setup.models["harrow"].dispersion == pytest.approx(setup.fit.dispersion)
-    assert "Birmingham" in setup.description
+    assert "birmingham: the same shape at 7.67 a week" in setup.description
     assert setup.weekly_kind == "synthetic" and "they are not findings" in setup.description
     assert "not findings" not in replace(setup, weekly_kind="user").description
     with pytest.raises(StudyInputError, match="power_nuisance"):
@@ -67,7 +67,7 @@ def test_prepare_builds_both_sites(setup, figures):
             last_week="",
             harmonics=1,
             weeks_before=52,
-            bham_baseline_long_term=200,
+            design_sites=DESIGN_SITES,
             nuisance="guess",
             dispersion=1.0,
             autocorrelation=0.0,
@@ -101,7 +101,7 @@ def test_rate_ratio_and_share_designs(setup, figures):
     _check_rows(rr.table, ["harrow", "birmingham"])
     needed = rr.table[rr.table["quantity"].str.contains("weeks each side to detect")]
     assert (needed["estimate"] > 0).all()
-    shares = design.share_design(figures, denominators=[500, 1000], target_power=0.8, alpha=0.05)
+    shares = design.share_design(setup, denominators=[500, 1000], target_power=0.8, alpha=0.05)
     _check_rows(shares.table, ["harrow", "birmingham"])
     assert set(shares.table["data_kind"]) == {"published"}
     assert "no published change" in shares.text

@@ -1,19 +1,26 @@
 """Notebook 07 (evaluation design): power and minimum detectable effects of the next evaluation.
 
-`prepare` fits notebook 03's default segmented regression to the loaded weekly file (its trend,
-seasonality, dispersion and residual autocorrelation) and builds the ITS simulation model of
-each site (`study.power.its_power_model`): Harrow from its own fit; Birmingham, which publishes
-no weekly series, from the same fitted shape at its baseline weekly rate (the assumed
-`bham_baseline_long_term` people over the published evaluation months). Each section returns an
-`AnalysisResult` (`.table` labelled rows for estimates.csv, `.view`, `.figures`, `.text`):
-`its_design` (simulation), `rate_ratio_design` and `share_design` (closed forms, the rate ratio
-checked by simulation) and `panel_design` (what notebook 06's placebo-in-space test could rank
-first). The estimators are in `study.power`, the figures in `study.plots.power`.
+The planned sites are data: `design_sites` maps each site to how its baseline weekly rate of
+long-term starts and the effect to detect are given (`site_designs` reads and checks it). A
+site's baseline is a published weekly rate (`baseline_figure`) or an assumed number of starts
+(`baseline_starts`) over a number of months (`baseline_months`, or the published months of
+`baseline_months_figure`); its effect is a published pair of rates `[before, after]` or a
+published percent reduction (`reduction_figures`), or an assumed relative reduction
+(`reduction`); `shares` lists its shares (published figure ids or assumed values, one level or
+a before/after pair). `its` says how its ITS simulation is built: 'fit' (the site of notebook
+03's fit, at the fitted level) or 'rate' (the same fitted shape at the site's baseline rate).
+
+`prepare` fits notebook 03's default model to the weekly file and builds each site's ITS
+simulation model (`study.power.its_power_model`). The sections return `AnalysisResult`s:
+`its_design` (simulation), `rate_ratio_design`, `share_design` (closed forms) and
+`panel_design` (what notebook 06's placebo-in-space test could rank first); the estimators are
+in `study.power`, the figures in `study.plots.power`.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,28 +33,32 @@ from study import its, power
 from study.analyses import AnalysisResult, labelled
 from study.analyses.national_comparison import find_oflog_file
 from study.data import published
+from study.data.schema import SITE_PATTERN
 from study.errors import StudyInputError
 from study.panel import PanelDesign
 from study.plots.power import plot_power_curves
 from study.synthetic_control import choose_penalty, synthetic_control_placebo
 from study.tidy import confidence_level, estimate_table
 
-HARROW_LT = ("harrow_lt_starts_2019_03", "harrow_lt_starts_2020_03")
-BHAM_REDUCTION = ("bham_long_term_reduction", "bham_evaluation_months")
-HARROW_REPEAT = ("harrow_repeat_share_before", "harrow_repeat_share_after")
-HARROW_C3 = ("harrow_c3_share_pre_covid", "harrow_c3_share_covid")
-BHAM_C3 = ("bham_share_c3",)
 WEEKS_PER_MONTH = 365.25 / 7 / 12
-SITES = ("harrow", "birmingham")
+ITS_SHAPES = ("fit", "rate")
+SITE_KEYS = (
+    "its", "baseline_figure", "baseline_starts", "baseline_months", "baseline_months_figure",
+    "reduction_figures", "reduction", "shares",
+)  # fmt: skip
+SHARE_KEYS = ("measure", "figures", "values")
 SHOW = ["quantity", "estimate", "ci_low", "ci_high", "n"]
 __all__ = [
     "DesignSetup",
+    "ShareDesign",
+    "SiteDesign",
     "find_oflog_file",
     "its_design",
     "panel_design",
     "prepare",
     "rate_ratio_design",
     "share_design",
+    "site_designs",
 ]
 PANEL_SKIPPED = "The panel design needs the Oflog file with every council; not run: "
 
@@ -60,12 +71,236 @@ def _weeks(x: float) -> str:
     return f"{math.ceil(x)}"
 
 
+# --------------------------------------------------------------------------------------------
+# The planned sites (parameter design_sites)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShareDesign:
+    """One share of a site: its level before (and after, NaN if no change is given), whether
+    these are published figures or assumed values, and the rows' data kind and source."""
+
+    measure: str
+    before: float
+    after: float
+    effect: str
+    data_kind: str
+    source: str
+
+
+@dataclass(frozen=True)
+class SiteDesign:
+    """One planned site: ITS shape ('fit' or 'rate'), baseline weekly rate of long-term starts,
+    relative reduction to detect, whether it is published or assumed, its shares, and the data
+    kind and source of its rows."""
+
+    site: str
+    its: str
+    baseline_per_week: float
+    reduction: float
+    effect: str
+    data_kind: str
+    source: str
+    shares: tuple[ShareDesign, ...]
+
+
+def _fail(where: str, message: str) -> StudyInputError:
+    return StudyInputError(f"design_sites.{where}: {message}")
+
+
+def _one_of(entry: Mapping, keys: Sequence[str], where: str, what: str) -> str:
+    given = [k for k in keys if k in entry]
+    if len(given) != 1:
+        found = f"got {given}" if given else "got none"
+        raise _fail(where, f"give exactly one of {' / '.join(keys)} ({what}); {found}")
+    return given[0]
+
+
+def _positive(value: object, where: str, *, below_one: bool = False) -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    if not ok or (below_one and value >= 1) or not math.isfinite(float(value)):
+        limits = "between 0 and 1 (exclusive)" if below_one else "a positive number"
+        raise _fail(where, f"must be {limits}, got {value!r}")
+    return float(value)
+
+
+def _figure(figures: pd.DataFrame, fid: object, where: str, units: Sequence[str]) -> float:
+    if not isinstance(fid, str) or not fid:
+        raise _fail(where, f"must be a figure id of data/published/figures.csv, got {fid!r}")
+    hit = figures.loc[figures["figure_id"] == fid]
+    if hit.empty:
+        raise _fail(where, f"unknown figure id {fid!r} (not in data/published/figures.csv)")
+    unit = str(hit["unit"].iloc[0])
+    if unit not in units:
+        raise _fail(where, f"figure {fid!r} is in {unit}, expected {' or '.join(units)}")
+    return float(hit["value"].iloc[0])
+
+
+def _id_list(value: object, where: str) -> list:
+    if not isinstance(value, list | tuple) or not 1 <= len(value) <= 2:
+        raise _fail(where, f"must be a list of one or two entries, got {value!r}")
+    return list(value)
+
+
+def _source(site: str, ids: list[str], notes: list[str], figures: pd.DataFrame) -> str:
+    ids = list(dict.fromkeys(ids))
+    head = published.figures_source(ids, figures) if ids else f"parameter design_sites.{site}"
+    return "; ".join([head, *notes]) if ids else f"{head}: " + "; ".join(notes)
+
+
+def _share(site: str, k: int, entry: object, figures: pd.DataFrame) -> ShareDesign:
+    where = f"{site}.shares[{k}]"
+    if not isinstance(entry, Mapping):
+        raise _fail(where, f"must be a mapping with keys {list(SHARE_KEYS)}, got {entry!r}")
+    unknown = sorted(set(entry) - set(SHARE_KEYS))
+    if unknown:
+        raise _fail(where, f"unknown key(s) {unknown}; known: {list(SHARE_KEYS)}")
+    measure = entry.get("measure")
+    if not isinstance(measure, str) or not measure.strip():
+        raise _fail(f"{where}.measure", f"must name the share (e.g. 'C3 share'), got {measure!r}")
+    route = _one_of(entry, ("figures", "values"), where, "published figure ids or assumed shares")
+    items = _id_list(entry[route], f"{where}.{route}")
+    if route == "figures":
+        values = [
+            _figure(figures, f, f"{where}.figures", ("percent",)) / 100 for f in items
+        ]  # fmt: skip
+        kind, effect = "published", "published"
+        source = published.figures_source(items, figures)
+    else:
+        values = [_positive(v, f"{where}.values", below_one=True) for v in items]
+        kind, effect = "user", "assumed"
+        shown = " -> ".join(_pct(v, 0) for v in values)
+        source = f"parameter design_sites.{site}: assumed {measure} {shown}"
+    if len(values) == 2 and values[0] == values[1]:
+        raise _fail(f"{where}.{route}", "before and after are equal: give one value for a level")
+    after = values[1] if len(values) == 2 else math.nan
+    return ShareDesign(measure, values[0], after, effect, kind, source)
+
+
+def _site(site: object, entry: object, figures: pd.DataFrame, fit_site: str) -> SiteDesign:
+    if not isinstance(site, str) or not re.match(SITE_PATTERN, site):
+        raise StudyInputError(
+            f"design_sites: site {site!r} must be a lower-case identifier (letters, digits, _), "
+            f"e.g. {re.sub(r'[^a-z0-9_]+', '_', str(site).lower()).strip('_') or 'northfield'!r}"
+        )
+    if not isinstance(entry, Mapping):
+        raise _fail(site, f"must be a mapping with keys from {list(SITE_KEYS)}, got {entry!r}")
+    unknown = sorted(set(entry) - set(SITE_KEYS))
+    if unknown:
+        raise _fail(site, f"unknown key(s) {unknown}; known: {list(SITE_KEYS)}")
+    shape = entry.get("its", "rate")
+    if shape not in ITS_SHAPES:
+        raise _fail(f"{site}.its", f"must be 'fit' or 'rate', got {shape!r}")
+    if shape == "fit" and fit_site and site != fit_site:
+        raise _fail(
+            f"{site}.its",
+            f"'fit' is the fit of notebook 03's site {fit_site!r}; use 'rate' for {site!r}",
+        )
+    ids: list[str] = []
+    notes: list[str] = []
+    route = _one_of(
+        entry, ("baseline_figure", "baseline_starts"), site, "the baseline weekly rate"
+    )  # fmt: skip
+    if route == "baseline_figure":
+        extra = [k for k in ("baseline_months", "baseline_months_figure") if k in entry]
+        if extra:
+            raise _fail(site, f"{extra} apply to baseline_starts, not to baseline_figure")
+        fid = entry["baseline_figure"]
+        rate = _figure(figures, fid, f"{site}.baseline_figure", ("people_per_week",))
+        baseline_ids = [fid]
+    else:
+        starts = _positive(entry["baseline_starts"], f"{site}.baseline_starts")
+        months_route = _one_of(
+            entry,
+            ("baseline_months", "baseline_months_figure"),
+            site,
+            "the months behind baseline_starts",
+        )
+        if months_route == "baseline_months_figure":
+            fid = entry["baseline_months_figure"]
+            months = _figure(figures, fid, f"{site}.baseline_months_figure", ("months",))
+            baseline_ids = [fid]
+            notes.append(f"assumed baseline {starts:g} people")
+        else:
+            months = _positive(entry["baseline_months"], f"{site}.baseline_months")
+            baseline_ids = []
+            notes.append(f"assumed baseline {starts:g} people over {months:g} months")
+        rate = starts / (months * WEEKS_PER_MONTH)
+    effect_route = _one_of(
+        entry,
+        ("reduction_figures", "reduction"),
+        site,
+        "published [before, after] rates or percent reduction, or an assumed reduction",
+    )
+    if effect_route == "reduction_figures":
+        rf = _id_list(entry["reduction_figures"], f"{site}.reduction_figures")
+        where = f"{site}.reduction_figures"
+        if len(rf) == 2:
+            before, after = (_figure(figures, f, where, ("people_per_week",)) for f in rf)
+            reduction = 1 - after / before
+        else:
+            reduction = _figure(figures, rf[0], where, ("percent",)) / 100
+        if not 0 < reduction < 1:
+            raise _fail(where, f"the figures give a relative reduction of {reduction:.3f}")
+        ids += rf
+        effect = "published"
+    else:
+        reduction = _positive(entry["reduction"], f"{site}.reduction", below_one=True)
+        notes.append(f"assumed reduction {_pct(reduction)}")
+        effect = "assumed"
+    ids += baseline_ids
+    shares_in = entry.get("shares", [])
+    if not isinstance(shares_in, list | tuple):
+        raise _fail(f"{site}.shares", f"must be a list, got {shares_in!r}")
+    shares = tuple(_share(site, k, s, figures) for k, s in enumerate(shares_in))
+    names = [s.measure for s in shares]
+    if len(set(names)) < len(names):
+        raise _fail(f"{site}.shares", f"measure names repeat: {names}")
+    return SiteDesign(
+        site=site,
+        its=shape,
+        baseline_per_week=rate,
+        reduction=reduction,
+        effect=effect,
+        data_kind="published" if ids else "user",
+        source=_source(site, ids, notes, figures),
+        shares=shares,
+    )
+
+
+def site_designs(
+    design_sites: Mapping[str, Any], figures: pd.DataFrame | None = None, *, fit_site: str
+) -> dict[str, SiteDesign]:
+    """Read and check `design_sites` (site -> its design, see the module docstring) against the
+    published figures (None: figures.csv); `fit_site` is notebook 03's `site`, the only one
+    that may use 'fit' (empty: not checked). A bad entry raises StudyInputError naming
+    `design_sites.<site>[.<key>]`."""
+    figures = published.load_figures() if figures is None else figures
+    if not isinstance(design_sites, Mapping) or not design_sites:
+        raise StudyInputError(
+            "design_sites must map at least one site to its design, e.g. {'northfield': "
+            "{'baseline_starts': 150, 'baseline_months': 12, 'reduction': 0.2}}"
+        )
+    return {site: _site(site, entry, figures, fit_site) for site, entry in design_sites.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# The fitted shape and each site's simulation model
+# --------------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class DesignSetup:
-    """The fitted model of notebook 03 and the ITS simulation model and published effect of
-    each site (`models[site]`, `published_reduction[site]`, `baseline_per_week[site]`)."""
+    """The fitted model of notebook 03 (`shape`: its simulation model at the fitted level), the
+    planned sites (`sites`) and each site's ITS simulation model, reduction to detect and
+    baseline weekly rate (`models[site]`, `published_reduction[site]`,
+    `baseline_per_week[site]`; the reduction is published or assumed, `sites[site].effect`)."""
 
     fit: its.ITSFit
+    shape: power.ITSPowerModel
+    fit_site: str
+    sites: Mapping[str, SiteDesign]
     models: Mapping[str, power.ITSPowerModel]
     published_reduction: Mapping[str, float]
     baseline_per_week: Mapping[str, float]
@@ -77,7 +312,7 @@ class DesignSetup:
 
     @property
     def description(self) -> str:
-        m = self.models["harrow"]
+        m = self.shape
         text = (
             f"ITS simulation model ({self.weekly_kind} weekly series {self.weekly_source}, "
             f"{self.series}; {self.fit.method}): counterfactual "
@@ -90,7 +325,12 @@ class DesignSetup:
                 f"; at this dispersion a Poisson-lognormal series reaches "
                 f"{m.achieved_autocorrelation:+.3f} at most"
             )
-        b = self.models["birmingham"]
+        planned = "; ".join(
+            f"{site}: the fit itself, at its own level"
+            if d.its == "fit"
+            else f"{site}: the same shape at {self.models[site].baseline_per_week:.2f} a week"
+            for site, d in self.sites.items()
+        )
         caveat = (
             " **The weekly series is synthetic data calibrated to the published figures: the "
             "ITS rows illustrate the design, they are not findings.**"
@@ -98,8 +338,8 @@ class DesignSetup:
             else ""
         )
         return (
-            f"{text}. {m.weeks_before} weeks before go-live. Birmingham: the same shape at "
-            f"{b.baseline_per_week:.2f} a week.{caveat}"
+            f"{text}. {m.weeks_before} weeks before go-live. Planned sites (design_sites): "
+            f"{planned}.{caveat}"
         )
 
 
@@ -114,7 +354,7 @@ def prepare(
     last_week: str,
     harmonics: int,
     weeks_before: int,
-    bham_baseline_long_term: int,
+    design_sites: Mapping[str, Any],
     nuisance: str,
     dispersion: float,
     autocorrelation: float,
@@ -122,10 +362,13 @@ def prepare(
     source: str,
 ) -> DesignSetup:
     """Fit notebook 03's default model (`its.fit_its`, default family) to (`site`, `series`)
-    up to `last_week` and build both sites' simulation models. `nuisance` 'fitted' takes
-    dispersion and autocorrelation from the fit, 'given' uses `dispersion`, `autocorrelation`."""
+    up to `last_week`, read the planned sites (`site_designs`) and build each site's
+    simulation model: 'fit' at the fitted level, 'rate' the fitted shape at the site's baseline
+    weekly rate. `nuisance` 'fitted' takes dispersion and autocorrelation from the fit,
+    'given' uses `dispersion`, `autocorrelation`."""
     if nuisance not in ("fitted", "given"):
         raise StudyInputError(f"power_nuisance must be 'fitted' or 'given', got {nuisance!r}")
+    sites = site_designs(design_sites, figures, fit_site=site)
     cut = its.data_up_to(weekly, periods, windows, last_week)
     data = cut.weekly
     treated = data[(data["site"] == site) & (data["series"] == series)]
@@ -138,30 +381,25 @@ def prepare(
         "dispersion": dispersion if given else None,
         "autocorrelation": autocorrelation if given else None,
     }
-    months = published.figure_value(BHAM_REDUCTION[1], figures)
-    bham_rate = bham_baseline_long_term / (months * WEEKS_PER_MONTH)
+    shape = power.its_power_model(fit, source=source, **kw)
     models = {
-        "harrow": power.its_power_model(fit, source=source, **kw),
-        "birmingham": power.its_power_model(fit, baseline_per_week=bham_rate, source=source, **kw),
-    }
-    before, after = (published.figure_value(f, figures) for f in HARROW_LT)
-    reductions = {
-        "harrow": 1 - after / before,
-        "birmingham": published.figure_value(BHAM_REDUCTION[0], figures) / 100,
+        name: shape
+        if d.its == "fit"
+        else power.its_power_model(fit, baseline_per_week=d.baseline_per_week, source=source, **kw)
+        for name, d in sites.items()
     }
     return DesignSetup(
         fit=fit,
+        shape=shape,
+        fit_site=site,
+        sites=sites,
         models=models,
-        published_reduction=reductions,
-        baseline_per_week={"harrow": before, "birmingham": bham_rate},
+        published_reduction={name: d.reduction for name, d in sites.items()},
+        baseline_per_week={name: d.baseline_per_week for name, d in sites.items()},
         series=series,
         weekly_source=source,
         weekly_kind=data_kind,
-        figure_sources={
-            "harrow": published.figures_source(HARROW_LT, figures),
-            "birmingham": published.figures_source(BHAM_REDUCTION, figures)
-            + f"; assumed baseline {bham_baseline_long_term} people",
-        },
+        figure_sources={name: d.source for name, d in sites.items()},
         nuisance="taken from the fit" if nuisance == "fitted" else "given",
     )
 
@@ -170,9 +408,14 @@ def _effects(published_reduction: float, reductions: Sequence[float]) -> list[fl
     return sorted({0.0, round(published_reduction, 6), *map(float, reductions)})
 
 
-def _curve_name(r: float, published_reduction: float) -> str:
+def _curve_name(r: float, published_reduction: float, effect: str = "published") -> str:
     name = f"{_pct(r)} reduction"
-    return name + " (published)" if math.isclose(r, published_reduction, abs_tol=1e-6) else name
+    return name + f" ({effect})" if math.isclose(r, published_reduction, abs_tol=1e-6) else name
+
+
+def _stated(effects: Sequence[str]) -> str:
+    """'published' when every effect is published, else 'published or assumed' / 'assumed'."""
+    return " or ".join(e for e in ("published", "assumed") if e in set(effects))
 
 
 def its_design(
@@ -185,18 +428,19 @@ def its_design(
     seed: int,
     alpha: float,
 ) -> AnalysisResult:
-    """Per site: simulated power of the ITS (notebook 03's default interval method) for each
-    reduction (plus the published one and none: the false-positive rate) and each number of
-    weeks after go-live (`power.its_power`), the minimum detectable reduction at
-    `target_power` (`power.its_mde`), and the weeks needed for the published reduction
-    (interpolated between the simulated lengths). Figures its_power_<site>."""
+    """Per planned site: simulated power of the ITS (notebook 03's default interval method)
+    for each reduction (plus the site's published or assumed one and none: the false-positive
+    rate) and each number of weeks after go-live (`power.its_power`), the minimum detectable
+    reduction at `target_power` (`power.its_mde`), and the weeks needed for the site's
+    reduction (interpolated between the simulated lengths). Figures its_power_<site>."""
     weeks_after = sorted({int(w) for w in weeks_after})
     level = confidence_level(alpha)
     rows, views, figures, texts = [], [], {}, []
     label = f"ITS {setup.series}"
-    for k, site in enumerate(SITES):
+    for k, site in enumerate(setup.sites):
         model = setup.models[site]
         pub = setup.published_reduction[site]
+        word = setup.sites[site].effect
         effects = _effects(pub, reductions)
         curve = power.its_power(
             model, weeks_after, effects, alpha=alpha, n_sims=n_sims, seed=seed + k
@@ -256,7 +500,7 @@ def its_design(
         needed = power.weeks_needed(published_curve, power=target_power)
         site_rows.append(
             {
-                "quantity": f"{label}: weeks after go-live to detect the published reduction",
+                "quantity": f"{label}: weeks after go-live to detect the {word} reduction",
                 "estimate": needed,
                 "ci_low": math.nan,
                 "ci_high": math.nan,
@@ -266,7 +510,7 @@ def its_design(
                     "interpolation between simulated lengths"
                 ),
                 "n": n_sims,
-                "note": f"published reduction {_pct(pub)}; simulated lengths {weeks_after}",
+                "note": f"{word} reduction {_pct(pub)}; simulated lengths {weeks_after}",
                 "key": f"its/{site}/weeks_needed",
             }
         )
@@ -281,21 +525,23 @@ def its_design(
         )
         mde = pd.DataFrame(mdes).set_index("weeks_after")["mde"]
         view = curve.pivot(index="weeks_after", columns="reduction", values="power")
-        view.columns = ["false positives" if c == 0 else _curve_name(c, pub) for c in view.columns]
+        view.columns = [
+            "false positives" if c == 0 else _curve_name(c, pub, word) for c in view.columns
+        ]
         view.insert(0, "site", site)
         view["minimum detectable reduction"] = mde
         views.append(view.reset_index())
         plotted = curve[curve["reduction"] > 0]
-        plotted = plotted.assign(curve=[_curve_name(r, pub) for r in plotted["reduction"]])
+        plotted = plotted.assign(curve=[_curve_name(r, pub, word) for r in plotted["reduction"]])
         figures[f"its_power_{site}"] = plot_power_curves(
             plotted,
             x="weeks_after",
             xlabel="weeks of data after go-live",
             title=f"{site}: ITS power ({kind} fitted shape, {model.weeks_before} weeks before)",
             target_power=target_power,
-            highlight=_curve_name(pub, pub),
+            highlight=_curve_name(pub, pub, word),
         )
-        texts.append(_its_sentence(site, mde, needed, pub, target_power, weeks_after, curve))
+        texts.append(_its_sentence(site, mde, needed, pub, target_power, weeks_after, curve, word))
     return AnalysisResult(
         table=pd.concat(rows, ignore_index=True),
         text="\n\n".join(texts),
@@ -304,7 +550,7 @@ def its_design(
     )
 
 
-def _its_sentence(site, mde, needed, pub, target, weeks_after, curve) -> str:
+def _its_sentence(site, mde, needed, pub, target, weeks_after, curve, word) -> str:
     ref = 52 if 52 in mde.index else int(mde.index[len(mde) // 2])
     fp = curve[curve["reduction"] == 0]["power"]
     head = (
@@ -313,13 +559,13 @@ def _its_sentence(site, mde, needed, pub, target, weeks_after, curve) -> str:
     )
     if math.isnan(needed):
         tail = (
-            f"the published {_pct(pub)} is not reached with {max(weeks_after)} weeks (power "
+            f"the {word} {_pct(pub)} is not reached with {max(weeks_after)} weeks (power "
             f"{curve[np.isclose(curve['reduction'], round(pub, 6))]['power'].max():.0%})."
         )
     elif needed <= min(weeks_after):
-        tail = f"the published {_pct(pub)} is detected already with {min(weeks_after)} weeks."
+        tail = f"the {word} {_pct(pub)} is detected already with {min(weeks_after)} weeks."
     else:
-        tail = f"the published {_pct(pub)} needs about {_weeks(needed)} weeks."
+        tail = f"the {word} {_pct(pub)} needs about {_weeks(needed)} weeks."
     return (
         head + tail + f" With no change, the test flags a change in {_pct(fp.min(), 0)} to "
         f"{_pct(fp.max(), 0)} of the simulated series (false positives)."
@@ -336,17 +582,18 @@ def rate_ratio_design(
     alpha: float,
 ) -> AnalysisResult:
     """Notebook 02's before/after rate ratio of long-term starts with equal weeks before and
-    after: closed-form power for the published reduction and minimum detectable reduction
-    (`power.rate_ratio_power`, `power.rate_ratio_mde`) against the weeks, the weeks needed,
-    and the simulation check (`power.simulate_rate_ratio_power`, in the view and the text).
-    Figure rate_ratio_power."""
+    after, per planned site: closed-form power for the site's published or assumed reduction
+    and minimum detectable reduction (`power.rate_ratio_power`, `power.rate_ratio_mde`)
+    against the weeks, the weeks needed, and the simulation check
+    (`power.simulate_rate_ratio_power`, in the view and the text). Figure rate_ratio_power."""
     level = confidence_level(alpha)
     weeks = sorted({int(w) for w in exposure_weeks})
     rows, curves, views, texts = [], [], [], []
     worst = 0.0
     method = "Poisson rate-ratio Wald test, normal approximation (closed form)"
-    for k, site in enumerate(SITES):
+    for k, site in enumerate(setup.sites):
         rate, pub = setup.baseline_per_week[site], setup.published_reduction[site]
+        word = setup.sites[site].effect
         label = f"{site} long-term starts rate ratio"
         site_rows = []
         for j, w in enumerate(weeks):
@@ -359,14 +606,14 @@ def rate_ratio_design(
             mde = power.rate_ratio_mde(rate, w, w, alpha=alpha, power=target_power)
             site_rows += [
                 {
-                    "quantity": f"{label}: power, published reduction, {w} weeks each side",
+                    "quantity": f"{label}: power, {word} reduction, {w} weeks each side",
                     "estimate": p,
                     "ci_low": math.nan,
                     "ci_high": math.nan,
                     "level": level,
                     "method": method,
                     "n": w,
-                    "note": f"published reduction {_pct(pub)}",
+                    "note": f"{word} reduction {_pct(pub)}",
                     "key": f"rate_ratio/{site}/power/{w}",
                 },
                 {
@@ -380,7 +627,7 @@ def rate_ratio_design(
                     "key": f"rate_ratio/{site}/mde/{w}",
                 },
             ]
-            curves.append({"weeks": w, "curve": f"{site}: published {_pct(pub)}", "power": p})
+            curves.append({"weeks": w, "curve": f"{site}: {word} {_pct(pub)}", "power": p})
             views.append(
                 {
                     "site": site,
@@ -393,14 +640,14 @@ def rate_ratio_design(
         needed = _rate_weeks_needed(rate, pub, alpha, target_power)
         site_rows.append(
             {
-                "quantity": f"{label}: weeks each side to detect the published reduction",
+                "quantity": f"{label}: weeks each side to detect the {word} reduction",
                 "estimate": needed,
                 "ci_low": math.nan,
                 "ci_high": math.nan,
                 "level": math.nan,
                 "method": f"{method}, power {target_power:.0%}",
                 "n": math.nan,
-                "note": f"published reduction {_pct(pub)}",
+                "note": f"{word} reduction {_pct(pub)}",
                 "key": f"rate_ratio/{site}/weeks",
             }
         )
@@ -408,20 +655,21 @@ def rate_ratio_design(
             labelled(
                 estimate_table(site_rows),
                 site=site,
-                data_kind="published",
+                data_kind=setup.sites[site].data_kind,
                 source=setup.figure_sources[site],
             )
         )
         texts.append(
-            f"**{site}** (before/after rate ratio at {rate:.2f} a week): the published "
+            f"**{site}** (before/after rate ratio at {rate:.2f} a week): the {word} "
             f"{_pct(pub)} reduction needs {needed} weeks before and after for {target_power:.0%} "
             "power."
         )
+    stated = _stated([d.effect for d in setup.sites.values()])
     fig = plot_power_curves(
         pd.DataFrame(curves),
         x="weeks",
         xlabel="weeks of data before and after (each)",
-        title="Rate ratio of long-term starts: power for the published reductions",
+        title=f"Rate ratio of long-term starts: power for the {stated} reductions",
         target_power=target_power,
     )
     texts.append(
@@ -450,25 +698,26 @@ def _rate_weeks_needed(rate: float, reduction: float, alpha: float, target: floa
 
 
 def share_design(
-    figures: pd.DataFrame, *, denominators: Sequence[int], target_power: float, alpha: float
+    setup: DesignSetup, *, denominators: Sequence[int], target_power: float, alpha: float
 ) -> AnalysisResult:
-    """Two-proportion z tests against the number of requests (conversations) per period:
-    Harrow's repeat-request share (published fall) and C3 share (published rise), power and
-    minimum detectable change; Birmingham's C3 share (published level, no published change):
-    the minimum detectable fall and rise. Closed form `power.proportions_power` /
-    `proportions_mde` / `proportions_n_needed`. Figure share_power."""
+    """Two-proportion z tests against the number of requests (conversations) per period, for
+    every share of every planned site (`design_sites`, `shares`): with a before/after pair
+    (published or assumed), the power for that change, the minimum detectable change in its
+    direction and the number needed; with one level, the minimum detectable fall and rise.
+    Closed form `power.proportions_power` / `proportions_mde` / `proportions_n_needed`.
+    Figure share_power (omitted when no share has a change); no share at all: no rows."""
     level = confidence_level(alpha)
     ns = sorted({int(n) for n in denominators})
     method = "two-proportion z test, pooled null variance, normal approximation (closed form)"
-    specs = [
-        ("harrow", "repeat-request share", HARROW_REPEAT, -1),
-        ("harrow", "C3 share", HARROW_C3, 1),
-        ("birmingham", "C3 share", BHAM_C3, 0),
-    ]
+    specs = [(site, s) for site, d in setup.sites.items() for s in d.shares]
+    if not specs:
+        return AnalysisResult(
+            table=pd.DataFrame(), text="No planned site states a share (design_sites: shares)."
+        )
     rows, curves, views, texts = [], [], [], []
-    for site, what, ids, direction in specs:
-        p0 = published.figure_value(ids[0], figures) / 100
-        p1 = published.figure_value(ids[1], figures) / 100 if len(ids) > 1 else math.nan
+    for site, share in specs:
+        what, p0, p1, word = share.measure, share.before, share.after, share.effect
+        direction = 0 if math.isnan(p1) else (1 if p1 > p0 else -1)
         label = f"{site} {what}"
         site_rows = []
         for n in ns:
@@ -478,49 +727,49 @@ def share_design(
                 p = power.proportions_power(p0, p1, n, n, alpha=alpha)
                 site_rows.append(
                     {
-                        "quantity": f"{label}: power, published change, {n} per period",
+                        "quantity": f"{label}: power, {word} change, {n} per period",
                         "estimate": p,
                         "ci_low": math.nan,
                         "ci_high": math.nan,
                         "level": level,
                         "method": method,
                         "n": n,
-                        "note": f"published {_pct(p0, 0)} -> {_pct(p1, 0)}",
+                        "note": f"{word} {_pct(p0, 0)} -> {_pct(p1, 0)}",
                         "key": f"share/{site}/{what}/power/{n}",
                     }
                 )
                 curves.append({"per period": n, "curve": f"{label}", "power": p})
                 view["power"] = p
             for d in dirs:
-                word = "fall" if d < 0 else "rise"
+                fall_rise = "fall" if d < 0 else "rise"
                 mde = power.proportions_mde(p0, n, n, alpha=alpha, power=target_power, direction=d)
                 site_rows.append(
                     {
-                        "quantity": f"{label}: minimum detectable {word}, {n} per period",
+                        "quantity": f"{label}: minimum detectable {fall_rise}, {n} per period",
                         "estimate": mde,
                         "ci_low": math.nan,
                         "ci_high": math.nan,
                         "level": level,
                         "method": f"{method}, power {target_power:.0%}",
                         "n": n,
-                        "note": f"from the published {_pct(p0, 0)} (percentage points / 100)",
-                        "key": f"share/{site}/{what}/mde_{word}/{n}",
+                        "note": f"from the {word} {_pct(p0, 0)} (percentage points / 100)",
+                        "key": f"share/{site}/{what}/mde_{fall_rise}/{n}",
                     }
                 )
-                view[f"minimum detectable {word}"] = mde
+                view[f"minimum detectable {fall_rise}"] = mde
             views.append(view)
         if direction:
             needed = power.proportions_n_needed(p0, p1, alpha=alpha, power=target_power)
             site_rows.append(
                 {
-                    "quantity": f"{label}: number per period to detect the published change",
+                    "quantity": f"{label}: number per period to detect the {word} change",
                     "estimate": needed,
                     "ci_low": math.nan,
                     "ci_high": math.nan,
                     "level": math.nan,
                     "method": f"{method}, power {target_power:.0%}",
                     "n": math.nan,
-                    "note": f"published {_pct(p0, 0)} -> {_pct(p1, 0)}",
+                    "note": f"{word} {_pct(p0, 0)} -> {_pct(p1, 0)}",
                     "key": f"share/{site}/{what}/n_needed",
                 }
             )
@@ -532,7 +781,7 @@ def share_design(
             first = [v for v in views if v["site"] == site and v["measure"] == what]
             ref = first[len(first) // 2]
             texts.append(
-                f"**{site} {what}** ({_pct(p0, 0)}, no published change): with "
+                f"**{site} {what}** ({_pct(p0, 0)}, no {word} change): with "
                 f"{ref['per period']} per period a fall of "
                 f"{100 * ref['minimum detectable fall']:.1f} or a rise of "
                 f"{100 * ref['minimum detectable rise']:.1f} percentage points is "
@@ -540,24 +789,24 @@ def share_design(
             )
         rows.append(
             labelled(
-                estimate_table(site_rows),
-                site=site,
-                data_kind="published",
-                source=published.figures_source(ids, figures),
+                estimate_table(site_rows), site=site, data_kind=share.data_kind, source=share.source
             )
         )
-    fig = plot_power_curves(
-        pd.DataFrame(curves),
-        x="per period",
-        xlabel="requests (conversations) per period",
-        title="Shares: power for the published changes",
-        target_power=target_power,
-    )
+    figures = {}
+    if curves:
+        stated = _stated([s.effect for _, s in specs if not math.isnan(s.after)])
+        figures["share_power"] = plot_power_curves(
+            pd.DataFrame(curves),
+            x="per period",
+            xlabel="requests (conversations) per period",
+            title=f"Shares: power for the {stated} changes",
+            target_power=target_power,
+        )
     return AnalysisResult(
         table=pd.concat(rows, ignore_index=True),
         text=" ".join(texts),
         view=pd.DataFrame(views).round(4),
-        figures={"share_power": fig},
+        figures=figures,
     )
 
 

@@ -25,10 +25,12 @@ import json
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple, get_args, get_origin
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -66,6 +68,11 @@ def _iso_date(value: object) -> str:
         return dt.date.fromisoformat(value).isoformat()
     except ValueError:
         raise ValueError(f"not a date 'YYYY-MM-DD': {value!r}") from None
+
+
+def _sites(value: dict) -> dict:  # notebook 07's own check (a heavy module: lazy import)
+    design = import_module("study.analyses.evaluation_design")
+    return design.site_designs(value, fit_site="") and value
 
 
 IsoDate = Annotated[str, BeforeValidator(_iso_date)]
@@ -169,6 +176,15 @@ WINDOWS = {
 }
 
 # fmt: off
+DESIGN_SITES = {  # notebook 07; values by figures.csv id; 200: assumed, 2/3 of 1,497 x 20%
+    "harrow": {"its": "fit", "baseline_figure": "harrow_lt_starts_2019_03",
+               "reduction_figures": ["harrow_lt_starts_2019_03", "harrow_lt_starts_2020_03"],
+               "shares": [{"measure": "repeat-request share", "figures": [
+                   "harrow_repeat_share_before", "harrow_repeat_share_after"]}, {"measure":
+                   "C3 share", "figures": ["harrow_c3_share_pre_covid", "harrow_c3_share_covid"]}]},
+    "birmingham": {"its": "rate", "baseline_starts": 200, "baseline_months_figure":
+                   "bham_evaluation_months", "reduction_figures": ["bham_long_term_reduction"],
+                   "shares": [{"measure": "C3 share", "figures": ["bham_share_c3"]}]}}
 PARAMETERS: tuple[Parameter, ...] = (
     # shared
     Parameter("alpha", Probability, 0.05, "1 - confidence level"),
@@ -371,6 +387,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("power_autocorrelation", Annotated[float, Field(gt=-1, lt=1)], 0.0,
               "lag-1 residual autocorrelation of the simulated series if power_nuisance is "
               "given"),
+    Parameter("design_sites", Annotated[dict[SiteId, dict], AfterValidator(_sites)], DESIGN_SITES,
+              "planned sites (study.analyses.evaluation_design); baseline_starts: assumed"),
     Parameter("ascof_path", str, "",
               "NHS Digital ASCOF 2020-21 open-data .xlsx (empty: STUDY_EXTERNAL_DIR or "
               "../shared/external); without it the ASCOF comparison is skipped"),
@@ -426,7 +444,7 @@ NOTEBOOKS: dict[str, tuple[str, ...]] = {
         "alpha seed weekly_path series site periods windows last_week harmonics "
         "power_weeks_before power_weeks_after power_reductions power_exposure_weeks "
         "power_denominators target_power power_simulations power_nuisance power_dispersion "
-        "power_autocorrelation bham_baseline_long_term oflog_path "
+        "power_autocorrelation design_sites oflog_path "
         "treated_councils panel_measures panel_first_year".split()),
 }
 # fmt: on
