@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from study import config, its
 from study.errors import StudyInputError
 from study.run.cli import app
+from study.run.param_sets import find_params_file
 from study.run.parameters import BY_NAME as PARAMETERS_BY_NAME
 from study.run.parameters import (
     NOTEBOOKS,
@@ -24,7 +25,6 @@ from study.run.parameters import (
     StudyParameters,
     check_declaration,
     default_params_text,
-    find_params_file,
     generated_files,
     notebook_number,
     notebook_parameters,

@@ -268,7 +268,8 @@ def new_params(
     ] = None,
 ) -> None:
     """Write a commented parameters file for your own run, copied from an existing set."""
-    from study.run.parameters import check_run_name, find_params_file, new_params_text
+    from study.run.param_sets import find_params_file, new_params_text
+    from study.run.parameters import check_run_name
     from study.run.pipeline import load_params_file
 
     try:

@@ -10,8 +10,8 @@ one). Everything else is made from these two:
 - each notebook's papermill `parameters` cell (`parameters_cell`) and `params/default.yaml`
   (`default_params_text`), written by `study params --write` (`make params`) and checked by
   `study params` and tests/test_notebooks_meta.py;
-- `study list` (`notebook_parameters`) and the comments of `study new-params`
-  (`new_params_text`).
+- `study list` (`notebook_parameters`); the comments of `study new-params` are written from it by
+  `study.run.param_sets.new_params_text`.
 
 A parameters file (`params/*.yaml`) has `run_name`, `description`, optional `only` (the
 notebooks this parameter set runs), `parameters` (shared by every notebook that declares the
@@ -42,7 +42,7 @@ from pydantic import (
 )
 
 from study.avoided_starts import ALL_READINGS
-from study.config import DEFAULT_PARAMS, NOTEBOOKS_DIR, PARAMS_DIR
+from study.config import DEFAULT_PARAMS, NOTEBOOKS_DIR
 from study.data.schema import SITE_PATTERN, TEAM_PATTERN
 from study.errors import StudyInputError
 from study.its import FAMILIES
@@ -774,78 +774,6 @@ def write_generated(
             path.write_text(default_params_text(), encoding="utf-8")
             changed.append(path)
     return changed
-
-
-# --------------------------------------------------------------------------------------------
-# New parameter sets and finding them
-# --------------------------------------------------------------------------------------------
-
-
-def help_for(name: str, numbers: list[str]) -> str:
-    """A parameter's help text for a set running `numbers`: that of those notebooks if they
-    agree, else the parameter's own."""
-    p = BY_NAME.get(name)
-    if p is None:
-        return ""
-    texts = {p.help_in(n) for n in numbers}
-    return texts.pop() if len(texts) == 1 else p.help
-
-
-def new_params_text(raw: Mapping, *, name: str, source: str) -> str:
-    """A commented parameters file copied from the parsed file `raw` under a new run name.
-
-    Each shared value gets a trailing comment with the notebooks that use it (those this set
-    runs) and its help text; each per-notebook value gets that notebook's help text, so a new
-    user can see what to change. The result parses back to the same parameters.
-    """
-    original = str(raw.get("description") or "").strip()
-    description = f"{name}: describe this evaluation here (copied from {source}" + (
-        f": {original})" if original else ")"
-    )
-    lines = [
-        f"# Parameter set '{name}', copied from {source} by 'study new-params'.",
-        "# Point the *_path parameters at your own extract (check it first with",
-        "# 'study validate FILE'), change the assumptions you disagree with, then run",
-        f"# 'study run --params params/{name}.yaml'. Dates are 'YYYY-MM-DD'.",
-        "# Below are the values the copied set changes; every other parameter keeps its",
-        "# notebook default. 'study list' shows them all, and any of them can be added here.",
-        "# The description is printed at the top of the report: say what this run is.",
-        f"run_name: {name}",
-        f"description: {yaml_literal(description)}",
-    ]
-    only = [str(n) for n in raw.get("only") or []]
-    if only:
-        lines.append(f"only: {yaml_literal(only)}  # notebooks this set runs")
-    runs = {notebook_number(n) for n in only}
-
-    def line(indent: str, key: str, value: object, comment: str) -> str:
-        return f"{indent}{key}: {yaml_literal(value)}" + (f"  # {comment}" if comment else "")
-
-    lines.append("parameters:")
-    for key, value in (raw.get("parameters") or {}).items():
-        numbers = [n for n in notebooks_using(key) if not runs or n in runs]
-        tag = f"[{', '.join(numbers)}] " if numbers else ""
-        lines.append(line("  ", key, value, f"{tag}{help_for(key, numbers)}".strip()))
-    overrides = raw.get("notebooks") or {}
-    if overrides:
-        lines.append("notebooks:  # per-notebook values where the same name differs")
-        for nb, values in overrides.items():
-            lines.append(f"  {nb}:")
-            for key, value in (values or {}).items():
-                lines.append(line("    ", key, value, help_for(key, [notebook_number(nb)])))
-    return "\n".join(lines) + "\n"
-
-
-def find_params_file(name_or_path: str | Path) -> Path:
-    """A parameters file given as a path, or by name in params/ ('harrow-2019-20')."""
-    p = Path(name_or_path)
-    if p.is_file():
-        return p
-    named = PARAMS_DIR / f"{p.name.removesuffix('.yaml')}.yaml"
-    if named.is_file():
-        return named
-    have = ", ".join(sorted(f.stem for f in PARAMS_DIR.glob("*.yaml")))
-    raise StudyInputError(f"no parameters file {name_or_path!r} (params/ has: {have})")
 
 
 def check_run_name(name: str) -> str:
