@@ -363,6 +363,156 @@ def write_mc_readme(block: str) -> None:
     README.write_text(text, encoding="utf-8")
 
 
+CAND_SCENARIOS = ("poisson", "ar1_rho0.4", "ar1_rho0.6", "monthly_rho0.4", "monthly_rho0.6")
+CAND_BEGIN, CAND_END = "<!-- its-candidates:begin -->", "<!-- its-candidates:end -->"
+CANDIDATES = {
+    "quasi_poisson_ar1": "the package family (Zeger latent AR(1) sandwich, REML; normal draws)",
+    "quasi_poisson": "the package family (Pearson scale; normal draws)",
+    "ar1_log_mle": "Gaussian AR(1)-error regression on log(y + 0.5) by exact MLE "
+    "(statsmodels ARIMA order (1,0,0), exog = the ITS design), t(n - p - 1) intervals and "
+    "multivariate-t draws, back-transformed with the ratio calibration sum y / sum exp(X b)",
+    "qp_lrv": "quasi-Poisson covariance x (1 + r) / (1 - r), r = lag-1 autocorrelation of the "
+    "Pearson residuals + (1 + 3r)/n (Kendall / Marriott-Pope bias correction), clipped to "
+    "[0, 0.95]; t(n - p) intervals and multivariate-t draws",
+    "poisson_hac_sqrt": "Poisson GLM, Newey-West HAC (Bartlett) with lag floor(sqrt(n)), "
+    "n/(n - p) correction, t(n - p) intervals and multivariate-t draws",
+}
+
+
+def _t_draws(beta, cov, df, n_draws, seed):
+    rng = np.random.default_rng(seed)
+    z = rng.multivariate_normal(np.zeros(len(beta)), cov, size=n_draws, method="eigh")
+    if df is None:
+        return beta + z
+    return beta + z / np.sqrt(rng.chisquare(df, size=n_draws) / df)[:, None]
+
+
+def _interval_row(beta, cov, df, term_i, X, X0, in_w, scale, true_avoided, seed):
+    from scipy import stats
+
+    q = stats.norm.ppf(0.975) if df is None else stats.t.ppf(0.975, df)
+    se = math.sqrt(cov[term_i, term_i])
+    b = _t_draws(beta, cov, df, N_DRAWS, seed)
+    av = scale * (np.exp(b @ X0[in_w].T) - np.exp(b @ X[in_w].T)).sum(axis=1)
+    lo, hi = np.percentile(av, [2.5, 97.5])
+    point = scale * float((np.exp(X0[in_w] @ beta) - np.exp(X[in_w] @ beta)).sum())
+    return {
+        "level_est": float(beta[term_i]),
+        "level_cover": abs(beta[term_i] - LEVEL) <= q * se,
+        "level_width": 2 * q * se,
+        "avoided_err": point - true_avoided,
+        "avoided_cover": lo <= true_avoided <= hi,
+        "avoided_width": hi - lo,
+    }
+
+
+def candidate_replicate(args: tuple[str, int]) -> list[dict]:
+    """One series of `scenario`; every interval method of CANDIDATES (module docstring)."""
+    import warnings
+
+    import statsmodels.api as sm
+    from statsmodels.tsa.arima.model import ARIMA
+
+    scenario, rep = args
+    design, noise = SCENARIOS[scenario]
+    freq = design.get("freq", "weekly")
+    data = its.simulate_its_counts(
+        design.get("n", N_WEEKS),
+        first_week=design["first_week"],
+        baseline_per_week=design.get("baseline", 7.0),
+        trend_log_per_week=design.get("trend", -0.0015),
+        freq=freq,
+        periods=design["periods"],
+        level_log=design["level_log"],
+        slope_log=design["slope_log"],
+        season_amplitude_log=0.1,
+        seed=1_000_003 * (list(SCENARIOS).index(scenario) + 1) + rep,
+        **noise,
+    )
+    window = design["window"]
+    weeks = data["week_start"]
+    in_w = ((weeks >= window[0]) & (weeks <= window[1])).to_numpy()
+    noise_mean = math.exp(noise.get("ar1_sd", 0.0) ** 2 / 2)
+    true_avoided = float(data["mean"][in_w].sum() * (math.exp(-LEVEL) - 1) * noise_mean)
+    base = its.fit_its(data, design["periods"], family="quasi_poisson", harmonics=1, freq=freq)
+    names = list(base.design.X.columns)
+    term_i = names.index(design["term"])
+    X = base.design.X.to_numpy(dtype=float)
+    X0 = X.copy()
+    for c in base.design.intervention_terms:
+        X0[:, names.index(c)] = 0.0
+    y = data["count"].to_numpy(dtype=float)
+    n, p = X.shape
+    rows = []
+
+    def add(method, beta, cov, df, scale=1.0):
+        r = _interval_row(beta, cov, df, term_i, X, X0, in_w, scale, true_avoided, rep)
+        rows.append({"scenario": scenario, "rep": rep, "family": method, **r})
+
+    for family in ("quasi_poisson_ar1", "quasi_poisson"):
+        fit = (
+            base
+            if family == "quasi_poisson"
+            else its.fit_its(data, design["periods"], family=family, harmonics=1, freq=freq)
+        )
+        add(family, fit.params.to_numpy(), fit.cov.to_numpy(), None)
+    # ar1_log_mle
+    z = np.log(y + 0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = ARIMA(z, exog=X, order=(1, 0, 0), trend="n").fit()
+    beta = np.asarray(res.params[:p])
+    cov = np.asarray(res.cov_params())[:p, :p]
+    add("ar1_log_mle", beta, cov, n - p - 1, scale=float(y.sum() / np.exp(X @ beta).sum()))
+    # qp_lrv
+    e = np.asarray(base.result.resid_pearson)
+    r1 = float(np.sum(e[1:] * e[:-1]) / np.sum(e * e))
+    r1 = min(max(r1 + (1 + 3 * r1) / n, 0.0), 0.95)
+    add("qp_lrv", base.params.to_numpy(), base.cov.to_numpy() * (1 + r1) / (1 - r1), n - p)
+    # poisson_hac_sqrt
+    hac = sm.GLM(y, X, family=sm.families.Poisson()).fit(
+        cov_type="HAC", cov_kwds={"maxlags": int(math.sqrt(n)), "use_correction": True}
+    )
+    add("poisson_hac_sqrt", np.asarray(hac.params), np.asarray(hac.cov_params()), n - p)
+    return rows
+
+
+def candidates(reps: int, workers: int, scenarios: list[str]) -> str:
+    jobs = [(s, r) for s in scenarios for r in range(reps)]
+    t0 = time.perf_counter()
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(candidate_replicate, jobs, chunksize=10))
+    else:
+        results = [candidate_replicate(j) for j in jobs]
+    seconds = time.perf_counter() - t0
+    raw = pd.DataFrame([row for rows in results for row in rows])
+    table = summarise(raw)
+    block = to_markdown(table, reps, seconds)
+    methods = "\n".join(f"- `{k}`: {v}" for k, v in CANDIDATES.items())
+    return (
+        f"Run: `.venv/bin/python benchmarks/its_coverage.py --candidates --reps {reps}` "
+        f"(scenarios {', '.join(scenarios)}; same series and seeds as the table above).\n\n"
+        f"{methods}\n\n{block}"
+    )
+
+
+def write_candidates_readme(block: str) -> None:
+    intro = "### Interval methods tried for autocorrelated counts (`--candidates`)\n\n"
+    section = f"{CAND_BEGIN}\n{intro}{block}\n{CAND_END}"
+    text = README.read_text(encoding="utf-8")
+    if CAND_BEGIN in text:
+        text = re.sub(
+            re.escape(CAND_BEGIN) + ".*?" + re.escape(CAND_END),
+            lambda _: section,
+            text,
+            flags=re.S,
+        )
+    else:
+        text = text.replace(END, END + "\n\n" + section, 1)
+    README.write_text(text, encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=500)
@@ -372,7 +522,15 @@ def main() -> None:
     parser.add_argument("--mc-error", action="store_true")
     parser.add_argument("--seeds", type=int, default=50)
     parser.add_argument("--draws", type=int, nargs="*", default=[])
+    parser.add_argument("--candidates", action="store_true")
     args = parser.parse_args()
+    if args.candidates:
+        scen = args.scenarios if args.scenarios != list(SCENARIOS) else list(CAND_SCENARIOS)
+        block = candidates(args.reps, args.workers, scen)
+        print(block)
+        if not args.no_readme:
+            write_candidates_readme(block)
+        return
     if args.mc_error:
         block = mc_error(args.seeds, args.draws)
         print(block)
