@@ -366,14 +366,20 @@ def write_mc_readme(block: str) -> None:
 CAND_SCENARIOS = ("poisson", "ar1_rho0.4", "ar1_rho0.6", "monthly_rho0.4", "monthly_rho0.6")
 CAND_BEGIN, CAND_END = "<!-- its-candidates:begin -->", "<!-- its-candidates:end -->"
 CANDIDATES = {
-    "quasi_poisson_ar1": "the package family (Zeger latent AR(1) sandwich, REML; normal draws)",
-    "quasi_poisson": "the package family (Pearson scale; normal draws)",
+    "poisson_hac_ar1": "the package family (Poisson GLM, HAC lag floor(sqrt(n)), critical "
+    "values simulated from the fitted latent AR(1); `study.its.hac_ar1`), its own intervals",
+    "quasi_poisson_ar1": "the package family's covariance (Zeger latent AR(1) sandwich, REML), "
+    "normal z level interval and normal draws",
+    "quasi_poisson": "the package family's covariance (Pearson scale), z interval, normal draws",
     "ar1_log_mle": "Gaussian AR(1)-error regression on log(y + 0.5) by exact MLE "
     "(statsmodels ARIMA order (1,0,0), exog = the ITS design), t(n - p - 1) intervals and "
     "multivariate-t draws, back-transformed with the ratio calibration sum y / sum exp(X b)",
     "qp_lrv": "quasi-Poisson covariance x (1 + r) / (1 - r), r = lag-1 autocorrelation of the "
     "Pearson residuals + (1 + 3r)/n (Kendall / Marriott-Pope bias correction), clipped to "
     "[0, 0.95]; t(n - p) intervals and multivariate-t draws",
+    "poisson_hac_fixedb": "as `poisson_hac_ar1` but the reference simulated under independent "
+    "errors (the fixed-b reference of Kiefer & Vogelsang 2005 for this design, b = "
+    "floor(sqrt(n))/n)",
     "poisson_hac_sqrt": "Poisson GLM, Newey-West HAC (Bartlett) with lag floor(sqrt(n)), "
     "n/(n - p) correction, t(n - p) intervals and multivariate-t draws",
 }
@@ -449,6 +455,23 @@ def candidate_replicate(args: tuple[str, int]) -> list[dict]:
         r = _interval_row(beta, cov, df, term_i, X, X0, in_w, scale, true_avoided, rep)
         rows.append({"scenario": scenario, "rep": rep, "family": method, **r})
 
+    fit = its.fit_its(data, design["periods"], family="poisson_hac_ar1", harmonics=1, freq=freq)
+    level = fit.table[fit.table["quantity"] == f"coef {design['term']}"].iloc[0]
+    cf = its.counterfactual_effect(fit, {"w": window}, n_draws=N_DRAWS, seed=rep)
+    av = cf.table[cf.table["quantity"] == "avoided w"].iloc[0]
+    rows.append(
+        {
+            "scenario": scenario,
+            "rep": rep,
+            "family": "poisson_hac_ar1",
+            "level_est": level["estimate"],
+            "level_cover": level["ci_low"] <= LEVEL <= level["ci_high"],
+            "level_width": level["ci_high"] - level["ci_low"],
+            "avoided_err": av["estimate"] - true_avoided,
+            "avoided_cover": av["ci_low"] <= true_avoided <= av["ci_high"],
+            "avoided_width": av["ci_high"] - av["ci_low"],
+        }
+    )
     for family in ("quasi_poisson_ar1", "quasi_poisson"):
         fit = (
             base
@@ -474,6 +497,20 @@ def candidate_replicate(args: tuple[str, int]) -> list[dict]:
         cov_type="HAC", cov_kwds={"maxlags": int(math.sqrt(n)), "use_correction": True}
     )
     add("poisson_hac_sqrt", np.asarray(hac.params), np.asarray(hac.cov_params()), n - p)
+    # poisson_hac_fixedb: the same HAC fit, reference simulated under independent errors
+    h = its.poisson_hac_ar1(y, X, None, 0.05)
+    rng = np.random.default_rng(its.hac_ar1.HAC_AR1_SEED)
+    e = rng.standard_normal((h.n_sim, n)) * np.sqrt(np.asarray(h.result.mu))
+    crit = np.quantile(np.abs(its.hac_t_statistics(X, h.result.mu, e, h.lags)), 0.95, axis=0)
+    focus = [names.index(c) for c in base.design.intervention_terms]
+    scale = (max(crit[focus]) / 1.959963984540054) ** 2
+    r = _interval_row(
+        h.params, h.cov_hac * scale, None, term_i, X, X0, in_w, 1.0, true_avoided, rep
+    )
+    se = math.sqrt(h.cov_hac[term_i, term_i])
+    r["level_cover"] = abs(h.params[term_i] - LEVEL) <= crit[term_i] * se
+    r["level_width"] = 2 * crit[term_i] * se
+    rows.append({"scenario": scenario, "rep": rep, "family": "poisson_hac_fixedb", **r})
     return rows
 
 
