@@ -117,8 +117,9 @@ BEGIN, END = "<!-- its-coverage:begin -->", "<!-- its-coverage:end -->"
 MC_BEGIN, MC_END = "<!-- its-mc:begin -->", "<!-- its-mc:end -->"
 
 
-def one_replicate(args: tuple[str, int]) -> list[dict]:
-    scenario, rep = args
+def one_replicate(args: tuple) -> list[dict]:
+    scenario, rep = args[:2]
+    families = args[2] if len(args) > 2 else its.FAMILIES
     design, noise = SCENARIOS[scenario]
     periods, window = design["periods"], design["window"]
     freq = design.get("freq", "weekly")
@@ -140,7 +141,7 @@ def one_replicate(args: tuple[str, int]) -> list[dict]:
     noise_mean = math.exp(noise.get("ar1_sd", 0.0) ** 2 / 2)
     true_avoided = float(data["mean"][in_w].sum() * (math.exp(-LEVEL) - 1) * noise_mean)
     rows = []
-    for family in its.FAMILIES:
+    for family in families:
         fit = its.fit_its(data, periods, family=family, harmonics=1, freq=freq)
         row = {"scenario": scenario, "rep": rep, "family": family}
         level = fit.table[fit.table["quantity"] == f"coef {design['term']}"].iloc[0]
@@ -201,6 +202,29 @@ def to_markdown(table: pd.DataFrame, reps: int, seconds: float) -> str:
         f"numpy {np.__version__})."
     )
     return head + "\n\n" + "\n".join(lines)
+
+
+def merge_previous_rows(block: str, families: tuple[str, ...]) -> str:
+    """Keep the README table's rows of the families not re-run (`--families`), in order."""
+    text = README.read_text(encoding="utf-8") if README.exists() else ""
+    old = text[text.find(BEGIN) : text.find(END)] if BEGIN in text else ""
+    old_rows = [ln for ln in old.splitlines() if ln.startswith("| ") and " --- " not in ln]
+    old_rows = [ln for ln in old_rows[1:] if ln.split(" | ")[1] not in families]
+    head, _, table = block.partition("\n\n")
+    lines = table.splitlines()
+    new_rows = lines[2:]
+    order = {f: i for i, f in enumerate(its.FAMILIES)}
+    scen = {s: i for i, s in enumerate(SCENARIOS)}
+    rows = sorted(
+        old_rows + new_rows,
+        key=lambda ln: (scen.get(ln.split(" | ")[0][2:], 99), order.get(ln.split(" | ")[1], 99)),
+    )
+    note = (
+        f" Rows of {', '.join(f'`{f}`' for f in families)} are from this run; the other "
+        "families' rows are kept from the previous full run (same series and seeds, 200 "
+        "series, 719 s)."
+    )
+    return head + note + "\n\n" + "\n".join(lines[:2] + rows)
 
 
 def write_readme(block: str) -> None:
@@ -560,6 +584,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=50)
     parser.add_argument("--draws", type=int, nargs="*", default=[])
     parser.add_argument("--candidates", action="store_true")
+    parser.add_argument("--families", nargs="*", default=[])
     args = parser.parse_args()
     if args.candidates:
         scen = args.scenarios if args.scenarios != list(SCENARIOS) else list(CAND_SCENARIOS)
@@ -574,7 +599,8 @@ def main() -> None:
         if not args.no_readme:
             write_mc_readme(block)
         return
-    jobs = [(s, r) for s in args.scenarios for r in range(args.reps)]
+    families = tuple(args.families or its.FAMILIES)
+    jobs = [(s, r, families) for s in args.scenarios for r in range(args.reps)]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         results = list(pool.map(one_replicate, jobs, chunksize=25))
@@ -582,6 +608,8 @@ def main() -> None:
     raw = pd.DataFrame([row for rows in results for row in rows])
     table = summarise(raw)
     block = to_markdown(table, args.reps, seconds)
+    if set(families) != set(its.FAMILIES):
+        block = merge_previous_rows(block, families)
     print(block)
     if not args.no_readme:
         write_readme(block)

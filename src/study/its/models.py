@@ -15,8 +15,8 @@ Families (`FAMILIES`):
   their coverage under autocorrelation (`benchmarks/README.md`).
 - ``poisson_hac_ar1``: Poisson GLM coefficients, Newey-West HAC covariance (Bartlett, lag
   floor(sqrt(n)), no small-sample factor), critical values simulated from the fitted latent
-  AR(1) model (2,000 linearised series; `study.its.hac_ar1`): the family whose intervals stay
-  at 93-97% coverage under AR(1) noise with rho up to 0.6 in `benchmarks/README.md`.
+  AR(1) model (2,000 linearised series; `study.its.hac_ar1`); its coverage under AR(1)
+  noise is measured in `benchmarks/README.md`.
 - ``ols_hac``: OLS on rates per observation (outcome x mean exposure / exposure, i.e. the
   outcome per week / month at the average exposure; the plain outcome without exposure) with
   Newey-West HAC standard errors. The outcome may be continuous (e.g. packs per capita).
