@@ -414,7 +414,9 @@ def its_power_model(
     given. `baseline_per_week` replaces the level (another site with the same shape)."""
     weeks_before = check_count(weeks_before, "weeks_before")
     design = fit.design
-    if fit.family not in ("poisson", "quasi_poisson", "negative_binomial", "poisson_hac"):
+    # poisson_hac_ar1 has the Poisson GLM coefficients of poisson / quasi_poisson / poisson_hac
+    count_families = ("poisson", "quasi_poisson", "negative_binomial", "poisson_hac")
+    if fit.family not in count_families + ("poisson_hac_ar1",):
         raise StudyInputError(f"its_power_model needs a count family, got {fit.family!r}")
     if not design.intervention_terms:
         raise StudyInputError("its_power_model: the fit has no intervention period")

@@ -241,13 +241,19 @@ def controlled(setup: ITSSetup) -> AnalysisResult:
     """
     if setup.pair is None:
         return AnalysisResult(table=pd.DataFrame(), text=NO_COMPARISON)
+    # poisson_hac_ar1 simulates one series' reference; the joint fit of two series uses the
+    # latent AR(1) sandwich with independent processes per site instead
+    family = "quasi_poisson_ar1" if setup.family == "poisson_hac_ar1" else setup.family
+    note = (
+        f" (family {family}: {setup.family} fits one series only)" if family != setup.family else ""
+    )
     cits = its.fit_controlled_its(
         setup.pair,
         setup.periods,
         treated=setup.site,
         comparison=setup.comparison_site,
         group_col="site",
-        family=setup.family,
+        family=family,
         harmonics=setup.harmonics,
         exposure=setup.exposure,
         transition_weeks=setup.transition_weeks,
@@ -266,7 +272,7 @@ def controlled(setup: ITSSetup) -> AnalysisResult:
     table = setup.labelled(cits.differences)
     return AnalysisResult(
         table=table,
-        text=cits.method,
+        text=cits.method + note,
         view=_view(table, SHOW, 4),
         figures={"controlled_its": fig},
     )

@@ -7,6 +7,8 @@ The design (what is compared) is kept apart from the model that fits it, as in C
   (`check_weekly_series`) and the design matrix (`ITSDesign`, `build_design`; the model
   equation is in its docstring);
 - `autocorrelation`: the latent AR(1) covariance of `quasi_poisson_ar1` (Zeger 1988, REML);
+- `hac_ar1`: family `poisson_hac_ar1`, HAC standard errors with critical values simulated
+  from the fitted latent AR(1) model (`poisson_hac_ar1`, `hac_t_statistics`, `hac_ar1_lags`);
 - `models`: the families (`FAMILIES`), Newey-West HAC, `ITSFit`, `fit_design`, `fit_its`;
 - `diagnostics`: residual autocorrelation and dispersion (`residual_diagnostics`);
 - `counterfactual`: intervention terms set to zero, context kept (`counterfactual_effect`,
@@ -48,6 +50,7 @@ from study.its.design import (
     make_periods,
 )
 from study.its.diagnostics import ResidualDiagnostics, residual_diagnostics
+from study.its.hac_ar1 import HACAR1Fit, hac_ar1_lags, hac_t_statistics, poisson_hac_ar1
 from study.its.models import (
     CONTINUOUS_FAMILIES,
     COUNT_FAMILIES,
@@ -63,6 +66,10 @@ from study.its.simulate import simulate_its_counts
 from study.its.windows import DataUpTo, data_up_to
 
 __all__ = [
+    "HACAR1Fit",
+    "hac_ar1_lags",
+    "hac_t_statistics",
+    "poisson_hac_ar1",
     "CONTINUOUS_FAMILIES",
     "COUNT_FAMILIES",
     "FREQUENCIES",

@@ -13,6 +13,10 @@ Families (`FAMILIES`):
   AR(1) process (Zeger 1988; `study.its.autocorrelation`: Var y = mu + s2 mu^2, corr rho^lag,
   s2 and rho by REML), Student t intervals with n - p df: the family whose intervals keep
   their coverage under autocorrelation (`benchmarks/README.md`).
+- ``poisson_hac_ar1``: Poisson GLM coefficients, Newey-West HAC covariance (Bartlett, lag
+  floor(sqrt(n)), no small-sample factor), critical values simulated from the fitted latent
+  AR(1) model (2,000 linearised series; `study.its.hac_ar1`); its coverage under AR(1)
+  noise is measured in `benchmarks/README.md`.
 - ``ols_hac``: OLS on rates per observation (outcome x mean exposure / exposure, i.e. the
   outcome per week / month at the average exposure; the plain outcome without exposure) with
   Newey-West HAC standard errors. The outcome may be continuous (e.g. packs per capita).
@@ -41,6 +45,7 @@ from study.checks import check_alpha, check_count
 from study.errors import StudyInputError
 from study.its.autocorrelation import latent_ar1_covariance
 from study.its.design import DATE, KINDS, MIN_SEGMENT_WEEKS, ITSDesign, PeriodsLike, build_design
+from study.its.hac_ar1 import poisson_hac_ar1
 from study.tidy import confidence_level, estimate_table, label_quantity
 
 FAMILIES = (
@@ -50,6 +55,7 @@ FAMILIES = (
     "poisson_hac",
     "ols_hac",
     "quasi_poisson_ar1",
+    "poisson_hac_ar1",
 )
 COUNT_FAMILIES = (
     "poisson",
@@ -57,6 +63,7 @@ COUNT_FAMILIES = (
     "negative_binomial",
     "poisson_hac",
     "quasi_poisson_ar1",
+    "poisson_hac_ar1",
 )
 CONTINUOUS_FAMILIES = ("ols_hac",)
 _NB_LOG_ALPHA_BOUNDS = (math.log(1e-8), math.log(10.0))
@@ -130,6 +137,7 @@ def _fit_core(
     hac_time: np.ndarray | None = None,
     unit: str = "week",
     positions: np.ndarray | None = None,
+    focus: Sequence[int] = (),
 ) -> _Core:
     """Fit one family to (y, X) rows already restricted to the fit; see the module docstring."""
     n, p = X.shape
@@ -151,6 +159,34 @@ def _fit_core(
         hac_name = "Driscoll-Kraay " + _hac_text(lags, n_time, hac_lags is not None)
     nb_alpha = None
     used_lags = None
+    if family == "poisson_hac_ar1":
+        if hac_time is not None:
+            raise StudyInputError(
+                "family 'poisson_hac_ar1' fits one series; the controlled ITS needs another family"
+            )
+        time = np.arange(n) if positions is None else np.asarray(positions)
+        h = poisson_hac_ar1(y, X, offset, alpha, time=time, lags=hac_lags, focus=focus)
+        c = ", ".join(f"{v:.2f}" for v in (h.critical.min(), h.critical.max()))
+        method = (
+            f"Poisson GLM, log link, Newey-West HAC SE (Bartlett, lag {h.lags} = "
+            + ("given" if hac_lags is not None else f"floor(sqrt(n)), n = {n}")
+            + "; no small-sample factor), critical values simulated from the fitted latent "
+            f"AR(1) model (s2 = {h.s2:.3g}, rho = {h.rho:.2f} by REML; {h.n_sim} linearised "
+            f"series; |t| quantiles {c} instead of 1.96)"
+        )
+        return _Core(
+            params=h.params,
+            cov=h.cov,
+            ci=h.ci,
+            pvalues=h.pvalues,
+            method=method,
+            n=n,
+            df_resid=float(n - p),
+            nb_alpha=None,
+            hac_lags=h.lags,
+            resid=np.asarray(h.result.resid_pearson),
+            result=h.result,
+        )
     if family in ("poisson", "quasi_poisson", "poisson_hac", "quasi_poisson_ar1"):
         model = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset)
         if family == "quasi_poisson_ar1":
@@ -393,6 +429,7 @@ def fit_design(
         hac_lags,
         unit=design.unit,
         positions=np.flatnonzero(m),
+        focus=[list(design.X.columns).index(c) for c in design.intervention_terms],
     )
     names = list(design.X.columns)
     kinds = _term_kinds(design)

@@ -294,7 +294,7 @@ PARAMETERS: tuple[Parameter, ...] = (
                             "months)")}),
     Parameter("max_harmonics", Harmonics, 2,
               "sensitivity table: harmonics 0..max_harmonics x every family"),
-    Parameter("family", Literal[FAMILIES], "quasi_poisson", " | ".join(FAMILIES)),
+    Parameter("family", Literal[FAMILIES], "poisson_hac_ar1", " | ".join(FAMILIES)),
     Parameter("transition_weeks", Annotated[int, Field(ge=0, le=52)], 0,
               "weeks after each period start left out of the fit"),
     Parameter("placebo_step_weeks", Annotated[int, Field(ge=1, le=52)], 8,
