@@ -10,11 +10,11 @@ published percent reduction (`reduction_figures`), or an assumed relative reduct
 a before/after pair). `its` says how its ITS simulation is built: 'fit' (the site of notebook
 03's fit, at the fitted level) or 'rate' (the same fitted shape at the site's baseline rate).
 
-`prepare` fits notebook 03's default model to the weekly file and builds each site's ITS
-simulation model (`study.power.its_power_model`). The sections return `AnalysisResult`s:
-`its_design` (simulation), `rate_ratio_design`, `share_design` (closed forms) and
-`panel_design` (what notebook 06's placebo-in-space test could rank first); the estimators are
-in `study.power`, the figures in `study.plots.power`.
+`prepare` fits notebook 03's model (quasi-Poisson, `its.fit_its`'s own default family) to the
+weekly file and builds each site's ITS simulation model (`study.power.its_power_model`). The
+sections return `AnalysisResult`s: `its_design` (simulation), `rate_ratio_design`,
+`share_design` (closed forms) and `panel_design` (what notebook 06's placebo-in-space test could
+rank first); the estimators are in `study.power`, the figures in `study.plots.power`.
 """
 
 from __future__ import annotations
@@ -361,7 +361,8 @@ def prepare(
     data_kind: str,
     source: str,
 ) -> DesignSetup:
-    """Fit notebook 03's default model (`its.fit_its`, default family) to (`site`, `series`)
+    """Fit notebook 03's model with `its.fit_its`'s own default family (quasi-Poisson; the power
+    simulation re-fits with quasi-Poisson Wald intervals) to (`site`, `series`)
     up to `last_week`, read the planned sites (`site_designs`) and build each site's
     simulation model: 'fit' at the fitted level, 'rate' the fitted shape at the site's baseline
     weekly rate. `nuisance` 'fitted' takes dispersion and autocorrelation from the fit,
