@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from study.data.workbooks import cell_text, open_xlsx
 from study.errors import StudyInputError
 
 __all__ = [
@@ -53,25 +54,8 @@ MARKERS = {"[x]": "x", "[c]": "c"}
 KEY = ["level", "la_code", "geography_code", "measure", "disaggregation", "measure_type"]
 
 
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def _sheet(path: Path):
-    import openpyxl
-
-    if not path.is_file():
-        raise StudyInputError(f"{path}: ASCOF open-data file not found")
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises several types for a damaged or non-xlsx file
-        raise StudyInputError(
-            f"{path}: not a readable .xlsx workbook ({exc.__class__.__name__})"
-        ) from None
+    book = open_xlsx(path, "ASCOF open-data file")
     if len(book.sheetnames) != 1:
         raise StudyInputError(
             f"{path}: expected the one sheet of the open-data file, found {book.sheetnames}"
@@ -85,7 +69,7 @@ def read_ascof(path: str | Path) -> pd.DataFrame:
     book, sheet = _sheet(path)
     try:
         rows = sheet.iter_rows(values_only=True)
-        header = [_text(c) for c in next(rows, ())]
+        header = [cell_text(c) for c in next(rows, ())]
         missing = [h for h in HEADER if h not in header]
         if missing:
             raise StudyInputError(
@@ -97,7 +81,7 @@ def read_ascof(path: str | Path) -> pd.DataFrame:
         for r, values in enumerate(rows, start=2):
             if values is None or all(v is None for v in values):
                 continue
-            rec = {col: _text(values[at[h]]) for h, col in HEADER.items() if col != "value"}
+            rec = {col: cell_text(values[at[h]]) for h, col in HEADER.items() if col != "value"}
             raw = values[at["Measure Value"]]
             if rec["measure_type"] not in MEASURE_TYPES:
                 raise StudyInputError(
@@ -106,11 +90,11 @@ def read_ascof(path: str | Path) -> pd.DataFrame:
                 )
             if isinstance(raw, int | float) and not isinstance(raw, bool):
                 value, flag = float(raw), ""
-            elif _text(raw) in MARKERS:
-                value, flag = np.nan, MARKERS[_text(raw)]
+            elif cell_text(raw) in MARKERS:
+                value, flag = np.nan, MARKERS[cell_text(raw)]
             else:
                 try:
-                    value, flag = float(_text(raw).replace(",", "")), ""
+                    value, flag = float(cell_text(raw).replace(",", "")), ""
                 except ValueError:
                     raise StudyInputError(
                         f"{path} sheet {sheet.title!r} row {r} column 'Measure Value': "

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from study.data.workbooks import open_xlsx
 from study.errors import StudyInputError
 
 __all__ = ["CARE_HOME_DEATHS_FILE", "CARE_HOME_COLUMNS", "TABLES", "read_care_home_deaths"]
@@ -69,17 +70,8 @@ def _header(rows: list[tuple], path: Path, sheet: str) -> tuple[int, dict[int, p
 def read_care_home_deaths(path: str | Path) -> pd.DataFrame:
     """Weekly care-home resident deaths by local authority, all causes and involving COVID-19
     (module docs); refuses a broken copy."""
-    import openpyxl
-
     path = Path(path)
-    if not path.is_file():
-        raise StudyInputError(f"{path}: ONS care-home deaths workbook not found")
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises several types for a damaged or non-xlsx file
-        raise StudyInputError(
-            f"{path}: not a readable .xlsx workbook ({exc.__class__.__name__})"
-        ) from None
+    book = open_xlsx(path, "ONS care-home deaths workbook")
     records = []
     try:
         for sheet, cause in TABLES.items():

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from study.data.workbooks import cell_text
 from study.errors import StudyInputError
 
 __all__ = [
@@ -47,12 +48,6 @@ ADULT_BANDS = {"18 to 64": (18, 64), "65 and over": (65, 90), "18 and over": (18
 _PERSONS_SHEET = re.compile(r"^(persons uk|mye2\s*-\s*(all|persons))$", re.IGNORECASE)
 _YEAR = re.compile(r"mid-?(\d{4})", re.IGNORECASE)
 _CODE = re.compile(r"^[EWSNK]\d{8}$")
-
-
-def _text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 def _open(path: Path):
@@ -81,7 +76,7 @@ def _persons_sheet(book, path: Path):
 def _header(sheet, path: Path) -> tuple[int, int, int, dict[int, int]]:
     """Header row index, code and all-ages column indices, and age -> column."""
     for r in range(min(sheet.nrows, 30)):
-        cells = [_text(c).lower() for c in sheet.row_values(r)]
+        cells = [cell_text(c).lower() for c in sheet.row_values(r)]
         if len(cells) < 2 or cells[0] != "code" or cells[1] != "name" or "all ages" not in cells:
             continue
         total = cells.index("all ages")
@@ -96,7 +91,7 @@ def _header(sheet, path: Path) -> tuple[int, int, int, dict[int, int]]:
                 f"the single years of age 0 to 90 after 'All ages'"
             )
         return r, 0, total, ages
-    first = [[_text(c) for c in sheet.row_values(r)[:4]] for r in range(min(sheet.nrows, 10))]
+    first = [[cell_text(c) for c in sheet.row_values(r)[:4]] for r in range(min(sheet.nrows, 10))]
     raise StudyInputError(
         f"{path} sheet {sheet.name!r}: no header row 'Code, Name, ..., All ages, 0 ... 90' in the "
         f"first 30 rows (first rows: {first})"
@@ -106,7 +101,7 @@ def _header(sheet, path: Path) -> tuple[int, int, int, dict[int, int]]:
 def _edition_year(sheet, path: Path) -> str:
     for r in range(min(sheet.nrows, 10)):
         for c in sheet.row_values(r)[:3]:
-            m = _YEAR.search(_text(c))
+            m = _YEAR.search(cell_text(c))
             if m:
                 return f"mid-{m.group(1)}"
     raise StudyInputError(f"{path} sheet {sheet.name!r}: no 'Mid-YYYY' in the title rows")
@@ -122,7 +117,7 @@ def read_ons_population(path: str | Path) -> pd.DataFrame:
     rows = []
     for r in range(header + 1, sheet.nrows):
         values = sheet.row_values(r)
-        code = _text(values[code_col])
+        code = cell_text(values[code_col])
         if not _CODE.match(code):
             continue
         try:
@@ -142,7 +137,7 @@ def read_ons_population(path: str | Path) -> pd.DataFrame:
                 {
                     "year": year,
                     "geography_code": code,
-                    "name": _text(values[1]),
+                    "name": cell_text(values[1]),
                     "age_band": band,
                     "population": float(by_age[lo : hi + 1].sum()),
                     "sheet": sheet.name,
