@@ -296,7 +296,10 @@ class Costings(AnalysisResult):
         return str(self.table["source"].iloc[0])
 
 
-def _its_needed(reading: str, its_route: Costings | None) -> None:
+def _check_reading(reading: str, its_route: Costings | None) -> None:
+    """`reading` is one of `ALL_READINGS`, and an ITS reading has the ITS section it needs."""
+    if reading not in ALL_READINGS:
+        raise StudyInputError(f"reading must be one of {ALL_READINGS}, got {reading!r}")
     if reading in (ITS_TREND, ITS_ROUTE):
         if its_route is None or its_route.avoided is None:
             raise StudyInputError(f"reading {reading!r} needs the ITS section (its_route)")
@@ -382,9 +385,7 @@ def harrow_rates(
     "sensitivity" (`harrow_rates_sensitivity`); `.figures["tornado_harrow_rates"]`; `.text`:
     `harrow_summary`.
     """
-    if reading not in ALL_READINGS:
-        raise StudyInputError(f"reading must be one of {ALL_READINGS}, got {reading!r}")
-    _its_needed(reading, its_route)
+    _check_reading(reading, its_route)
     name = site_label(site)
     h = _harrow(figures, its_route, periods=periods, fy_start=fy_start, full_effect=full_effect,
                 exposure_weeks=exposure_weeks)  # fmt: skip
@@ -530,9 +531,7 @@ def harrow_readings(
     implied cost per reading, and the weekly cost the published full-year £ implies for a whole
     financial year at the new rate; `.view`: the readings table; `.text`: `readings_summary`.
     """
-    if reading not in ALL_READINGS:
-        raise StudyInputError(f"reading must be one of {ALL_READINGS}, got {reading!r}")
-    _its_needed(reading, its_route)
+    _check_reading(reading, its_route)
     name = site_label(site)
     h = _harrow(figures, its_route, periods=periods, fy_start=fy_start, full_effect=full_effect,
                 exposure_weeks=exposure_weeks)  # fmt: skip
