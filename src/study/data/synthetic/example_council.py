@@ -12,7 +12,6 @@ requests a month on each side, long-term support for `LT_SHARE_BEFORE` of usual-
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from study.config import SYNTHETIC_DIR
-from study.data.synthetic.calibration import GENERATOR_VERSION, SYNTHETIC_NOTE
+from study.data.synthetic.calibration import SYNTHETIC_NOTE
 from study.data.synthetic.conversations import (
     _durations,
     _finish,
@@ -28,7 +27,7 @@ from study.data.synthetic.conversations import (
     _non_lt_outcomes,
     _typed_conversations,
 )
-from study.data.synthetic.files import _csv_bytes, _is_ours
+from study.data.synthetic.files import _csv_bytes, _is_ours, _meta
 from study.errors import StudyInputError
 
 EXAMPLE_SITE = "northfield"
@@ -98,18 +97,12 @@ def synthetic_example_council(
 
 
 def example_meta(frame: pd.DataFrame, data: bytes, seed: int) -> dict:
-    """The .meta.json sidecar: labelled synthetic, with its seed and generator."""
+    """The .meta.json sidecar: `write_synthetic`'s (labelled synthetic, seed, sha256), with this
+    generator, its note and label, and what it is built from."""
     return {
-        "file": EXAMPLE_FILE,
-        "kind": "conversations",
-        "synthetic": True,
+        **_meta(EXAMPLE_FILE, seed, frame, data, "conversations"),
         "note": EXAMPLE_NOTE,
-        "seed": seed,
         "generator": "study.data.synthetic.example_council.write_example_council",
-        "generator_version": GENERATOR_VERSION,
-        "rows": int(len(frame)),
-        "columns": list(frame.columns),
-        "sha256": hashlib.sha256(data).hexdigest(),
         "calibrated_to": "nothing: stated assumptions (study.data.synthetic.example_council)",
         "synthetic_note": SYNTHETIC_NOTE,
         "label": EXAMPLE_LABEL,
