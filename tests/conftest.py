@@ -7,6 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from its_series import harrow_like_series
+from its_series import step_series as harrow_step_series
 
 from study.data.published import load_events, load_figures, load_review_tables
 
@@ -42,6 +43,13 @@ def review_tables():
 
 #: the Harrow-like weekly series of the ITS tests (tests/its_series.py), built once per module
 harrow_like = pytest.fixture(scope="module")(harrow_like_series)
+step_series = pytest.fixture(scope="module", name="step_series")(harrow_step_series)
+
+
+@pytest.fixture(scope="module")
+def step_weekly(step_series):
+    """`step_series` as a weekly file: Harrow's new long-term starts."""
+    return step_series[["week_start", "count"]].assign(site="harrow", series="new_long_term_starts")
 
 
 def make_notebook(path: Path, params: str, body: str, title: str = "# Toy") -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 
@@ -33,6 +35,19 @@ def harrow_like_series() -> pd.DataFrame:
         ar1_rho=0.3,
         ar1_sd=0.1,
         seed=11,
+    )
+
+
+def step_series() -> pd.DataFrame:
+    """156 weekly Poisson counts from April 2017 stepping from 7.2 to 5.5 a week on 2019-06-03
+    (Harrow's published rates before and after)."""
+    return its.simulate_its_counts(
+        156,
+        first_week="2017-04-03",
+        baseline_per_week=7.2,
+        periods={"site": "2019-06-03"},
+        level_log={"site": math.log(5.5 / 7.2)},
+        seed=4,
     )
 
 

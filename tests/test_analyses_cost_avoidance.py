@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from study import avoided_starts, costs, its
+from study import avoided_starts, costs
 from study.analyses import cost_avoidance as ca
 from study.analyses import labelled
 from study.data import national
@@ -280,20 +278,6 @@ def test_harrow_rates_sensitivity_takes_its_base_from_the_costing(figures):
 
 
 # ----------------------------------------------------------------------------- Harrow ITS
-
-
-@pytest.fixture(scope="module")
-def step_weekly() -> pd.DataFrame:
-    """A weekly file: Harrow's new long-term starts stepping from 7.2 to 5.5 on 2019-06-03."""
-    counts = its.simulate_its_counts(
-        156,
-        first_week="2017-04-03",
-        baseline_per_week=7.2,
-        periods={"site": "2019-06-03"},
-        level_log={"site": math.log(5.5 / 7.2)},
-        seed=4,
-    )
-    return counts[["week_start", "count"]].assign(site="harrow", series="new_long_term_starts")
 
 
 def test_harrow_its_recovers_a_simulated_step_and_says_what_it_left_out(step_weekly):

@@ -148,19 +148,6 @@ def test_its_rate_checks_against_a_fit(pre_series):
 
 
 @pytest.fixture(scope="module")
-def step_weekly() -> pd.DataFrame:
-    counts = its.simulate_its_counts(
-        156,
-        first_week="2017-04-03",
-        baseline_per_week=7.2,
-        periods={"site": "2019-06-03"},
-        level_log={"site": math.log(5.5 / 7.2)},
-        seed=4,
-    )
-    return counts[["week_start", "count"]].assign(site="harrow", series="new_long_term_starts")
-
-
-@pytest.fixture(scope="module")
 def its_route(step_weekly):
     return ca.harrow_its(
         step_weekly,

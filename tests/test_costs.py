@@ -340,21 +340,6 @@ def test_one_avoided_starts_class_for_every_route_and_its_person_weeks():
         AvoidedStarts(weeks, np.array([1.0, 2.0, 3.0]), np.ones((5, 4)))
 
 
-@pytest.fixture(scope="module")
-def step_series() -> pd.DataFrame:
-    """Weekly Poisson series, 156 weeks, stepping from 7.2 to 5.5 a week on 2019-06-03."""
-    from study import its
-
-    return its.simulate_its_counts(
-        156,
-        first_week="2017-04-03",
-        baseline_per_week=7.2,
-        periods={"site": "2019-06-03"},
-        level_log={"site": math.log(5.5 / 7.2)},
-        seed=4,
-    )
-
-
 def test_its_cost_avoidance_recovers_a_simulated_step(step_series):
     data = step_series
     av = costs.its_avoided_starts(
