@@ -88,3 +88,33 @@ def toy_notebooks(tmp_path: Path) -> Path:
         "x = n + 1\nraise ValueError('boom in toy')",
     )
     return folder
+
+
+WEEKLY_SYNTHETIC = "data/synthetic/harrow_weekly_synthetic.csv"
+
+
+def design_setup(figures, **overrides):
+    """Notebook 07's `evaluation_design.prepare` on the committed synthetic weekly series with
+    the default periods, windows and planned sites (`overrides` replace any argument)."""
+    from study import config
+    from study.analyses import evaluation_design
+    from study.data.records import read_records
+    from study.run.parameters import DESIGN_SITES, PERIODS, WINDOWS
+
+    args = dict(
+        site="harrow",
+        series="new_long_term_starts",
+        periods=PERIODS,
+        windows=WINDOWS,
+        last_week="",
+        harmonics=1,
+        weeks_before=52,
+        design_sites=DESIGN_SITES,
+        nuisance="fitted",
+        dispersion=1.0,
+        autocorrelation=0.0,
+        data_kind="synthetic",
+        source=WEEKLY_SYNTHETIC,
+    )
+    weekly = read_records(config.resolve_path(WEEKLY_SYNTHETIC), "weekly")
+    return evaluation_design.prepare(weekly, figures, **{**args, **overrides})

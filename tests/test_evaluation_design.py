@@ -7,36 +7,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from conftest import design_setup
 
-from study import config
 from study.analyses import evaluation_design as design
-from study.data.records import read_records
 from study.errors import StudyInputError
-from study.run.parameters import DESIGN_SITES, PERIODS, WINDOWS
 
 WEEKLY = "data/synthetic/harrow_weekly_synthetic.csv"
 
 
 @pytest.fixture(scope="module")
 def setup(figures):
-    weekly = read_records(config.resolve_path(WEEKLY), "weekly")
-    return design.prepare(
-        weekly,
-        figures,
-        site="harrow",
-        series="new_long_term_starts",
-        periods=PERIODS,
-        windows=WINDOWS,
-        last_week="",
-        harmonics=1,
-        weeks_before=52,
-        design_sites=DESIGN_SITES,
-        nuisance="fitted",
-        dispersion=1.0,
-        autocorrelation=0.0,
-        data_kind="synthetic",
-        source=WEEKLY,
-    )
+    return design_setup(figures)
 
 
 def _check_rows(table, sites):
@@ -57,23 +38,7 @@ def test_prepare_builds_both_sites(setup, figures):
     assert setup.weekly_kind == "synthetic" and "they are not findings" in setup.description
     assert "not findings" not in replace(setup, weekly_kind="user").description
     with pytest.raises(StudyInputError, match="power_nuisance"):
-        design.prepare(
-            read_records(config.resolve_path(WEEKLY), "weekly"),
-            figures,
-            site="harrow",
-            series="new_long_term_starts",
-            periods=PERIODS,
-            windows=WINDOWS,
-            last_week="",
-            harmonics=1,
-            weeks_before=52,
-            design_sites=DESIGN_SITES,
-            nuisance="guess",
-            dispersion=1.0,
-            autocorrelation=0.0,
-            data_kind="synthetic",
-            source=WEEKLY,
-        )
+        design_setup(figures, nuisance="guess")
 
 
 def test_its_design_rows_and_text(setup):

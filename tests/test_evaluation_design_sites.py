@@ -9,13 +9,13 @@ import math
 
 import pytest
 import yaml
+from conftest import design_setup
 
 from study import config, power
 from study.analyses import evaluation_design as design
 from study.data import published
-from study.data.records import read_records
 from study.errors import StudyInputError
-from study.run.parameters import DESIGN_SITES, PERIODS, WINDOWS, validate_params
+from study.run.parameters import DESIGN_SITES, validate_params
 
 WEEKLY = "data/synthetic/harrow_weekly_synthetic.csv"
 NORTHFIELD = {
@@ -30,29 +30,9 @@ NORTHFIELD = {
 }
 
 
-def _prepare(figures, design_sites, **kw):
-    weekly = read_records(config.resolve_path(WEEKLY), "weekly")
-    args = dict(
-        site="harrow",
-        series="new_long_term_starts",
-        periods=PERIODS,
-        windows=WINDOWS,
-        last_week="",
-        harmonics=1,
-        weeks_before=52,
-        design_sites=design_sites,
-        nuisance="fitted",
-        dispersion=1.0,
-        autocorrelation=0.0,
-        data_kind="synthetic",
-        source=WEEKLY,
-    )
-    return design.prepare(weekly, figures, **{**args, **kw})
-
-
 @pytest.fixture(scope="module")
 def northfield(figures):
-    return _prepare(figures, {"northfield": NORTHFIELD})
+    return design_setup(figures, design_sites={"northfield": NORTHFIELD})
 
 
 def _no_other_site(text: str) -> None:
@@ -244,6 +224,6 @@ def test_mixed_and_shareless_sites(figures):
         published.figures_source(["harrow_lt_starts_2019_03"], figures)
         + "; assumed reduction 15.0%"
     )
-    setup = _prepare(figures, {"southfield": mixed})
+    setup = design_setup(figures, design_sites={"southfield": mixed})
     res = design.share_design(setup, denominators=[500], target_power=0.8, alpha=0.05)
     assert res.table.empty and not res.figures and "No planned site states a share" in res.text
