@@ -117,19 +117,18 @@ BEGIN, END = "<!-- its-coverage:begin -->", "<!-- its-coverage:end -->"
 MC_BEGIN, MC_END = "<!-- its-mc:begin -->", "<!-- its-mc:end -->"
 
 
-def one_replicate(args: tuple) -> list[dict]:
-    scenario, rep = args[:2]
-    families = args[2] if len(args) > 2 else its.FAMILIES
+def scenario_series(scenario: str, rep: int):
+    """Replicate `rep` of `scenario` (its own seed): the simulated series, the weeks of its
+    window (mask) and the true avoided count over them (mean x (1/RR - 1) x the noise mean)."""
     design, noise = SCENARIOS[scenario]
-    periods, window = design["periods"], design["window"]
-    freq = design.get("freq", "weekly")
+    window = design["window"]
     data = its.simulate_its_counts(
         design.get("n", N_WEEKS),
         first_week=design["first_week"],
         baseline_per_week=design.get("baseline", 7.0),
         trend_log_per_week=design.get("trend", -0.0015),
-        freq=freq,
-        periods=periods,
+        freq=design.get("freq", "weekly"),
+        periods=design["periods"],
         level_log=design["level_log"],
         slope_log=design["slope_log"],
         season_amplitude_log=0.1,
@@ -140,6 +139,16 @@ def one_replicate(args: tuple) -> list[dict]:
     in_w = ((weeks >= window[0]) & (weeks <= window[1])).to_numpy()
     noise_mean = math.exp(noise.get("ar1_sd", 0.0) ** 2 / 2)
     true_avoided = float(data["mean"][in_w].sum() * (math.exp(-LEVEL) - 1) * noise_mean)
+    return data, in_w, true_avoided
+
+
+def one_replicate(args: tuple) -> list[dict]:
+    scenario, rep = args[:2]
+    families = args[2] if len(args) > 2 else its.FAMILIES
+    design = SCENARIOS[scenario][0]
+    periods, window = design["periods"], design["window"]
+    freq = design.get("freq", "weekly")
+    data, _, true_avoided = scenario_series(scenario, rep)
     rows = []
     for family in families:
         fit = its.fit_its(data, periods, family=family, harmonics=1, freq=freq)
@@ -455,26 +464,9 @@ def candidate_replicate(args: tuple[str, int]) -> list[dict]:
     from statsmodels.tsa.arima.model import ARIMA
 
     scenario, rep = args
-    design, noise = SCENARIOS[scenario]
-    freq = design.get("freq", "weekly")
-    data = its.simulate_its_counts(
-        design.get("n", N_WEEKS),
-        first_week=design["first_week"],
-        baseline_per_week=design.get("baseline", 7.0),
-        trend_log_per_week=design.get("trend", -0.0015),
-        freq=freq,
-        periods=design["periods"],
-        level_log=design["level_log"],
-        slope_log=design["slope_log"],
-        season_amplitude_log=0.1,
-        seed=1_000_003 * (list(SCENARIOS).index(scenario) + 1) + rep,
-        **noise,
-    )
-    window = design["window"]
-    weeks = data["week_start"]
-    in_w = ((weeks >= window[0]) & (weeks <= window[1])).to_numpy()
-    noise_mean = math.exp(noise.get("ar1_sd", 0.0) ** 2 / 2)
-    true_avoided = float(data["mean"][in_w].sum() * (math.exp(-LEVEL) - 1) * noise_mean)
+    design = SCENARIOS[scenario][0]
+    freq, window = design.get("freq", "weekly"), design["window"]
+    data, in_w, true_avoided = scenario_series(scenario, rep)
     base = its.fit_its(data, design["periods"], family="quasi_poisson", harmonics=1, freq=freq)
     names = list(base.design.X.columns)
     term_i = names.index(design["term"])
