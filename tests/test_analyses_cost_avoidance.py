@@ -78,6 +78,33 @@ def test_sensitivity_over_overrides_one_assumption_at_a_time():
     assert sens.base_gbp == 6.0 and sens.scenarios == {"a": {"a=1": 3.0, "a=4": 12.0}}
 
 
+def test_sensitivity_over_evaluates_a_repeated_setting_once():
+    calls = []
+
+    def fn(a, b, path):
+        calls.append((a, b))
+        return a * b + len(path)
+
+    path = ["one", "two"]
+    sens = costs.Sensitivity.over(
+        fn,
+        {"a": 2.0, "b": 3, "path": path},
+        {
+            "a": {"a=2 (base)": {"a": 2.0}, "a=1": {"a": 1.0}},
+            "b": {"b=3 (base)": {}, "b=1": {"b": 1}, "a=1 again": {"a": 1.0}},
+            "path": {"same list": {"path": path}, "equal copy": {"path": list(path)}},
+        },
+    )
+    assert sens.base_gbp == 8.0
+    assert sens.scenarios == {
+        "a": {"a=2 (base)": 8.0, "a=1": 5.0},
+        "b": {"b=3 (base)": 8.0, "b=1": 4.0, "a=1 again": 5.0},
+        "path": {"same list": 8.0, "equal copy": 8.0},
+    }
+    # base, a=1, b=1, and the equal-but-not-identical path (objects are matched by identity)
+    assert calls == [(2.0, 3), (1.0, 3), (2.0, 1), (2.0, 3)]
+
+
 def test_tornado_and_scenario_tables_and_plot():
     sens = costs.Sensitivity(
         100.0, {"rule": {"part": 90.0, "full": 95.0}, "unit cost": {"low": 80.0, "high": 130.0}}

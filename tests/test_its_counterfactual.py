@@ -81,12 +81,33 @@ def test_draws_are_seeded_and_byte_reproducible(harrow_like):
     av = its.avoided_starts_draws(fit, "2019-06-03", "2020-03-22", n_draws=200, seed=7)
     win = a.window_draws("2019-06-03", "2020-03-22")
     assert av.draws.shape == (200, 42) == win.draws.shape
-    assert av.draws.tobytes() == win.draws.tobytes()
+    # the same coefficient draws; only the window's weeks are predicted (BLAS rounding aside)
+    np.testing.assert_allclose(av.draws, win.draws, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(av.estimate, a.weekly["avoided"].to_numpy()[win_mask(a)], rtol=1e-12)
     assert list(av.week_start) == list(win.week_start)
     assert av.week_start[0] == pd.Timestamp("2019-06-03")
     s1 = its.simulate_its_counts(60, ar1_rho=0.5, ar1_sd=0.2, nb_alpha=0.1, seed=3)
     s2 = its.simulate_its_counts(60, ar1_rho=0.5, ar1_sd=0.2, nb_alpha=0.1, seed=3)
     assert s1["count"].to_numpy().tobytes() == s2["count"].to_numpy().tobytes()
+
+
+def win_mask(cf) -> np.ndarray:
+    w = cf.weekly["week_start"]
+    return ((w >= "2019-06-03") & (w <= "2020-03-22")).to_numpy()
+
+
+def test_predict_on_some_weeks_is_predict_on_all_weeks_then_selected(harrow_like):
+    fit = its.fit_its(harrow_like, HARROW, family="quasi_poisson")
+    beta = np.random.default_rng(2).multivariate_normal(fit.params, fit.cov, size=5000)
+    rows = np.array([0, 40, 41, 100, len(harrow_like) - 1])
+    for interventions in (True, False):
+        whole = fit.predict(beta, interventions=interventions)
+        np.testing.assert_allclose(
+            fit.predict(beta, interventions=interventions, weeks=rows), whole[:, rows], rtol=1e-13
+        )
+        mask = np.zeros(len(harrow_like), dtype=bool)
+        mask[rows] = True
+        assert fit.predict(interventions=interventions, weeks=mask).shape == (5,)
 
 
 def test_ols_counterfactual_in_counts():

@@ -580,6 +580,12 @@ def day_text(date: str) -> str:
     return f"{t.day} {t:%b %Y}"
 
 
+def _same(a: object, b: object) -> bool:
+    """The same object, or equal numbers or strings (never compares arrays or records)."""
+    scalar = (int, float, str, np.integer, np.floating)
+    return a is b or (isinstance(a, scalar) and isinstance(b, scalar) and a == b)
+
+
 @dataclass(frozen=True)
 class Sensitivity:
     """Point £ at the base case and {assumption: {alternative: point £}} (one change at a time)."""
@@ -596,13 +602,25 @@ class Sensitivity:
     ) -> Sensitivity:
         """Evaluate fn(**base) and fn(**{**base, **override}) for each alternative.
 
-        `alternatives` maps an assumption to {label: keyword overrides}.
+        `alternatives` maps an assumption to {label: keyword overrides}. An alternative that
+        leaves every keyword as in `base` (or as in an earlier alternative) is evaluated once.
         """
+        done: list[tuple[dict, float]] = []
+
+        def value(kwargs: dict) -> float:
+            for seen, v in done:
+                if seen.keys() == kwargs.keys() and all(_same(seen[k], kwargs[k]) for k in seen):
+                    return v
+            v = float(fn(**kwargs))
+            done.append((kwargs, v))
+            return v
+
+        base_value = value(dict(base))
         scenarios = {
-            name: {label: float(fn(**{**base, **over})) for label, over in alts.items()}
+            name: {label: value({**base, **over}) for label, over in alts.items()}
             for name, alts in alternatives.items()
         }
-        return cls(float(fn(**base)), scenarios)
+        return cls(base_value, scenarios)
 
     def tornado(self) -> pd.DataFrame:
         """One row per assumption: its lowest and highest alternative, largest swing first."""

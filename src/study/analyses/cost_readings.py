@@ -134,15 +134,20 @@ def its_rate_checks(
     weeks = pd.DatetimeIndex(fit.design.week_start)
     rng = np.random.default_rng(seed)
     beta = rng.multivariate_normal(fit.params.to_numpy(), fit.cov.to_numpy(), size=n, method="eigh")
-    fitted = fit.predict(beta)
-    out: dict[str, object] = {}
+    found: dict[str, int | None] = {}
     for key, day in _check_days(dates, effect_start):
         eve = pd.Timestamp(day) - pd.Timedelta(days=1)
         j = int(np.searchsorted(weeks.to_numpy(), eve.to_datetime64(), side="right")) - 1
-        if j < 0 or eve >= weeks[-1] + pd.Timedelta(days=7):
+        inside = j >= 0 and eve < weeks[-1] + pd.Timedelta(days=7)
+        found[key] = j if inside else None
+    checked = [j for j in found.values() if j is not None]
+    fitted = fit.predict(beta, weeks=np.array(checked, dtype=int))  # only the checked weeks
+    out: dict[str, object] = {}
+    for key, j in found.items():
+        if j is None:
             out[f"rate_{key}"] = None
             continue
-        low, high = np.percentile(fitted[:, j], [50 * alpha, 100 - 50 * alpha])
+        low, high = np.percentile(fitted[:, checked.index(j)], [50 * alpha, 100 - 50 * alpha])
         out[f"rate_{key}"] = bool(low <= rate[key] <= high)
     return out
 

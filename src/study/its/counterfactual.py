@@ -58,9 +58,11 @@ def quantile_mc_se(draws: np.ndarray, prob: float) -> float:
     return float((hi - lo) / 2)
 
 
-def _simulate(fit: ITSFit, n_draws: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _simulate(
+    fit: ITSFit, n_draws: int, seed: int, weeks: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     beta = _draw_params(fit, n_draws, seed)
-    return fit.predict(beta), fit.predict(beta, interventions=False)
+    return fit.predict(beta, weeks=weeks), fit.predict(beta, interventions=False, weeks=weeks)
 
 
 @dataclass(frozen=True)
@@ -189,16 +191,17 @@ def avoided_starts_draws(
 ) -> AvoidedStarts:
     """Weekly avoided counts for the weeks whose Monday lies in [start, end], with draws.
 
-    Returns draws of shape (n_draws, n_weeks) (same draws as `counterfactual_effect` with the
-    same seed) for the cost module to multiply by unit costs.
+    Returns draws of shape (n_draws, n_weeks) (the coefficient draws of `counterfactual_effect`
+    with the same seed; only the window's weeks are predicted) for the cost module to multiply
+    by unit costs.
     """
     mask = _window_mask(fit.design.week_start, "window", start, end)
-    fitted_d, cf_d = _simulate(fit, n_draws, seed)
-    point = fit.predict(interventions=False) - fit.predict()
+    fitted_d, cf_d = _simulate(fit, n_draws, seed, weeks=mask)
+    point = fit.predict(interventions=False, weeks=mask) - fit.predict(weeks=mask)
     return AvoidedStarts(
         week_start=fit.design.week_start[mask],
-        estimate=point[mask],
-        draws=(cf_d - fitted_d)[:, mask],
+        estimate=point,
+        draws=cf_d - fitted_d,
         method=_cf_method(fit, n_draws, fit.alpha),
     )
 

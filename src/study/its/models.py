@@ -364,22 +364,28 @@ class ITSFit:
         return _rate_factor(self.design)
 
     def predict(
-        self, params: np.ndarray | None = None, *, interventions: bool = True
+        self,
+        params: np.ndarray | None = None,
+        *,
+        interventions: bool = True,
+        weeks: np.ndarray | None = None,
     ) -> np.ndarray:
         """Expected weekly counts for every week; rows per parameter draw if `params` is 2-D.
 
         With `interventions=False` the intervention terms are set to zero (context kept).
+        `weeks` (a boolean mask or integer positions) restricts the result to those weeks.
         """
         beta = self.params.to_numpy() if params is None else np.asarray(params, dtype=float)
-        X = self.design.X.to_numpy(copy=True)
+        keep = slice(None) if weeks is None else np.asarray(weeks)
+        X = self.design.X.to_numpy()[keep].copy()
         if not interventions:
             idx = [self.design.X.columns.get_loc(c) for c in self.design.intervention_terms]
             X[:, idx] = 0.0
         eta = beta @ X.T
         if self.family in COUNT_FAMILIES:
-            off = 0.0 if self.design.offset is None else self.design.offset
+            off = 0.0 if self.design.offset is None else np.asarray(self.design.offset)[keep]
             return np.exp(eta + off)
-        return eta * self.rate_factor
+        return eta * self.rate_factor[keep]
 
 
 def _rate_factor(design: ITSDesign) -> np.ndarray:
