@@ -8,11 +8,16 @@ pipeline gathers into the run's `estimates.csv`.
 
 from __future__ import annotations
 
+import base64
+import io
+import struct
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
 import pandas as pd
+from matplotlib.figure import Figure
 
 from study.errors import StudyInputError
 from study.run.disclosure import read_threshold, suppress
@@ -23,6 +28,48 @@ REPORT_COLUMNS = ["site", "notebook", *ESTIMATE_COLUMNS, "p_value", "data_kind",
 OPTIONAL_REPORT_COLUMNS = ("p_value",)  # empty where no test applies
 RUN_COLUMNS = [KEY_COLUMN, *REPORT_COLUMNS]  # the run's estimates.csv: a stable key per row
 DATA_KINDS = ("published", "synthetic", "user")
+PNG_DPI = 120  # the run folder's PNG figures
+
+# Figures this kernel's recorders saved, and their PNG: shown inline from it (below).
+_SAVED_PNG: weakref.WeakKeyDictionary[Figure, bytes] = weakref.WeakKeyDictionary()
+
+
+def saved_png(fig: Figure) -> tuple[str, dict[str, int]] | None:
+    """A figure's saved run-folder PNG as IPython's PNG formatter returns it (base64 text, and
+    the width and height at which the inline backend would show the figure), or None."""
+    png = _SAVED_PNG.get(fig)
+    if png is None:
+        return None
+    width, height = struct.unpack(">II", png[16:24])  # the PNG header's IHDR chunk
+    scale = fig.dpi / PNG_DPI
+    size = {"width": round(width * scale), "height": round(height * scale)}
+    return base64.b64encode(png).decode("ascii"), size
+
+
+def show_saved_pngs() -> None:
+    """In an IPython kernel that shows figures as PNG (`%matplotlib inline`), show a figure a
+    recorder has saved from the PNG it wrote, at the inline size, instead of rendering it a
+    third time (PNG and SVG files, then inline); other figures render as before."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the notebook stack
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    formatter = shell.display_formatter.formatters["image/png"]
+    try:
+        default = formatter.lookup_by_type(Figure)
+    except KeyError:  # figures are not shown as PNG here
+        return
+    if getattr(default, "shows_saved_png", False):
+        return
+
+    def show(fig: Figure):
+        return saved_png(fig) or default(fig)
+
+    show.shows_saved_png = True
+    formatter.for_type(Figure, show)
 
 
 @dataclass(frozen=True)
@@ -31,6 +78,10 @@ class Recorder:
 
     run_dir: str
     notebook: str
+
+    def __post_init__(self) -> None:
+        if self.run_dir:
+            show_saved_pngs()
 
     @property
     def _root(self) -> Path | None:
@@ -98,15 +149,19 @@ class Recorder:
             out.to_csv(path, mode="a", header=not path.exists(), index=False)
 
     def figure(self, fig, name: str) -> None:
-        """Save a matplotlib figure as PNG and SVG, byte-identical from run to run."""
+        """Save a matplotlib figure as PNG and SVG, byte-identical from run to run; in a kernel the
+        figure is then shown from that PNG (`show_saved_pngs`)."""
         if self._root is None:
             return
         folder = self._root / "figures"
         folder.mkdir(parents=True, exist_ok=True)
         stem = folder / f"{self.notebook}__{name}"
+        png = io.BytesIO()
         fig.savefig(
-            stem.with_suffix(".png"), dpi=120, bbox_inches="tight", metadata={"Software": None}
+            png, format="png", dpi=PNG_DPI, bbox_inches="tight", metadata={"Software": None}
         )
+        stem.with_suffix(".png").write_bytes(png.getvalue())
+        _SAVED_PNG[fig] = png.getvalue()
         with matplotlib.rc_context({"svg.hashsalt": self.notebook}):  # stable SVG ids
             fig.savefig(stem.with_suffix(".svg"), bbox_inches="tight", metadata={"Date": None})
 
