@@ -147,3 +147,13 @@ def test_transition_weeks_are_left_out_of_the_fit(harrow_like):
     frame = pd.concat([fit.design.X, harrow_like[["count"]]], axis=1)[keep]
     ref = sm.GLM(frame["count"], frame.drop(columns="count"), family=sm.families.Poisson()).fit()
     assert np.allclose(fit.params, ref.params, atol=1e-8)
+
+
+def test_poisson_point_families_share_the_poisson_glm_coefficients(harrow_like):
+    """`POISSON_POINT_FAMILIES` differ only in their covariance: the same coefficients, so the
+    cost sensitivity fits their point once (`study.costs.its_sensitivity`)."""
+    ref = its.fit_its(harrow_like, HARROW, family="poisson").params.to_numpy()
+    for family in its.POISSON_POINT_FAMILIES:
+        got = its.fit_its(harrow_like, HARROW, family=family).params.to_numpy()
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-14, err_msg=family)
+    assert set(its.POISSON_POINT_FAMILIES) == set(its.COUNT_FAMILIES) - {"negative_binomial"}

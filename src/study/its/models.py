@@ -66,6 +66,15 @@ COUNT_FAMILIES = (
     "poisson_hac_ar1",
 )
 CONTINUOUS_FAMILIES = ("ols_hac",)
+# families whose coefficients are the Poisson GLM's (maximum likelihood under the Poisson
+# mean model); they differ only in their covariance, so a point estimate is the same for each
+POISSON_POINT_FAMILIES = (
+    "poisson",
+    "quasi_poisson",
+    "poisson_hac",
+    "quasi_poisson_ar1",
+    "poisson_hac_ar1",
+)
 _NB_LOG_ALPHA_BOUNDS = (math.log(1e-8), math.log(10.0))
 
 
