@@ -19,97 +19,79 @@ The design (what is compared) is kept apart from the model that fits it, as in C
 - `simulate`: seeded series with known effects (`simulate_its_counts`);
 - `windows`: evaluation windows and the cut at the last week an evaluation had (`data_up_to`).
 
-Every public name is re-exported here (`from study import its; its.fit_its(...)`). The figures
-are in `study.plots.its`.
+- `families`: the family names (`FAMILIES`, `COUNT_FAMILIES`, ...; no statsmodels import, so
+  the run's parameters can name them without loading the models).
+
+Every public name is re-exported here (`from study import its; its.fit_its(...)`), lazily: a
+name's module is imported when the name is first used, so `import study.its.families` or a
+design-only use does not import statsmodels. The figures are in `study.plots.its`.
 """
 
-from study.avoided_starts import AvoidedStarts
-from study.its.autocorrelation import LatentAR1, latent_ar1_covariance
-from study.its.controlled import ControlledITSFit, fit_controlled_its
-from study.its.counterfactual import (
-    CounterfactualResult,
-    avoided_starts_draws,
-    counterfactual_effect,
-    effect_summary,
-    quantile_mc_se,
-)
-from study.its.design import (
-    DATE,
-    FOURIER_PERIOD_WEEKS,
-    FREQUENCIES,
-    KINDS,
-    MIN_SEGMENT_WEEKS,
-    Frequency,
-    ITSDesign,
-    PeriodsLike,
-    PeriodSpec,
-    as_frequency,
-    build_design,
-    check_series,
-    check_weekly_series,
-    make_periods,
-)
-from study.its.diagnostics import ResidualDiagnostics, residual_diagnostics
-from study.its.hac_ar1 import HACAR1Fit, hac_ar1_lags, hac_t_statistics, poisson_hac_ar1
-from study.its.models import (
-    CONTINUOUS_FAMILIES,
-    COUNT_FAMILIES,
-    FAMILIES,
-    NB_ALPHA_SHOWN_MIN,
-    POISSON_POINT_FAMILIES,
-    ITSFit,
-    fit_design,
-    fit_its,
-    newey_west_lags,
-)
-from study.its.robustness import PlaceboPrePeriodTooShort, placebo_tests, sensitivity_table
-from study.its.simulate import simulate_its_counts
-from study.its.windows import DataUpTo, data_up_to
+from __future__ import annotations
 
-__all__ = [
-    "HACAR1Fit",
-    "hac_ar1_lags",
-    "hac_t_statistics",
-    "poisson_hac_ar1",
-    "CONTINUOUS_FAMILIES",
-    "COUNT_FAMILIES",
-    "FREQUENCIES",
-    "Frequency",
-    "LatentAR1",
-    "as_frequency",
-    "check_series",
-    "latent_ar1_covariance",
-    "DATE",
-    "FAMILIES",
-    "POISSON_POINT_FAMILIES",
-    "FOURIER_PERIOD_WEEKS",
-    "KINDS",
-    "MIN_SEGMENT_WEEKS",
-    "NB_ALPHA_SHOWN_MIN",
-    "AvoidedStarts",
-    "ControlledITSFit",
-    "CounterfactualResult",
-    "DataUpTo",
-    "ITSDesign",
-    "ITSFit",
-    "PeriodSpec",
-    "PeriodsLike",
-    "ResidualDiagnostics",
-    "avoided_starts_draws",
-    "build_design",
-    "check_weekly_series",
-    "counterfactual_effect",
-    "data_up_to",
-    "effect_summary",
-    "fit_controlled_its",
-    "fit_design",
-    "fit_its",
-    "make_periods",
-    "newey_west_lags",
-    "PlaceboPrePeriodTooShort",
-    "placebo_tests",
-    "quantile_mc_se",
-    "residual_diagnostics",
-    "sensitivity_table",
-    "simulate_its_counts",
-]
+import importlib
+
+# public name -> the module that defines it
+_EXPORTS = {
+    "CONTINUOUS_FAMILIES": "study.its.families",
+    "COUNT_FAMILIES": "study.its.families",
+    "FAMILIES": "study.its.families",
+    "POISSON_POINT_FAMILIES": "study.its.families",
+    "AvoidedStarts": "study.avoided_starts",
+    "LatentAR1": "study.its.autocorrelation",
+    "latent_ar1_covariance": "study.its.autocorrelation",
+    "ControlledITSFit": "study.its.controlled",
+    "fit_controlled_its": "study.its.controlled",
+    "CounterfactualResult": "study.its.counterfactual",
+    "avoided_starts_draws": "study.its.counterfactual",
+    "counterfactual_effect": "study.its.counterfactual",
+    "effect_summary": "study.its.counterfactual",
+    "quantile_mc_se": "study.its.counterfactual",
+    "DATE": "study.its.design",
+    "FOURIER_PERIOD_WEEKS": "study.its.design",
+    "FREQUENCIES": "study.its.design",
+    "KINDS": "study.its.design",
+    "MIN_SEGMENT_WEEKS": "study.its.design",
+    "Frequency": "study.its.design",
+    "ITSDesign": "study.its.design",
+    "PeriodsLike": "study.its.design",
+    "PeriodSpec": "study.its.design",
+    "as_frequency": "study.its.design",
+    "build_design": "study.its.design",
+    "check_series": "study.its.design",
+    "check_weekly_series": "study.its.design",
+    "make_periods": "study.its.design",
+    "ResidualDiagnostics": "study.its.diagnostics",
+    "residual_diagnostics": "study.its.diagnostics",
+    "HACAR1Fit": "study.its.hac_ar1",
+    "hac_ar1_lags": "study.its.hac_ar1",
+    "hac_t_statistics": "study.its.hac_ar1",
+    "poisson_hac_ar1": "study.its.hac_ar1",
+    "NB_ALPHA_SHOWN_MIN": "study.its.models",
+    "ITSFit": "study.its.models",
+    "fit_design": "study.its.models",
+    "fit_its": "study.its.models",
+    "newey_west_lags": "study.its.models",
+    "PlaceboPrePeriodTooShort": "study.its.robustness",
+    "placebo_tests": "study.its.robustness",
+    "sensitivity_table": "study.its.robustness",
+    "simulate_its_counts": "study.its.simulate",
+    "DataUpTo": "study.its.windows",
+    "data_up_to": "study.its.windows",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    """Import a public name's module on first use (PEP 562) and keep the name here."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'study.its' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -12,9 +12,8 @@ import pandas as pd
 from study.checks import check_alpha
 from study.errors import StudyInputError
 from study.its.design import MIN_SEGMENT_WEEKS, ITSDesign, PeriodsLike, build_design
+from study.its.families import CONTINUOUS_FAMILIES, COUNT_FAMILIES
 from study.its.models import (
-    CONTINUOUS_FAMILIES,
-    COUNT_FAMILIES,
     _check_family,
     _check_hac_lags,
     _coef_rows,

@@ -15,7 +15,8 @@ from statsmodels.tsa.stattools import acf
 
 from study.checks import check_alpha, check_count
 from study.errors import StudyInputError
-from study.its.models import COUNT_FAMILIES, ITSFit
+from study.its.families import COUNT_FAMILIES
+from study.its.models import ITSFit
 
 
 @dataclass(frozen=True)

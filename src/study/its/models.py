@@ -45,36 +45,10 @@ from study.checks import check_alpha, check_count
 from study.errors import StudyInputError
 from study.its.autocorrelation import latent_ar1_covariance
 from study.its.design import DATE, KINDS, MIN_SEGMENT_WEEKS, ITSDesign, PeriodsLike, build_design
+from study.its.families import CONTINUOUS_FAMILIES, COUNT_FAMILIES, FAMILIES
 from study.its.hac_ar1 import poisson_hac_ar1
 from study.tidy import confidence_level, estimate_table, label_quantity
 
-FAMILIES = (
-    "poisson",
-    "quasi_poisson",
-    "negative_binomial",
-    "poisson_hac",
-    "ols_hac",
-    "quasi_poisson_ar1",
-    "poisson_hac_ar1",
-)
-COUNT_FAMILIES = (
-    "poisson",
-    "quasi_poisson",
-    "negative_binomial",
-    "poisson_hac",
-    "quasi_poisson_ar1",
-    "poisson_hac_ar1",
-)
-CONTINUOUS_FAMILIES = ("ols_hac",)
-# families whose coefficients are the Poisson GLM's (maximum likelihood under the Poisson
-# mean model); they differ only in their covariance, so a point estimate is the same for each
-POISSON_POINT_FAMILIES = (
-    "poisson",
-    "quasi_poisson",
-    "poisson_hac",
-    "quasi_poisson_ar1",
-    "poisson_hac_ar1",
-)
 _NB_LOG_ALPHA_BOUNDS = (math.log(1e-8), math.log(10.0))
 
 

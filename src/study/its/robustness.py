@@ -19,7 +19,8 @@ from study.its.design import (
     _check_min_segment,
     build_design,
 )
-from study.its.models import CONTINUOUS_FAMILIES, FAMILIES, _check_family, fit_its
+from study.its.families import CONTINUOUS_FAMILIES, FAMILIES
+from study.its.models import _check_family, fit_its
 from study.tidy import estimate_table, label_quantity
 
 

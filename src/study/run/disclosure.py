@@ -41,14 +41,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from study.proportions import GOODMAN, KATZ, KOOPMAN, NEWCOMBE, SISON_GLAZ, WILSON
-
 DEFAULT_THRESHOLD = 10
 MARK = "[c]"
 RULE_FILE = "disclosure.json"
-SHARE_METHODS = frozenset({WILSON, GOODMAN, SISON_GLAZ})
-# differences and ratios of shares: their counts are not recoverable from the row alone
-COMPARISON_METHODS = frozenset({NEWCOMBE, KATZ, KOOPMAN})
+
+
+def _share_methods() -> frozenset[str]:
+    """The share intervals of `study.proportions` (imported when a table is suppressed, so that
+    a run's start-up does not load scipy)."""
+    from study.proportions import GOODMAN, SISON_GLAZ, WILSON
+
+    return frozenset({WILSON, GOODMAN, SISON_GLAZ})
+
+
 _SUPPRESSED = ["estimate", "ci_low", "ci_high", "n"]
 _FRACTION = re.compile(r"\b(\d[\d,]*)\s*/\s*(\d[\d,]*)\b")
 # event counts in a rate note: "69 events in 13 vs 107 in 13", "222 events in 6 months"
@@ -101,7 +106,7 @@ def suppress(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.Data
         out[column] = pd.to_numeric(out[column], errors="coerce").astype(float)
     user = out["data_kind"] == "user"
     n = out["n"]
-    share = user & out["method"].isin(SHARE_METHODS) & out["estimate"].between(0, 1)
+    share = user & out["method"].isin(_share_methods()) & out["estimate"].between(0, 1)
     count = (out["estimate"] * n).round()
     reason = pd.Series("", index=out.index)
     few = user & n.gt(0) & n.lt(threshold)

@@ -31,7 +31,7 @@ def slug(text: str) -> str:
 
 
 def _families() -> tuple[str, ...]:
-    from study.its.models import FAMILIES  # the model families a method text may name
+    from study.its.families import FAMILIES  # the model families a method text may name
 
     return tuple(sorted(FAMILIES, key=len, reverse=True))
 

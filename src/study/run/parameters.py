@@ -45,7 +45,7 @@ from study.avoided_starts import ALL_READINGS
 from study.config import DEFAULT_PARAMS, NOTEBOOKS_DIR
 from study.data.schema import SITE_PATTERN, TEAM_PATTERN
 from study.errors import StudyInputError
-from study.its import FAMILIES
+from study.its.families import FAMILIES
 
 TOP_LEVEL_KEYS = (
     "run_name", "description", "only", "parameters", "notebooks", "disclosure_threshold"

@@ -14,15 +14,18 @@ import struct
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 import pandas as pd
-from matplotlib.figure import Figure
 
 from study.errors import StudyInputError
 from study.run.disclosure import read_threshold, suppress
 from study.run.keys import KEY_COLUMN, with_keys
 from study.tidy import ESTIMATE_COLUMNS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 REPORT_COLUMNS = ["site", "notebook", *ESTIMATE_COLUMNS, "p_value", "data_kind", "source", "note"]
 OPTIONAL_REPORT_COLUMNS = ("p_value",)  # empty where no test applies
@@ -57,6 +60,8 @@ def show_saved_pngs() -> None:
     shell = get_ipython()
     if shell is None:
         return
+    from matplotlib.figure import Figure
+
     formatter = shell.display_formatter.formatters["image/png"]
     try:
         default = formatter.lookup_by_type(Figure)
