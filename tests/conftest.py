@@ -118,3 +118,16 @@ def design_setup(figures, **overrides):
     )
     weekly = read_records(config.resolve_path(WEEKLY_SYNTHETIC), "weekly")
     return evaluation_design.prepare(weekly, figures, **{**args, **overrides})
+
+
+@pytest.fixture(scope="session")
+def run_01(tmp_path_factory) -> Path:
+    """`study run --only 01 --out <tmp>/run` (the real notebook 01 with the default parameters),
+    once per test process (each pytest-xdist worker): for tests that only read the run folder
+    (test_browser, test_compare's rerun)."""
+    from cli_helpers import invoke
+
+    folder = tmp_path_factory.mktemp("run_01") / "run"
+    code, lines = invoke("run", "--only", "01", "--out", folder)
+    assert code == 0, lines
+    return folder
