@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -10,6 +12,11 @@ from its_series import harrow_like_series
 from its_series import step_series as harrow_step_series
 
 from study.data.published import load_events, load_figures, load_review_tables
+
+try:
+    import fcntl  # POSIX: pytest-xdist workers share one run_01 (below)
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
 
 
 @pytest.fixture(autouse=True)
@@ -118,3 +125,34 @@ def design_setup(figures, **overrides):
     )
     weekly = read_records(config.resolve_path(WEEKLY_SYNTHETIC), "weekly")
     return evaluation_design.prepare(weekly, figures, **{**args, **overrides})
+
+
+def _study_run_01(folder: Path) -> Path:
+    from cli_helpers import invoke
+
+    code, lines = invoke("run", "--only", "01", "--out", folder)
+    assert code == 0, lines
+    return folder
+
+
+@pytest.fixture(scope="session")
+def run_01(tmp_path_factory) -> Path:
+    """`study run --only 01 --out <tmp>/run` (the real notebook 01 with the default parameters),
+    once per test session, for tests that only read the run folder (test_browser, test_compare's
+    rerun). Under pytest-xdist the first worker to need it writes it into the session's shared
+    temporary folder while the others wait on a lock (fcntl, POSIX); elsewhere once per process."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None or fcntl is None:
+        return _study_run_01(tmp_path_factory.mktemp("run_01") / "run")
+    shared = tmp_path_factory.getbasetemp().parent / "run_01"  # this session's, all workers'
+    shared.mkdir(exist_ok=True)
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            folder, done = shared / "run", shared / "done"
+            if not done.exists():
+                shutil.rmtree(folder, ignore_errors=True)  # a worker that failed midway
+                _study_run_01(folder)
+                done.touch()
+            return folder
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

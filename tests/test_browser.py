@@ -20,9 +20,6 @@ from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
 import pytest
-from typer.testing import CliRunner
-
-from study.run.cli import app
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -118,12 +115,9 @@ def chromium() -> Path:
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    """A real run folder: `study run --only 01 --out <tmp>`."""
-    folder = tmp_path_factory.mktemp("browser") / "run"
-    result = CliRunner().invoke(app, ["run", "--only", "01", "--out", str(folder)])
-    assert result.exit_code == 0, result.output
-    return folder
+def run_dir(run_01) -> Path:
+    """A real run folder: `study run --only 01 --out <tmp>` (conftest's `run_01`, shared)."""
+    return run_01
 
 
 @contextmanager

@@ -348,12 +348,12 @@ def test_diff_command_refuses_to_write_inside_a_run_folder(tmp_path):
     assert snapshot(b) == before
 
 
-def test_a_rerun_with_the_same_inputs_and_seed_shows_no_difference(tmp_path):
-    """Determinism: `study run --only 01` twice, then `study diff` -> nothing differs."""
-    runs = [tmp_path / "first" / "run", tmp_path / "second" / "run"]
-    for run in runs:
-        result = runner.invoke(app, ["run", "--only", "01", "--out", str(run)])
-        assert result.exit_code == 0, result.output
+def test_a_rerun_with_the_same_inputs_and_seed_shows_no_difference(run_01, tmp_path):
+    """Determinism: `study run --only 01` twice (the first is the shared `run_01`), then
+    `study diff` -> nothing differs."""
+    runs = [run_01, tmp_path / "run"]
+    result = runner.invoke(app, ["run", "--only", "01", "--out", str(runs[1])])
+    assert result.exit_code == 0, result.output
     out = tmp_path / "diff.csv"
     result = runner.invoke(
         app, ["diff", *map(str, runs), "--out", str(out)], env={"COLUMNS": "250"}

@@ -1,53 +1,39 @@
-"""Careless input through the command line, in subprocesses: `study validate` and `study run`
-on wrong dialects, wrong sheets, wrong kinds, near misses, dates out of range, empty extracts,
-folders and a 200,000-row extract with one repeated mistake.
+"""Careless input through the command line: `study validate` and `study run` on wrong
+dialects, wrong sheets, wrong kinds, near misses, dates out of range, empty extracts, folders and
+a 200,000-row extract with one repeated mistake.
 
 Every case asserts the exit code, no traceback and that the inputs are left byte-identical
 (and nothing is written beside them). The wording cases assert that the command prints exactly
 what `study.data.records.check_file` says (`.text`, `.full_text`, `.summary`), so validate and
 run word problems the same way; timings are measured by benchmarks/bench_validate.py, not
 asserted here.
+
+The commands run in this process with 80-column consoles (`cli_helpers.invoke`; an exception
+escaping a command fails the test); `test_all_lists_every_problem` and
+`test_run_says_a_folder_is_a_folder` run `python -m study` in a subprocess (COLUMNS=80), so the
+real entry point is covered for both commands.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import invoke, study_process
 
-import study
 from study.config import SYNTHETIC_DIR
 from study.data.records import check_file
 
 FIXTURES = Path(__file__).parent / "fixtures" / "records"
 GOOD = FIXTURES / "good_conversations.csv"
-SRC = Path(study.__file__).resolve().parents[1]  # the source tree under test
 
 
-def study_cli(*args: str, timeout: float = 120) -> tuple[int, list[str], float]:
-    """Run `python -m study ARGS` on the source tree under test: (exit code, lines, seconds)."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
-    }
-    env["COLUMNS"] = "80"
-    t = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "study", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        check=False,
-    )
-    return done.returncode, (done.stdout + done.stderr).splitlines(), time.perf_counter() - t
+def study_cli(*args: object) -> tuple[int, list[str]]:
+    """`study ARGS` in this process, on 80-column consoles: (exit code, output lines)."""
+    return invoke(*args, width=80)
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -167,7 +153,7 @@ def validate_runs(tmp_path_factory):
         if name not in cache:
             path, extra, code, folder = _make(tmp_path_factory.mktemp("case"), name)
             before, names = snapshot(folder), sorted(p.name for p in folder.iterdir())
-            got, lines, _ = study_cli("validate", path, *extra)
+            got, lines = study_cli("validate", path, *extra)
             cache[name] = {
                 "path": path, "extra": extra, "code": code, "got": got, "lines": lines,
                 "untouched": snapshot(folder) == before,
@@ -235,16 +221,16 @@ def test_sheet_option_picks_the_sheet(tmp_path):
     path, _, _, folder = _make(tmp_path, "data on the second sheet")
     before = snapshot(folder)
     for sheet in ("Data", "2"):
-        code, lines, _ = study_cli("validate", path, "--sheet", sheet)
+        code, lines = study_cli("validate", path, "--sheet", sheet)
         assert code == 0 and lines == [f"{path}: valid (conversations, 4 records, sheet 'Data')"]
-    code, lines, _ = study_cli("validate", path, "--sheet", "Summary")
+    code, lines = study_cli("validate", path, "--sheet", "Summary")
     assert code == 2 and len(lines) == 1 and "sheets: 'Notes', 'Data'" in lines[0]
     assert snapshot(folder) == before
 
 
 def test_all_lists_every_problem(tmp_path):
     path, _, _, _ = _make(tmp_path, "near miss site (Harrow, harow)")
-    code, lines, _ = study_cli("validate", path, "--all")
+    code, lines = study_process("validate", path, "--all")  # the real entry point
     assert code == 2 and no_traceback(lines)
     assert lines == check_file(path).full_text.splitlines()
     assert len(lines) == 1 + 8
@@ -255,7 +241,7 @@ def test_report_writes_every_problem_and_refuses_to_overwrite_the_input(tmp_path
     before = snapshot(folder)
     report = tmp_path / "out" / "problems.csv"
     report.parent.mkdir()
-    code, lines, _ = study_cli("validate", path, "--report", report)
+    code, lines = study_cli("validate", path, "--report", report)
     assert code == 2 and lines[-1] == f"wrote {report} (8 problems)"
     written = pd.read_csv(report, dtype={"row": "Int64"}, keep_default_na=False)
     expected = check_file(path).problems
@@ -266,7 +252,7 @@ def test_report_writes_every_problem_and_refuses_to_overwrite_the_input(tmp_path
         (tmp_path / "missing" / "problems.csv", "does not exist"),
         (tmp_path / "out", "is a folder"),
     ]:
-        code, lines, _ = study_cli("validate", path, "--report", target)
+        code, lines = study_cli("validate", path, "--report", target)
         assert code == 2 and len(lines) == 1 and words in lines[0], lines
     assert snapshot(folder) == before
 
@@ -292,20 +278,26 @@ def big_extract(tmp_path_factory) -> Path:
     return _repeated_mistake(folder / "conversations.csv")
 
 
-def test_200k_rows_one_mistake_library_is_short(big_extract):
-    check = check_file(big_extract)
+@pytest.fixture(scope="module")
+def big_check(big_extract):
+    """`check_file` on the 200,000-row extract, kind inferred (about 1.5 s, so once)."""
+    return check_file(big_extract)
+
+
+def test_200k_rows_one_mistake_library_is_short(big_check):
+    check = big_check
     text = check.text
     assert len(check.problems) == 200_000
     assert len(text.splitlines()) == 3
     assert "(did you mean 'harrow'?)" in check.lines()[0]
 
 
-def test_200k_rows_one_mistake_validate_is_short(big_extract):
+def test_200k_rows_one_mistake_validate_is_short(big_extract, big_check):
     before = snapshot(big_extract.parent)
-    code, lines, _ = study_cli("validate", big_extract, timeout=60)  # a hang guard, not a timing
+    code, lines = study_cli("validate", big_extract)
     assert code == 2 and no_traceback(lines)
     assert len(lines) < 50
-    assert lines == check_file(big_extract).text.splitlines()
+    assert lines == big_check.text.splitlines()
     assert snapshot(big_extract.parent) == before
 
 
@@ -315,9 +307,11 @@ def _params(tmp_path: Path, name: str, value: Path) -> Path:
     return params
 
 
-def _run_refuses(tmp_path: Path, notebook: str, name: str, value: Path) -> list[str]:
+def _run_refuses(
+    tmp_path: Path, notebook: str, name: str, value: Path, command=study_cli
+) -> list[str]:
     out = tmp_path / "run"
-    code, lines, _ = study_cli(
+    code, lines = command(
         "run", "--only", notebook, "--params", _params(tmp_path, name, value), "--out", out
     )
     assert code == 2 and no_traceback(lines)
@@ -326,11 +320,11 @@ def _run_refuses(tmp_path: Path, notebook: str, name: str, value: Path) -> list[
     return lines
 
 
-def test_run_says_the_200k_mistake_in_one_line_as_validate_does(tmp_path, big_extract):
+def test_run_says_the_200k_mistake_in_one_line_as_validate_does(tmp_path, big_extract, big_check):
     before = snapshot(big_extract.parent)
     (line,) = _run_refuses(tmp_path, "01", "conversations_path", big_extract)
     assert check_file(big_extract, "conversations").summary in line
-    assert check_file(big_extract).lines()[0] in line  # the same words as study validate
+    assert big_check.lines()[0] in line  # the same words as study validate
     assert snapshot(big_extract.parent) == before
 
 
@@ -358,5 +352,5 @@ def test_run_words_merged_values_as_validate_does(tmp_path):
 def test_run_says_a_folder_is_a_folder(tmp_path):
     folder = tmp_path / "extract.csv"
     folder.mkdir()
-    (line,) = _run_refuses(tmp_path, "03", "weekly_path", folder)
+    (line,) = _run_refuses(tmp_path, "03", "weekly_path", folder, study_process)  # real entry
     assert "is a folder, not a file" in line

@@ -1,8 +1,10 @@
-"""`study run` under interrupts, unwritable folders and careless parameters, in subprocesses.
+"""`study run` under interrupts, unwritable folders and careless parameters.
 
-The interrupt test sends real SIGINTs to the process group of a running `study run` (what a
-terminal's Ctrl-C does) and asserts exit 130 within 10 s, one line, no traceback, no process
-left behind and a run folder marked incomplete that `study index` and `study diff` accept.
+The interrupt test sends real SIGINTs to the process group of a running `python -m study run`
+subprocess (what a terminal's Ctrl-C does) and asserts exit 130 within 10 s, one line, no
+traceback, no process left behind and a run folder marked incomplete that `study index` and
+`study diff` accept. The other commands run in this process on 200-column consoles
+(`cli_helpers.invoke`; an exception escaping a command fails the test).
 """
 
 from __future__ import annotations
@@ -16,32 +18,33 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_helpers import SRC, invoke, process_env, study_process
 
-import study
 from study.errors import StudyInputError
 from study.run import disclosure
 from study.run.parameters import dates_outside_series
 from study.run.signals import alive, descendants
 
-SRC = Path(study.__file__).resolve().parents[1]
 POSIX = pytest.mark.skipif(os.name != "posix", reason="signals and /proc: POSIX only")
 
 
-def _env() -> dict:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
-    }
-    env["COLUMNS"] = "200"
-    return env
+def study_cli(*args: str) -> tuple[int, str]:
+    """`study ARGS` in this process, on 200-column consoles: (exit code, output text)."""
+    code, lines = invoke(*args, width=200)
+    return code, "\n".join(lines).strip()
 
 
-def study_cli(*args: str, timeout: float = 120) -> tuple[int, str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "study", *args],
-        capture_output=True, text=True, timeout=timeout, env=_env(),
-    )  # fmt: skip
-    return done.returncode, (done.stdout + done.stderr).strip()
+def kernels(pid: int) -> list[int]:
+    """The Jupyter kernels among the processes below `pid` (from /proc/<pid>/cmdline)."""
+    found = []
+    for child in descendants(pid):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"ipykernel" in cmdline:
+            found.append(child)
+    return found
 
 
 def one_clean_line(text: str) -> None:
@@ -53,16 +56,17 @@ def one_clean_line(text: str) -> None:
 @POSIX
 def test_two_sigints_stop_a_running_study_run_within_10_s(tmp_path):
     out = tmp_path / "run"
+    jobs = 2  # notebooks at once: the interrupt comes when each worker has started its kernel
     proc = subprocess.Popen(
-        [sys.executable, "-m", "study", "run", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+        [sys.executable, "-m", "study", "run", "--jobs", str(jobs), "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=process_env(200),
         start_new_session=True,  # its own process group, as a terminal gives it
     )  # fmt: skip
     deadline = time.monotonic() + 180
-    while not list((out / "notebooks").glob("*.ipynb")) and time.monotonic() < deadline:
+    while not (list((out / "notebooks").glob("*.ipynb")) and len(kernels(proc.pid)) >= jobs):
         assert proc.poll() is None, proc.communicate()
-        time.sleep(0.2)
-    time.sleep(1.0)
+        assert time.monotonic() < deadline, "the kernels had not started 180 s after the start"
+        time.sleep(0.1)
     below = descendants(proc.pid)
     assert below, "the run should have worker processes"
     t0 = time.monotonic()
@@ -78,7 +82,9 @@ def test_two_sigints_stop_a_running_study_run_within_10_s(tmp_path):
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr and "Exception ignored" not in stderr
     assert stderr.strip().splitlines()[-1].startswith("error: interrupted (SIGINT)")
-    time.sleep(1.5)  # kernels are SIGTERMed, then SIGKILLed after 2 s at most
+    gone = time.monotonic() + 1.5  # kernels are SIGTERMed, then SIGKILLed after 2 s at most
+    while [p for p in below if alive(p)] and time.monotonic() < gone:
+        time.sleep(0.05)
     assert [p for p in below if alive(p)] == []
     marker = (out / "INTERRUPTED.txt").read_text()
     assert "finished:" in marker and "not started:" in marker
@@ -308,8 +314,9 @@ def test_team_of_four_user_extract_shows_no_small_count_in_its_run_folder(tmp_pa
         f"run_name: team4\nparameters:\n  conversations_path: {extract}\n", encoding="utf-8"
     )
     out = tmp_path / "run"
-    code, text = study_cli("run", "--params", str(params), "--only", "01", "--only", "02",
-                           "--out", str(out), timeout=600)  # fmt: skip
+    code, lines = study_process("run", "--params", params, "--only", "01", "--only", "02",
+                                "--out", out, timeout=600, columns=200)  # fmt: skip
+    text = "\n".join(lines)
     assert code == 0, text
     estimates = pd.read_csv(out / "estimates.csv")
     other = estimates[estimates["site"] == "other"]
