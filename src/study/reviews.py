@@ -131,9 +131,9 @@ def review_increase_risk_ratios(
 
     Innovation site vs old locality team (within Covid, within non-Covid, pooled) and Covid vs
     non-Covid (within each team); `study.proportions.compare_proportions` (Wilson proportions,
-    Newcombe difference, Katz log risk ratio). `ongoing` is a bound for the reviews still
-    ongoing: "exclude" (the published basis), "as_increase" (every ongoing review ends in an
-    increase) or "as_no_increase" (none does).
+    Newcombe difference, Katz log risk ratio; no odds ratio). `ongoing` is a bound for the
+    reviews still ongoing: "exclude" (the published basis), "as_increase" (every ongoing review
+    ends in an increase) or "as_no_increase" (none does).
     """
     from study.proportions import compare_proportions
 
@@ -195,9 +195,8 @@ def review_increase_risk_ratios(
             alpha=alpha,
             label=f"share of {base} reviews with an increase, {label}",
             names=names,
+            odds_ratio=False,
         )
-        keep = t["quantity"].str.contains("proportion|risk ratio|difference")
-        t = t[keep].copy()
         if ongoing != "exclude":
             basis = f"ongoing reviews counted {ongoing.replace('_', ' ')} (bound)"
             t["note"] = [f"{n}; {basis}" if n else basis for n in t["note"]]
