@@ -7,8 +7,10 @@ import pytest
 from scipy import stats
 
 from study.bootstrap import (
+    _BATCH_VALUES,
     acceleration,
     bootstrap_ci,
+    bootstrap_distribution,
     difference_in_means,
     jackknife_values,
     mean_statistic,
@@ -129,6 +131,36 @@ def test_batches_do_not_change_the_answer(skewed, monkeypatch):
     monkeypatch.setattr(bs, "_BATCH_VALUES", 4000)
     batched = bootstrap_ci([skewed], seed=9)
     assert batched.theta_boot.tobytes() == whole.theta_boot.tobytes()
+
+
+def _distribution_reference(samples, statistic, n_resamples, rng, batch_values=_BATCH_VALUES):
+    """The former `bootstrap_distribution`: each batch gathered and reduced in one piece."""
+    largest = max(len(s) for s in samples)
+    batch = max(1, batch_values // (largest * len(samples)))
+    out = np.empty(n_resamples, dtype=float)
+    for start in range(0, n_resamples, batch):
+        b = min(batch, n_resamples - start)
+        resampled = [s[rng.integers(0, len(s), size=(b, len(s)), dtype=np.int32)] for s in samples]
+        out[start : start + b] = statistic(*resampled, axis=-1)
+    return out
+
+
+def _sum_gap(x, y, axis=-1):
+    return 52 * (np.sum(y, axis=axis) - np.sum(x, axis=axis))
+
+
+@pytest.mark.parametrize(
+    ("sizes", "statistic"),
+    [((400,), mean_statistic), ((300, 7), difference_in_means), ((2500, 2100), _sum_gap)],
+)
+def test_chunked_gathering_gives_the_reference_distribution(sizes, statistic):
+    """Same draws, same statistic bit for bit, with one batch and with several (two samples
+    of 300 and 7: batches of 6,666 resamples; of 2,500 and 2,100: 800, chunks of 13 rows)."""
+    gen = np.random.default_rng(3)
+    samples = [gen.gamma(0.6, 50.0, n) - 20.0 for n in sizes]
+    got = bootstrap_distribution(samples, statistic, 10_000, np.random.default_rng(8))
+    ref = _distribution_reference(samples, statistic, 10_000, np.random.default_rng(8))
+    assert got.tobytes() == ref.tobytes()
 
 
 @pytest.mark.parametrize(

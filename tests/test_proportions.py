@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
-from statsmodels.stats.proportion import confint_proportions_2indep
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    multinomial_proportions_confint,
+)
 
 from study.errors import StudyInputError
 from study.proportions import (
@@ -27,6 +31,7 @@ from study.proportions import (
     multinomial_ci,
     newcombe_difference_ci,
     shares_to_counts,
+    sison_glaz_intervals,
     smallest_clear_denominator,
     wilson_interval,
 )
@@ -106,6 +111,32 @@ def test_sison_glaz_matches_r_multinomialci_example():
     np.testing.assert_allclose(got, expected, atol=1e-4)
     assert (t["method"] == SISON_GLAZ).all()
     assert not t["note"].str.contains("indicative").any()  # 7 categories: within design
+
+
+SISON_GLAZ_CASES = [
+    [56, 72, 73, 59, 62, 87, 58],
+    [1048, 150, 299],
+    [1, 0],
+    [0, 5],
+    [2, 1],
+    [1, 1, 1],
+    [10, 0, 0, 0],
+    [0, 0, 1, 0, 0, 0, 0],
+    [400, 0, 1, 2, 399, 7],
+    [5028, 958],
+    [3, 17, 0, 250, 41],
+]
+
+
+@pytest.mark.parametrize("counts", SISON_GLAZ_CASES)
+def test_sison_glaz_is_statsmodels_computation_to_the_bit(counts):
+    """The vectorised port against statsmodels' category-by-category original."""
+    for alpha in (0.01, 0.05, 0.2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ref = multinomial_proportions_confint(counts, alpha=alpha, method="sison-glaz")
+            got = sison_glaz_intervals(counts, alpha=alpha)
+        np.testing.assert_array_equal(got, ref)
 
 
 def test_sison_glaz_three_categories_is_flagged():
@@ -201,6 +232,17 @@ def test_comparison_denominator_sensitivity_rows():
     assert t.loc[2, "estimate"] == pytest.approx(0.07)
     assert t.loc[0, "ci_width"] > t.loc[2, "ci_width"]
     assert {"p_value", "p_fisher", "nobs1", "nobs0"} <= set(t.columns)
+
+
+def test_without_the_odds_ratio_the_other_rows_are_unchanged():
+    """odds_ratio=False leaves out the last row only; the sensitivity's Fisher p-value is the
+    one the full comparison's odds-ratio row carries."""
+    full = compare_published_shares(0.16, 1200, 0.09, 1000, label="C3")
+    short = compare_published_shares(0.16, 1200, 0.09, 1000, label="C3", odds_ratio=False)
+    pd.testing.assert_frame_equal(short, full.iloc[:4])
+    sens = comparison_denominator_sensitivity(0.16, 0.09, [(1200, 1000)])
+    assert sens["p_fisher"].iloc[0] == full["p_value"].iloc[4]
+    assert sens["p_value"].iloc[0] == full["p_value"].iloc[2]
 
 
 def sens_table(nobs0, lows, highs):

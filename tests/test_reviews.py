@@ -88,6 +88,18 @@ def test_ongoing_reviews_as_a_bound_on_the_increase_share(review_tables):
         reviews.review_increase_risk_ratios(review_tables, ongoing="drop")
 
 
+@pytest.mark.parametrize("ongoing", reviews.ONGOING_RULES)
+def test_increase_risk_ratios_from_the_blocks_equal_those_from_the_tables(review_tables, ongoing):
+    """The blocks built once (as notebook 05 does for its three bases) give the same table."""
+    from study.data.published import review_blocks
+
+    blocks = review_blocks(review_tables)
+    pd.testing.assert_frame_equal(
+        reviews.review_increase_risk_ratios(blocks, ongoing=ongoing),
+        reviews.review_increase_risk_ratios(review_tables, ongoing=ongoing),
+    )
+
+
 def synthetic_reviews() -> pd.DataFrame:
     rng = np.random.default_rng(5)
     rows = []

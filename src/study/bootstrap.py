@@ -21,6 +21,8 @@ from study.errors import StudyInputError
 MIN_RESAMPLES = 1000
 # Resample in batches so a batch never holds more than this many values (memory bound).
 _BATCH_VALUES = 4_000_000
+# Resampled values gathered and reduced at once inside a batch (fits in a CPU cache).
+_CHUNK_VALUES = 65_536
 
 Statistic = Callable[..., np.ndarray]
 
@@ -89,15 +91,21 @@ def bootstrap_distribution(
     """Statistic over `n_resamples` stratified resamples, computed in vectorised batches.
 
     Each sample is resampled with replacement to its own size; `statistic(*resampled, axis=-1)`
-    receives arrays of shape (batch, n_j).
+    receives arrays of shape (rows, n_j), one resample per row. The indices of a batch are
+    drawn at once (sample by sample); the resampled values are gathered and reduced a few
+    rows at a time, so they stay in cache.
     """
     largest = max(len(s) for s in samples)
     batch = max(1, _BATCH_VALUES // (largest * len(samples)))
+    rows = max(1, _CHUNK_VALUES // (largest * len(samples)))
     out = np.empty(n_resamples, dtype=float)
     for start in range(0, n_resamples, batch):
         b = min(batch, n_resamples - start)
-        resampled = [s[rng.integers(0, len(s), size=(b, len(s)), dtype=np.int32)] for s in samples]
-        out[start : start + b] = statistic(*resampled, axis=-1)
+        drawn = [rng.integers(0, len(s), size=(b, len(s)), dtype=np.int32) for s in samples]
+        for first in range(0, b, rows):
+            chunk = slice(first, min(first + rows, b))
+            resampled = [np.take(s, i[chunk]) for s, i in zip(samples, drawn, strict=True)]
+            out[start + chunk.start : start + chunk.stop] = statistic(*resampled, axis=-1)
     return out
 
 

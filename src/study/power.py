@@ -273,11 +273,54 @@ class BatchFit:
     converged: np.ndarray  # (B,) bool
 
 
-def _weighted_gram(w: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """X' diag(w_b) X for every row w_b of `w` (B x n): one matrix product with the n x p^2
-    table of column products."""
+def _moment_table(X: np.ndarray) -> tuple[np.ndarray, list[list[int]]]:
+    """The (q + p + 1) x n table [X_j X_k (j <= k); X'; 1'] whose product with weights W (n x
+    B, a series per column) gives the q = p (p + 1) / 2 distinct entries of X' diag(w_b) X, X'w_b
+    and sum w_b at once; and where[j][k], the table row of entry (j, k) of X' diag(w) X."""
     n, p = X.shape
-    return (w @ (X[:, :, None] * X[:, None, :]).reshape(n, p * p)).reshape(-1, p, p)
+    pairs = [(j, k) for j in range(p) for k in range(j, p)]
+    where = [[0] * p for _ in range(p)]
+    for row, (j, k) in enumerate(pairs):
+        where[j][k] = where[k][j] = row
+    products = [X[:, j] * X[:, k] for j, k in pairs]
+    return np.vstack([*products, X.T, np.ones(n)]), where
+
+
+def _cholesky(gram: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+    """Lower Cholesky factors L (L L' = G) of B symmetric positive definite p x p matrices G,
+    given and returned entry by entry (gram[j][k] holds G_jk of every matrix, shape (B,));
+    NaN where a G is not positive definite."""
+    p = len(gram)
+    low: list[list[np.ndarray]] = [[] for _ in range(p)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for j in range(p):
+            for k in range(j + 1):
+                s = gram[j][k] - sum((low[j][m] * low[k][m] for m in range(k)), start=0.0)
+                low[j].append(np.sqrt(s) if j == k else s / low[k][k])
+    return low
+
+
+def _cholesky_solve(low: list[list[np.ndarray]], b: np.ndarray) -> np.ndarray:
+    """x with L L' x = b for each of B systems (`_cholesky` factors; b and x are p x B)."""
+    p = len(low)
+    z: list[np.ndarray] = []
+    for i in range(p):  # L z = b
+        z.append((b[i] - sum((low[i][m] * z[m] for m in range(i)), start=0.0)) / low[i][i])
+    x: list[np.ndarray] = [np.empty(0)] * p
+    for i in reversed(range(p)):  # L' x = z
+        x[i] = (z[i] - sum((low[m][i] * x[m] for m in range(i + 1, p)), start=0.0)) / low[i][i]
+    return np.vstack(x)
+
+
+def _inverse_diagonal(low: list[list[np.ndarray]]) -> np.ndarray:
+    """diag(G^-1) = column sums of squares of L^-1 for each of B matrices (p x B)."""
+    p = len(low)
+    inv = [[np.empty(0)] * p for _ in range(p)]  # inv[i][k] = (L^-1)_ik, i >= k
+    for k in range(p):
+        inv[k][k] = 1.0 / low[k][k]
+        for i in range(k + 1, p):
+            inv[i][k] = -sum(low[i][m] * inv[m][k] for m in range(k, i)) / low[i][i]
+    return np.vstack([sum(inv[i][k] ** 2 for i in range(k, p)) for k in range(p)])
 
 
 def fit_poisson_batch(
@@ -285,38 +328,65 @@ def fit_poisson_batch(
 ) -> BatchFit:
     """Poisson GLM, log link, by IRLS on every row of `y` (B x n) at once, design `X` (n x p).
 
-    Same estimates as statsmodels `GLM(y, X, Poisson()).fit(scale="X2")` row by row: scale =
-    Pearson X2 / (n - p) when `quasi` (else 1), SE = sqrt(scale diag((X'WX)^-1))."""
-    y = np.asarray(y, dtype=float)
+    Same estimates as statsmodels `GLM(y, X, Poisson()).fit(scale="X2")` row by row: start at
+    mu = y + 0.5, stop when every row's deviance changes by at most tol (|dev| + 0.1); scale =
+    Pearson X2 / (n - p) when `quasi` (else 1), SE = sqrt(scale diag((X'WX)^-1)). With the
+    canonical log link, IRLS after its first step is Newton's method, beta += (X'WX)^-1 X'(y -
+    mu): each step costs mu = exp(X beta) and one product of mu with `_moment_table` (X'WX, X'mu
+    and sum mu), the deviance 2 sum(y log y - y X beta - (y - mu)) comes from sums (y'X beta,
+    sum y log y, sum y, sum mu), and the p x p systems are solved by Cholesky, vectorised over
+    the series (X of full column rank)."""
+    y = np.asarray(y)
     X = np.asarray(X, dtype=float)
     if y.ndim != 2 or X.ndim != 2 or y.shape[1] != X.shape[0]:
         raise StudyInputError(f"y must be B x n and X n x p; got {y.shape} and {X.shape}")
     n, p = X.shape
     if n <= p:
         raise StudyInputError(f"fit_poisson_batch: {n} weeks for {p} coefficients")
-    mu = y + 0.5
-    eta = np.log(mu)
-    positive = y > 0
-    ylogy = np.where(positive, y * np.log(np.where(positive, y, 1.0)), 0.0)
-    beta = np.zeros((y.shape[0], p))
-    dev_old = np.full(y.shape[0], np.inf)
-    converged = np.zeros(y.shape[0], bool)
-    for _ in range(max_iter):
-        z = eta + (y - mu) / mu
-        xtwx = _weighted_gram(mu, X)
-        xtwz = (mu * z) @ X
-        beta = np.linalg.solve(xtwx, xtwz[..., None])[..., 0]
-        eta = beta @ X.T
-        mu = np.exp(eta)
-        dev = 2 * np.sum(ylogy - y * eta - (y - mu), axis=1)
+    if max_iter < 1:
+        raise StudyInputError(f"fit_poisson_batch: max_iter must be at least 1, got {max_iter}")
+    yt = np.array(y.T, dtype=float, order="C")  # n x B, a series per column; overwritten below
+    table, where = _moment_table(X)
+    x_mu = slice(len(table) - p - 1, len(table) - 1)  # rows of X'mu in the moments
+
+    def gram(moments):
+        return [[moments[where[j][k]] for k in range(p)] for j in range(p)]
+
+    logs = np.log(yt, out=np.zeros_like(yt), where=yt > 0)
+    ylogy = np.einsum("ib,ib->b", yt, logs)
+    y_sum = yt.sum(axis=0)
+    yX = X.T @ yt
+    # first IRLS step from mu = y + 0.5: X'W z with working response z = log mu + (y - mu) / mu
+    mu = yt + 0.5
+    moments = table @ mu
+    np.log(mu, out=logs)
+    logs *= mu
+    beta = _cholesky_solve(_cholesky(gram(moments)), X.T @ logs + (yX - moments[x_mu]))
+    del logs
+    dev_old = np.full(yt.shape[1], np.inf)
+    for step in range(max_iter):
+        np.matmul(X, beta, out=mu)
+        np.exp(mu, out=mu)
+        moments = table @ mu
+        dev = 2 * (ylogy - np.einsum("jb,jb->b", yX, beta) - y_sum + moments[-1])
         converged = np.abs(dev - dev_old) <= tol * (np.abs(dev) + 0.1)
-        if converged.all():
+        if converged.all() or step == max_iter - 1:
             break
         dev_old = dev
-    cov_diag = np.diagonal(np.linalg.inv(_weighted_gram(mu, X)), axis1=1, axis2=2)
-    scale = np.sum((y - mu) ** 2 / mu, axis=1) / (n - p) if quasi else np.ones(y.shape[0])
+        beta = beta + _cholesky_solve(_cholesky(gram(moments)), yX - moments[x_mu])
+    cov_diag = _inverse_diagonal(_cholesky(gram(moments)))
+    if quasi:
+        yt -= mu
+        yt **= 2
+        yt /= mu
+        scale = yt.sum(axis=0) / (n - p)
+    else:
+        scale = np.ones(yt.shape[1])
     return BatchFit(
-        params=beta, se=np.sqrt(cov_diag * scale[:, None]), scale=scale, converged=converged
+        params=np.ascontiguousarray(beta.T),
+        se=np.ascontiguousarray(np.sqrt(cov_diag * scale).T),
+        scale=scale,
+        converged=converged,
     )
 
 
@@ -474,19 +544,23 @@ def simulate_series(
     red = np.asarray(reductions, dtype=float)
     if np.any((red < 0) | (red >= 1)):
         raise StudyInputError(f"reductions must be in [0, 1), got {list(red)}")
-    n = model.weeks_before + weeks_after
-    u = np.zeros((n_sims, n))
+    pre, n = model.weeks_before, model.weeks_before + weeks_after
+    u = np.zeros((n, n_sims))  # week-major: each AR(1) step is one contiguous row
     if model.latent_sd > 0:
         e = rng.standard_normal((n_sims, n))
         rho, sd = model.latent_rho, model.latent_sd
-        u[:, 0] = sd * e[:, 0]
-        innov = sd * math.sqrt(1 - rho**2)
-        for i in range(1, n):  # n steps, vectorised over the series
-            u[:, i] = rho * u[:, i - 1] + innov * e[:, i]
-    post = model.weeks(weeks_after) >= 0
-    log_mu = model.log_mean(weeks_after) + u - model.latent_sd**2 / 2
-    step = np.log1p(-red)[:, None, None] * post[None, None, :]
-    return rng.poisson(np.exp(log_mu[None] + step))
+        np.multiply(e.T, sd * math.sqrt(1 - rho**2), out=u)  # innovations
+        u[0] = sd * e[:, 0]
+        carried = np.empty(n_sims)
+        for i in range(1, n):  # u_i = rho u_(i-1) + innovation_i, vectorised over the series
+            np.multiply(u[i - 1], rho, out=carried)
+            u[i] += carried
+    log_mu = model.log_mean(weeks_after) + u.T - model.latent_sd**2 / 2
+    mean = np.empty((len(red), n_sims, n))
+    mean[:, :, :pre] = np.exp(log_mu[:, :pre])  # before go-live: the same for every reduction
+    for k, step in enumerate(np.log1p(-red)):
+        mean[k, :, pre:] = np.exp(log_mu[:, pre:] + step)
+    return rng.poisson(mean)
 
 
 def _detections(model, weeks_after, reductions, *, alpha, n_sims, rng):

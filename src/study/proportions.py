@@ -5,8 +5,9 @@ quantity, estimate, ci_low, ci_high, level, method, n, then p_value and note).
 
 Methods and references
 - Wilson score interval for one proportion (Wilson 1927), via statsmodels `proportion_confint`.
-- Simultaneous intervals for a multinomial split: Goodman (1965) and Sison & Glaz (1995), via
-  statsmodels `multinomial_proportions_confint`.
+- Simultaneous intervals for a multinomial split: Goodman (1965) via statsmodels
+  `multinomial_proportions_confint`, and Sison & Glaz (1995) by `sison_glaz_intervals`, the
+  same computation as statsmodels' vectorised over the categories.
 - Difference of two independent proportions: Newcombe's hybrid score interval, method 10 of
   Newcombe (1998, Stat Med 17:873-890), built from the two Wilson intervals.
 - Risk ratio: Katz log interval (Katz et al. 1978), var(log RR) = 1/x1 - 1/n1 + 1/x0 - 1/n0
@@ -25,7 +26,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 from statsmodels.stats.proportion import (
     confint_proportions_2indep,
     multinomial_proportions_confint,
@@ -148,7 +149,10 @@ def multinomial_ci(
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                ci = multinomial_proportions_confint(arr, alpha=alpha, method=m)
+                if m == "sison-glaz":
+                    ci = sison_glaz_intervals(arr, alpha=alpha)
+                else:
+                    ci = multinomial_proportions_confint(arr, alpha=alpha, method=m)
             note = "simultaneous over all categories"
             if m == "sison-glaz" and _sison_glaz_degenerate(ci, arr):
                 # statsmodels' Sison-Glaz returns [1, 1] at a 100% category (and [0, 1] for
@@ -181,6 +185,91 @@ def multinomial_ci(
                 }
             )
     return estimate_table(rows)
+
+
+def _poisson_cdf(x: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """P(Z <= x), Z ~ Poisson(mu), as `scipy.stats.poisson.cdf` computes it (pdtr of floor x;
+    0 below the support)."""
+    return np.where(x >= 0, special.pdtr(np.floor(np.maximum(x, 0)), mu), 0.0)
+
+
+def _poisson_between(low: np.ndarray, high: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """P(low <= Z <= high), Z ~ Poisson(mu)."""
+    return _poisson_cdf(high, mu) - _poisson_cdf(low - 1, mu)
+
+
+def sison_glaz_intervals(counts, *, alpha: float = 0.05) -> np.ndarray:
+    """Sison & Glaz (1995) simultaneous intervals (k x 2) for a multinomial split.
+
+    The computation of statsmodels `multinomial_proportions_confint(method="sison-glaz")`
+    (0.15; its search for c with nu(c) <= 1 - alpha < nu(c + 1), nu(c) from the truncated
+    Poisson moments and the Edgeworth expansion, nu = 1 once c + 1 >= n), with each nu(c)
+    computed for all categories at once instead of category by category: the same operations
+    on the same values, so the same limits."""
+    alpha = check_alpha(alpha)
+    counts = np.array(counts, dtype=float)
+    if (counts < 0).any():
+        raise StudyInputError("counts must be >= 0")
+    n = counts.sum()
+    proportions = counts / n
+    powers = [np.array([p**r for p in counts]) for r in range(1, 5)]  # as scalar p**r
+    log_pmf_n = np.log(np.exp(special.xlogy(n, n) - special.gammaln(n + 1) - n))
+
+    def nu(c: float) -> float:
+        b, a = np.maximum(counts - c, 0), np.minimum(counts + c, n)
+        inside = _poisson_between(b, a, counts)
+        mu_r1, mu_r2, mu_r3, mu_r4 = (
+            powers[r - 1]
+            * (
+                1
+                - (
+                    (
+                        _poisson_between(a - r + 1, a, counts)
+                        - _poisson_between(b - r, b - 1, counts)
+                    )
+                    / inside
+                )
+            )
+            for r in range(1, 5)
+        )
+        mu = mu_r1
+        mu2 = mu_r2 + mu - mu**2
+        mu3 = mu_r3 + mu_r2 * (3 - 3 * mu) + mu - 3 * mu**2 + 2 * mu**3
+        mu4 = (
+            mu_r4
+            + mu_r3 * (6 - 4 * mu)
+            + mu_r2 * (7 - 12 * mu + 6 * mu**2)
+            + mu
+            - 4 * mu**2
+            + 6 * mu**3
+            - 3 * mu**4
+        )
+        g1 = mu3.sum() / mu2.sum() ** 1.5
+        g2 = (mu4.sum() - 3 * (mu2**2).sum()) / mu2.sum() ** 2
+        x = (n - mu.sum()) / np.sqrt(mu2.sum())
+        phi = np.exp(-(x**2) / 2) / np.sqrt(2 * np.pi)
+        h3 = x**3 - 3 * x
+        h4 = x**4 - 6 * x**2 + 3
+        h6 = x**6 - 15 * x**4 + 45 * x**2 - 15
+        f = phi * (1 + g1 * h3 / 6 + g2 * h4 / 24 + g1**2 * h6 / 72)
+        edgeworth = f / np.sqrt(mu2.sum())
+        return np.exp(np.sum(np.log(inside)) + np.log(edgeworth) - log_pmf_n)
+
+    c = 0.0
+    nuc = 0.0
+    nucp1 = nu(c + 1) if c + 1 < n else 1.0
+    while not (nuc <= (1 - alpha) < nucp1):
+        if c > n:
+            raise StudyInputError(
+                "Sison-Glaz: no c solves nu(c) <= 1 - alpha < nu(c + 1) for these counts"
+            )
+        c += 1
+        nuc = nucp1
+        nucp1 = nu(c + 1) if c + 1 < n else 1.0
+    g = (1 - alpha - nuc) / (nucp1 - nuc)
+    ci_lower = np.maximum(proportions - c / n, 0)
+    ci_upper = np.minimum(proportions + (c + 2 * g) / n, 1)
+    return np.array([ci_lower, ci_upper]).T
 
 
 def _sison_glaz_degenerate(ci: np.ndarray, counts: np.ndarray) -> bool:
@@ -250,13 +339,15 @@ def compare_proportions(
     names: tuple[str, str] = ("after", "before"),
     ratio_method: str = "katz-log",
     note: str = "",
+    odds_ratio: bool = True,
 ) -> pd.DataFrame:
     """Compare two independent proportions p1 = count1/nobs1 against p0 = count0/nobs0.
 
     Rows: each proportion (Wilson); difference p1 - p0 (Newcombe method 10, p-value from the
     Pearson chi-square test without continuity correction); risk ratio p1/p0 (Katz log, or
     Koopman score with ratio_method="score"); odds ratio (conditional MLE, exact interval,
-    Fisher's exact two-sided p-value).
+    Fisher's exact two-sided p-value), left out with `odds_ratio=False` (its exact interval
+    is the costly part).
     """
     alpha = check_alpha(alpha)
     k1, n1 = _check_pair(count1, nobs1, "count1", "nobs1")
@@ -281,7 +372,7 @@ def compare_proportions(
                 "note": f"{k}/{n}",
             }
         )
-    table = np.array([[k1, n1 - k1], [k0, n0 - k0]])
+    table = _two_by_two(k1, n1, k0, n0)
     if (table.sum(axis=0) == 0).any():
         chi_p = np.nan
     else:
@@ -327,28 +418,44 @@ def compare_proportions(
             "note": rr_note,
         }
     )
+    if odds_ratio:
+        rows.append(_odds_ratio_row(table, alpha=alpha, label=label, names=names, base=base))
+    out = estimate_table(rows)
+    if note:
+        out["note"] = [f"{n}; {note}" if n else note for n in out["note"]]
+    return out
+
+
+def _two_by_two(k1: int, n1: int, k0: int, n0: int) -> np.ndarray:
+    """The 2 x 2 table [[events, non-events] after, [events, non-events] before]."""
+    return np.array([[k1, n1 - k1], [k0, n0 - k0]])
+
+
+def _fisher_p(table: np.ndarray) -> float:
+    """Two-sided p-value of Fisher's exact test (scipy)."""
+    return float(stats.fisher_exact(table).pvalue)
+
+
+def _odds_ratio_row(
+    table: np.ndarray, *, alpha: float, label: str, names: tuple[str, str], base: dict
+) -> dict:
+    """The odds ratio row of `compare_proportions`: conditional MLE, exact interval, Fisher."""
     res = stats.contingency.odds_ratio(table, kind="conditional")
     oci = res.confidence_interval(confidence_level=1 - alpha)
     or_note = "p: Fisher's exact test, two-sided"
     or_ok = not np.isnan(res.statistic)
     if not or_ok:
         or_note = "failed: the odds ratio is undefined (no events or no non-events); " + or_note
-    rows.append(
-        {
-            **base,
-            "quantity": label_quantity(label, f"odds ratio {names[0]} / {names[1]}"),
-            "estimate": float(res.statistic),
-            "ci_low": float(oci.low) if or_ok else math.nan,
-            "ci_high": float(oci.high) if or_ok else math.nan,
-            "method": "conditional MLE, exact interval",
-            "p_value": float(stats.fisher_exact(table).pvalue),
-            "note": or_note,
-        }
-    )
-    out = estimate_table(rows)
-    if note:
-        out["note"] = [f"{n}; {note}" if n else note for n in out["note"]]
-    return out
+    return {
+        **base,
+        "quantity": label_quantity(label, f"odds ratio {names[0]} / {names[1]}"),
+        "estimate": float(res.statistic),
+        "ci_low": float(oci.low) if or_ok else math.nan,
+        "ci_high": float(oci.high) if or_ok else math.nan,
+        "method": "conditional MLE, exact interval",
+        "p_value": _fisher_p(table),
+        "note": or_note,
+    }
 
 
 def published_share_count(share: float, nobs: int, *, name: str = "share") -> int:
@@ -368,6 +475,7 @@ def compare_published_shares(
     label: str = "",
     names: tuple[str, str] = ("after", "before"),
     ratio_method: str = "katz-log",
+    odds_ratio: bool = True,
 ) -> pd.DataFrame:
     """`compare_proportions` for two published shares (fractions) of assumed denominators.
 
@@ -387,6 +495,7 @@ def compare_published_shares(
         names=names,
         ratio_method=ratio_method,
         note=note,
+        odds_ratio=odds_ratio,
     )
 
 
@@ -401,7 +510,8 @@ def comparison_denominator_sensitivity(
     """Difference and risk ratio of two published shares across assumed denominator pairs.
 
     For each (nobs1, nobs0): Newcombe method-10 difference and Katz log risk ratio, with the
-    interval width and the chi-square and Fisher p-values (columns p_value, p_fisher).
+    interval width and the chi-square and Fisher p-values (columns p_value, p_fisher; the odds
+    ratio and its exact interval are not computed).
     """
     alpha = check_alpha(alpha)
     if len(denominators) == 0:
@@ -412,8 +522,10 @@ def comparison_denominator_sensitivity(
             raise StudyInputError(f"denominators[{i}] must be a pair (nobs1, nobs0)")
         n1 = check_count(pair[0], f"denominators[{i}][0]")
         n0 = check_count(pair[1], f"denominators[{i}][1]")
-        tab = compare_published_shares(share1, n1, share0, n0, alpha=alpha)
-        p_fisher = float(tab["p_value"].iloc[4])
+        tab = compare_published_shares(share1, n1, share0, n0, alpha=alpha, odds_ratio=False)
+        k1 = published_share_count(share1, n1, name="share1")
+        k0 = published_share_count(share0, n0, name="share0")
+        p_fisher = _fisher_p(_two_by_two(k1, n1, k0, n0))
         for j, what in ((2, "difference"), (3, "risk ratio")):
             r = tab.iloc[j]
             rows.append(

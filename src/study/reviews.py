@@ -28,15 +28,20 @@ from study.checks import check_alpha
 from study.errors import StudyInputError
 from study.tidy import WEEKS_PER_YEAR, confidence_level, estimate_table, full_year_impact_gbp
 
+BLOCK_COLUMNS = ("covid_status", "team", "outcome_sum", "completed")
+
 
 def _review_blocks(tables: pd.DataFrame) -> pd.DataFrame:
-    """Tables 1a/1b, one row per block, from `study.data.published.review_blocks`."""
+    """Tables 1a/1b, one row per block, from `study.data.published.review_blocks` (`tables`
+    already in blocks, as `review_blocks` returns them, are taken as they are)."""
     from study.data.published import review_blocks
 
     if not isinstance(tables, pd.DataFrame):
         raise StudyInputError(
             "tables must be the loaded review tables (study.data.published.load_review_tables)"
         )
+    if set(BLOCK_COLUMNS) <= set(tables.columns) and "quantity" not in tables.columns:
+        return tables
     return review_blocks(tables)
 
 
@@ -131,9 +136,11 @@ def review_increase_risk_ratios(
 
     Innovation site vs old locality team (within Covid, within non-Covid, pooled) and Covid vs
     non-Covid (within each team); `study.proportions.compare_proportions` (Wilson proportions,
-    Newcombe difference, Katz log risk ratio). `ongoing` is a bound for the reviews still
-    ongoing: "exclude" (the published basis), "as_increase" (every ongoing review ends in an
-    increase) or "as_no_increase" (none does).
+    Newcombe difference, Katz log risk ratio; no odds ratio). `ongoing` is a bound for the
+    reviews still ongoing: "exclude" (the published basis), "as_increase" (every ongoing review
+    ends in an increase) or "as_no_increase" (none does). `tables`: the loaded review tables,
+    or their blocks (`study.data.published.review_blocks`), to build them once for several
+    calls.
     """
     from study.proportions import compare_proportions
 
@@ -195,9 +202,8 @@ def review_increase_risk_ratios(
             alpha=alpha,
             label=f"share of {base} reviews with an increase, {label}",
             names=names,
+            odds_ratio=False,
         )
-        keep = t["quantity"].str.contains("proportion|risk ratio|difference")
-        t = t[keep].copy()
         if ongoing != "exclude":
             basis = f"ongoing reviews counted {ongoing.replace('_', ' ')} (bound)"
             t["note"] = [f"{n}; {basis}" if n else basis for n in t["note"]]

@@ -30,7 +30,12 @@ import pandas as pd
 from study import reviews
 from study.analyses import LABEL_COLUMNS, AnalysisResult, labelled
 from study.config import data_kind, resolve_path
-from study.data.published import check_published_arithmetic, figure_value, review_tables_source
+from study.data.published import (
+    check_published_arithmetic,
+    figure_value,
+    review_blocks,
+    review_tables_source,
+)
 from study.data.records import read_records
 from study.errors import StudyInputError
 from study.plots.reviews import plot_review_changes
@@ -202,15 +207,16 @@ def increase_risk_ratios(tables: pd.DataFrame, *, alpha: float = 0.05) -> Analys
     increase, then if none did (shown, not recorded); `.text`: the pooled risk ratio and its
     bound with every ongoing review an increase.
     """
+    blocks = review_blocks(tables)  # once for the three bases
     table = labelled(
-        reviews.review_increase_risk_ratios(tables, alpha=alpha),
+        reviews.review_increase_risk_ratios(blocks, alpha=alpha),
         site=SITE,
         data_kind="published",
         source=review_tables_source(tables),
     )
     bounds = pd.concat(
         [
-            reviews.review_increase_risk_ratios(tables, alpha=alpha, ongoing=rule)
+            reviews.review_increase_risk_ratios(blocks, alpha=alpha, ongoing=rule)
             for rule in ("as_increase", "as_no_increase")
         ],
         ignore_index=True,
