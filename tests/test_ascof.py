@@ -276,6 +276,21 @@ def test_sheet_values_equal_openpyxl_on_every_cell_kind(tmp_path):
 
 
 @needs_file
+def test_sheet_values_equal_openpyxl_on_the_real_file_head(tmp_path):
+    """The real file cut after its first 3,000 rows (shared strings, every measure type,
+    markers and numbers) as openpyxl reads it; the whole file: the slow test below."""
+
+    def head(xml: bytes) -> bytes:
+        ends = zip(range(3000), re.finditer(rb"</row>", xml), strict=False)
+        last = [m.end() for _, m in ends][-1]
+        return xml[:last] + xml[xml.index(b"</sheetData>") :]
+
+    fast, own, plain = _both_readings(_with_sheet_xml(FILE, tmp_path / "head.xlsx", head))
+    assert fast == own and plain and len(own) == 3000
+
+
+@needs_file
+@pytest.mark.slow
 def test_sheet_values_equal_openpyxl_on_the_real_file():
     fast, own, plain = _both_readings(FILE)
     assert fast == own and plain and len(own) == 48_971
