@@ -2,8 +2,10 @@
 
 Target: the full synthetic-control placebo-in-space run (every donor as pseudo-treated) in a
 few seconds at most on 2 cores, unpenalised (ADH 2010, NNLS) and penalised (Abadie & L'Hour
-2021, active-set QP; lambda 0.01 needs the most active-set steps, lambda 10 the fewest), and
-the hold-out choice of lambda over the default grid. Run from the project root:
+2021, active-set QP; lambda 0.01 needs the most active-set steps, lambda 10 the fewest), the
+hold-out choice of lambda over the default grid, and notebook 06's cases: placebos with each
+unit's lambda chosen by hold-out (`penalty="holdout"`: 11 fits per unit) and conformal
+intervals (`synthetic_control_conformal`). Run from the project root:
 
     .venv/bin/python benchmarks/bench_panel.py
 
@@ -53,6 +55,14 @@ def main() -> None:
             (
                 f"`choose_penalty` ({len(sc.DEFAULT_PENALTY_GRID)} values), {size}",
                 lambda d=data, k=kw: sc.choose_penalty(d, **k),
+            ),
+            (
+                f"`synthetic_control_placebo`, penalty = 'holdout', {size}",
+                lambda d=data, k=kw: sc.synthetic_control_placebo(d, **k, penalty="holdout"),
+            ),
+            (
+                f"`synthetic_control_conformal`, penalty = 0.01, {size}",
+                lambda d=data, k=kw: sc.synthetic_control_conformal(d, **k, penalty=0.01),
             ),
             (
                 f"`event_study_did` (OLS + {n_units - 1} placebos), {size}",

@@ -3,6 +3,10 @@ open-data file in ../shared/external/ (skipped when absent), and refusals of bro
 
 from __future__ import annotations
 
+import datetime
+import re
+import zipfile
+
 import openpyxl
 import pytest
 from scipy import stats
@@ -10,7 +14,7 @@ from scipy import stats
 from study import proportions
 from study.analyses import national_context as ctx
 from study.data import ascof as ascof_data
-from study.data import national
+from study.data import national, workbooks
 from study.errors import StudyInputError
 
 FILE = national.external_dir() / ascof_data.ASCOF_FILE
@@ -186,3 +190,107 @@ def test_a_broken_copy_is_refused_naming_file_sheet_row_and_column(tmp_path, hea
     truncated.write_bytes(FILE.read_bytes()[:4000])
     with pytest.raises(StudyInputError, match="not a readable .xlsx workbook"):
         ascof_data.read_ascof(truncated)
+
+
+# ------------------------------------------------------- workbooks.sheet_values against openpyxl
+
+
+def _both_readings(path):
+    """`sheet_values` and openpyxl's own `iter_rows(values_only=True)` of the first sheet, as
+    reprs (so 1, 1.0 and True, or 0.0 and -0.0, differ), and whether the sheet has the plain
+    layout that `sheet_values` scans itself (else it hands the sheet to openpyxl)."""
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    sheet = book[book.sheetnames[0]]
+    try:
+        fast, own = workbooks.sheet_values(book, sheet), list(sheet.iter_rows(values_only=True))
+        context = (sheet._shared_strings, book._date_formats, book._timedelta_formats, book.epoch)
+        xml = book._archive.read(sheet._worksheet_path)
+        plain = workbooks._scan_rows(xml, sheet.max_column, context) is not None
+    finally:
+        book.close()
+    return [[repr(v) for v in r] for r in fast], [[repr(v) for v in r] for r in own], plain
+
+
+def _with_sheet_xml(path, out, edit):
+    """A copy of the workbook at `path` with its sheet XML passed through `edit`."""
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            dst.writestr(item, edit(data) if item.filename.startswith("xl/worksheets/") else data)
+    return out
+
+
+def _every_kind(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["text", " padded ", 725, 725.0, 1.5e-7, True, None, "=1+1", "a & b < c", -0.0])
+    sheet.append([datetime.datetime(2020, 3, 6, 12, 30), datetime.date(2021, 1, 1), 2**40, "[x]"])
+    sheet["C5"] = "rows 3 and 4 are missing"
+    sheet["L6"] = 1
+    sheet["B7"] = 3.25
+    sheet["B7"].number_format = "0.00"
+    sheet["C7"] = 44000
+    sheet["C7"].number_format = "dd/mm/yyyy"  # a date by its style
+    path = tmp_path / "kinds.xlsx"
+    book.save(path)
+    return path
+
+
+def test_sheet_values_equal_openpyxl_on_every_cell_kind(tmp_path):
+    path = _every_kind(tmp_path)
+    fast, own, plain = _both_readings(path)
+    assert fast == own and plain and len(own) == 7 and len(own[0]) == 12
+
+    def plain_by_hand(xml: bytes) -> bytes:  # what other writers produce, still the plain layout
+        rows = (
+            b'<row r="1"><c r="A1" t="inlineStr"><is><t>inline</t></is></c>'
+            b'<c r="B1" t="str"><f>A1</f><v>x &amp; y</v></c><c r="C1" t="e"><v>#N/A</v></c>'
+            b'<c r="D1" s="0"/><c r="E1" t="b"><v>0</v></c><c r="F1"><f>1+1</f></c></row>'
+            b'<row><c r="A2"><v>1.0E-3</v></c><c r="C2" t="n"><v>7</v></c></row>'
+            b'<row r="4" spans="1:5"/>'
+            b'<row r="5"><c r="B5" t="inlineStr"><is><r><t>rich </t></r><r><t>text</t></r></is>'
+            b"</c></row>"
+        )
+        head, rest = xml.split(b"<sheetData>")
+        return head + b"<sheetData>" + rows + b"</sheetData>" + rest.split(b"</sheetData>")[1]
+
+    def reordered(xml: bytes) -> bytes:  # not the plain layout: openpyxl reads it
+        xml = xml.replace(b'<c r="A1" t="inlineStr">', b'<c t="inlineStr" r="A1">')
+        return xml.replace(b'<c r="A2" s="1" t="n">', b'<c r="A2" t="n" s="1">')
+
+    def unsized(xml: bytes) -> bytes:  # a one-cell dimension: openpyxl reads one cell
+        return re.sub(rb'<dimension ref="[^"]*" ?/>', b'<dimension ref="A1"/>', xml)
+
+    def no_dimension(xml: bytes) -> bytes:  # each row as wide as its last cell
+        return re.sub(rb'<dimension ref="[^"]*" ?/>', b"", xml)
+
+    def cdata(xml: bytes) -> bytes:
+        return xml.replace(b"<v>725</v>", b"<v><![CDATA[725]]></v>", 1)
+
+    for edit, scanned in ((plain_by_hand, True), (unsized, True), (no_dimension, True),
+                          (reordered, False), (cdata, False)):  # fmt: skip
+        copy = _with_sheet_xml(path, tmp_path / f"{edit.__name__}.xlsx", edit)
+        fast, own, plain = _both_readings(copy)
+        assert fast == own and plain == scanned, edit.__name__
+    assert len(_both_readings(tmp_path / "unsized.xlsx")[1]) == 1
+
+
+@needs_file
+def test_sheet_values_equal_openpyxl_on_the_real_file_head(tmp_path):
+    """The real file cut after its first 3,000 rows (shared strings, every measure type,
+    markers and numbers) as openpyxl reads it; the whole file: the slow test below."""
+
+    def head(xml: bytes) -> bytes:
+        ends = zip(range(3000), re.finditer(rb"</row>", xml), strict=False)
+        last = [m.end() for _, m in ends][-1]
+        return xml[:last] + xml[xml.index(b"</sheetData>") :]
+
+    fast, own, plain = _both_readings(_with_sheet_xml(FILE, tmp_path / "head.xlsx", head))
+    assert fast == own and plain and len(own) == 3000
+
+
+@needs_file
+@pytest.mark.slow
+def test_sheet_values_equal_openpyxl_on_the_real_file():
+    fast, own, plain = _both_readings(FILE)
+    assert fast == own and plain and len(own) == 48_971

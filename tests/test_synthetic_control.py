@@ -231,6 +231,90 @@ def test_large_penalty_puts_all_weight_on_nearest_donor(seed):
     assert above[k] == 1 and (below > 0).sum() >= 2
 
 
+def _one_problem_qp(D: np.ndarray, lam: float) -> np.ndarray:
+    """The active-set QP one problem at a time, exactly as it stood before `sc._simplex_qp`
+    solved many problems together: the reference the batched solver must equal bit for bit."""
+    T0, J = D.shape
+    c = np.einsum("tj,tj->j", D, D)
+    grad_tol = 1e-12 * (2 + lam) * max(1.0, float(c.max()))
+    free = [int(np.argmin(c))]
+    w = np.zeros(J)
+    w[free[0]] = 1.0
+    for _ in range(20 * (J + T0)):
+        Df, wf = D[:, free], w[free]
+        M = np.vstack([Df, np.ones(len(free))])
+        sv = np.linalg.svd(M, compute_uv=False) if len(free) <= T0 + 1 else None
+        if sv is not None and sv[-1] > 1e-10 * sv[0]:
+            n = len(free)
+            K = np.zeros((n + 1, n + 1))
+            K[:n, :n] = 2 * Df.T @ Df
+            K[:n, n] = K[n, :n] = 1.0
+            target = np.linalg.solve(K, np.append(-lam * c[free], 1.0))[:n]
+            p, t_max = target - wf, 1.0
+        else:
+            p = np.linalg.svd(M)[2][-1]
+            slope = c[free] @ p
+            if slope > 0 or (slope == 0 and p[-1] < 0):
+                p = -p
+            t_max = np.inf
+        ratios = np.full(len(free), np.inf)
+        ratios[p < 0] = wf[p < 0] / -p[p < 0]
+        i = int(np.argmin(ratios))
+        if ratios[i] < t_max:
+            w[free] = wf + ratios[i] * p
+            w[free.pop(i)] = 0.0
+            continue
+        w[free] = target
+        g = 2 * D.T @ (D @ w) + lam * c
+        mult = g - g[free].mean()
+        mult[free] = np.inf
+        j = int(np.argmin(mult))
+        if mult[j] >= -grad_tol:
+            break
+        free.append(j)
+    w = np.maximum(w, 0.0)
+    return w / w.sum()
+
+
+def _one_problem_weights(A: np.ndarray, b: np.ndarray, lam: float) -> np.ndarray:
+    """The penalised `synthetic_weights` one problem at a time (before the batched solver)."""
+    D = np.asarray(A, float) - np.asarray(b, float)[:, None]
+    return _one_problem_qp(D / (float(np.abs(D).max()) or 1.0), lam)
+
+
+def _weight_problems(seed: int) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """Penalised problems of every kind the estimators pose: 1 to 7 periods, 3 to 150 donors,
+    pre-period slices of a panel (column-major, as the placebos pass them) and row-major
+    arrays, twin donors, integer-valued paths (ties), a treated path inside the hull."""
+    rng = np.random.default_rng(seed)
+    problems = []
+    for t0, j in [(1, 143), (2, 142), (3, 144), (7, 143), (4, 30), (2, 3), (5, 9), (6, 40)]:
+        for k in range(12):
+            Y = rng.normal(0, 1, (j + 1, t0 + 2)).cumsum(axis=1) + 10
+            if k % 3 == 1:
+                Y[2] = Y[1]  # twins
+            if k % 4 == 2:
+                Y = np.round(Y)  # ties
+            if k % 5 == 3:
+                Y[0] = Y[1:4].mean(axis=0)  # inside the donors' hull
+            lam = float(rng.choice([1e-6, 0.001, 0.01, 0.1, 1.0, 10.0, 100.0]))
+            A = Y[1:, :t0].T if k % 2 else np.ascontiguousarray(Y[1:, :t0].T)
+            problems.append((A, Y[0, :t0], lam))
+    return problems
+
+
+@pytest.mark.parametrize("seed", [40, 41])
+def test_batched_simplex_qp_equals_the_one_problem_loop_bit_for_bit(seed):
+    """All problems solved together (`_many_weights`, mixed shapes, layouts and penalties)
+    and each alone through `synthetic_weights` give exactly the one-problem loop's weights."""
+    problems = _weight_problems(seed)
+    together = sc._many_weights(problems)
+    for (A, b, lam), w in zip(problems, together, strict=True):
+        reference = _one_problem_weights(A, b, lam)
+        np.testing.assert_array_equal(w, reference)
+        np.testing.assert_array_equal(sc.synthetic_weights(A, b, lam), reference)
+
+
 @pytest.mark.parametrize(
     ("t0", "j", "lam", "seed"),
     [(4, 149, 0.1, 23), (4, 30, 1.0, 24), (10, 6, 0.5, 25), (6, 40, 0.01, 26), (12, 20, 10.0, 27)],
@@ -372,6 +456,7 @@ def test_penalised_placebo_has_finite_ratios_and_ranks_a_5_point_effect():
         alone = sc.synthetic_control(donors, treated=unit, treatment_start=START, penalty=lam)
         row = res.placebos.set_index("unit").loc[unit]
         assert row["ratio"] == pytest.approx(alone.rmspe_ratio, rel=1e-12)
+        assert row["ratio"] == alone.rmspe_ratio  # solved together, the same numbers
 
 
 @pytest.mark.slow
@@ -542,6 +627,51 @@ def test_conformal_intervals_unbounded_with_few_pre_periods_and_p_values():
     ).table.iloc[-1]
     assert mb["n"] == 7 and np.isinf(mb["ci_low"])  # 1/7 > 0.05: unbounded
     assert "moving block permutations" in mb["method"]
+
+
+def _one_theta_at_a_time(pval, estimate: float, half_width: float, alpha: float) -> list:
+    """Test inversion one p-value at a time, as it stood before the p-values were batched: the
+    201-point grid, then 40 bisection steps at each end (an open end is +-inf)."""
+    grid = estimate + np.linspace(-half_width, half_width, 201)
+    idx = np.flatnonzero([pval(t) > alpha for t in grid])
+    ends = []
+    for i, step in ((idx[0], -1), (idx[-1], 1)):
+        if i + step < 0 or i + step >= len(grid):
+            ends.append(step * np.inf)
+            continue
+        inside, outside = grid[i], grid[i + step]
+        for _ in range(40):
+            mid = 0.5 * (inside + outside)
+            inside, outside = (mid, outside) if pval(mid) > alpha else (inside, mid)
+        ends.append(inside)
+    return ends
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.1])
+def test_conformal_intervals_equal_one_p_value_at_a_time(lam):
+    """The batched p-values (grid in one batch, bisection in trees of midpoints) give exactly
+    the interval and p-values of `conformal_p_value` called once per theta."""
+    data, Y, years = _factor_panel(J=6, T0=6, T1=2, seed=7)
+    table = sc.synthetic_control_conformal(
+        data, treated="u0", treatment_start=years[6], penalty=lam
+    ).table
+    avg = table.iloc[-1]
+    post = [6, 7]
+
+    def pval(theta):
+        return sc.conformal_p_value(Y[0], Y[1:], post, theta, penalty=lam)
+
+    span = float(Y.max() - Y.min())
+    assert [avg["ci_low"], avg["ci_high"]] == _one_theta_at_a_time(
+        pval, avg["estimate"], span, 0.05
+    )
+    assert np.isfinite([avg["ci_low"], avg["ci_high"]]).all() and avg["p_value"] == pval(0.0)
+    for t, row in zip(post, table.iloc[:-1].itertuples(), strict=True):  # unbounded: p only
+        cols = [*range(6), t]
+        assert row.p_value == sc.conformal_p_value(Y[0, cols], Y[1:, cols], [6], 0.0, penalty=lam)
+    thetas = avg["estimate"] + np.linspace(-span, span, 7)
+    batched = sc._conformal_p_values(Y[0], Y[1:], post, lam, "iid", thetas)
+    np.testing.assert_array_equal(batched, [pval(t) for t in thetas])
 
 
 @pytest.mark.parametrize(

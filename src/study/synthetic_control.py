@@ -58,16 +58,41 @@ def synthetic_weights(
     fit against interpolation between distant donors. The solution is unique for donors in
     general position (their Theorem 1), has at most T0 + 1 positive weights, tends to the
     minimum-penalty exact fit as lambda -> 0 and to the nearest donor as lambda -> infinity.
-    Solved exactly by a primal active-set method for the convex QP (`_penalised_simplex_qp`),
+    Solved exactly by a primal active-set method for the convex QP (`_simplex_qp`),
     deterministic.
     """
     penalty = check_nonnegative(penalty, "penalty")
-    A = np.asarray(donors_pre, float)
-    b = np.asarray(treated_pre, float)
+    return _many_weights([(donors_pre, treated_pre, penalty)])[0]
+
+
+def _many_weights(problems: Sequence[tuple[np.ndarray, np.ndarray, float]]) -> list[np.ndarray]:
+    """`synthetic_weights` of each (donors_pre, treated_pre, penalty), penalties checked. The
+    penalised problems of one shape are solved together (`_simplex_qp`, the same steps and
+    numbers as one at a time); penalty 0 by NNLS, one at a time."""
+    out: list[np.ndarray] = [np.empty(0)] * len(problems)
+    batches: dict[tuple[Any, ...], list[tuple[int, np.ndarray, float]]] = {}
+    for k, (A, b, lam) in enumerate(problems):
+        A, b = np.asarray(A, float), np.asarray(b, float)
+        if lam > 0:
+            D = A - b[:, None]
+            D = D / (float(np.abs(D).max()) or 1.0)
+            # a problem's memory layout decides its BLAS calls (and rounding): keep it
+            batches.setdefault((D.shape, D.strides[0] < D.strides[1]), []).append((k, D, lam))
+        else:
+            out[k] = _adh_weights(A, b)
+    for (_, by_column), batch in batches.items():
+        ks, Ds, lams = zip(*batch, strict=True)
+        D = np.stack([d.T for d in Ds]).transpose(0, 2, 1) if by_column else np.stack(Ds)
+        for k, w in zip(ks, _simplex_qp(D, np.array(lams, float)), strict=True):
+            out[k] = w
+    return out
+
+
+def _adh_weights(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The unpenalised weights by NNLS (`synthetic_weights`), checked by the simplex KKT
+    condition; the active-set QP at lambda = 0 where nnls stops short."""
     D = A - b[:, None]
     scale = float(np.abs(D).max()) or 1.0
-    if penalty > 0:
-        return _penalised_simplex_qp(D / scale, penalty)
     # identical donor paths are merged first: scipy's nnls can return a suboptimal point when
     # columns are duplicated (scipy issue #25389); the weight goes to the first of the twins
     first = np.sort(np.unique(D.T, axis=0, return_index=True)[1])
@@ -84,13 +109,14 @@ def synthetic_weights(
     Ds = D / scale
     g = Ds.T @ (Ds @ w)
     if g.min() < g @ w - 1e-10 * max(1.0, float(np.einsum("tj,tj->", Ds, Ds))):
-        return _penalised_simplex_qp(Ds, 0.0)
+        return _simplex_qp(Ds[None], np.zeros(1))[0]
     return w
 
 
-def _penalised_simplex_qp(D: np.ndarray, lam: float) -> np.ndarray:
-    """Minimise f(w) = ||D w||^2 + lam c'w, c_j = ||D_j||^2, over the simplex (lam >= 0; at
-    lam = 0 it is the exact fallback when nnls stops short).
+def _simplex_qp(D: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """Minimise f(w) = ||D_b w||^2 + lam_b c_b'w, c_bj = ||D_bj||^2, over the simplex for each
+    problem b of D (B, T0, J) and lam (B,) >= 0 (at lam = 0 it is the exact fallback when nnls
+    stops short); returns the weights (B, J).
 
     Primal active-set method (Nocedal & Wright 2006, Alg. 16.3, inertia-controlling for a
     singular Hessian). Start at the vertex minimising f (the nearest donor); keep a free set F
@@ -99,49 +125,101 @@ def _penalised_simplex_qp(D: np.ndarray, lam: float) -> np.ndarray:
     at the subproblem optimum, free the donor with the most negative multiplier g_j - nu. If the
     enlarged F is affinely dependent, f is linear along the dependence direction p (D_F p = 0,
     sum(p) = 0), decreasing for the sign with c'p < 0: move along p until a weight reaches 0.
+
+    The problems advance in lock-step, one iteration each per pass, those with free sets of
+    the same size together (stacked numpy linear algebra, the same LAPACK/BLAS calls per
+    problem as one problem at a time, so the same numbers: `tests/test_synthetic_control.py`
+    keeps the one-problem loop as the reference).
     """
-    T0, J = D.shape
-    c = np.einsum("tj,tj->j", D, D)
-    grad_tol = 1e-12 * (2 + lam) * max(1.0, float(c.max()))
-    free = [int(np.argmin(c))]
-    w = np.zeros(J)
-    w[free[0]] = 1.0
+    B, T0, J = D.shape
+    by_column = D.strides[1] < D.strides[2]  # each problem column-major: keep it so
+    c = np.array([np.einsum("tj,tj->j", d, d) for d in D]).reshape(B, J)
+    grad_tol = 1e-12 * (2 + lam) * np.maximum(1.0, c.max(axis=1))
+    free = np.zeros((B, min(J, T0 + 2) + 1), dtype=np.intp)  # free[b, :size[b]], in order
+    free[:, 0] = np.argmin(c, axis=1)
+    size = np.ones(B, dtype=np.intp)
+    W = np.zeros((B, J))
+    W[np.arange(B), free[:, 0]] = 1.0
+    active = np.ones(B, bool)
+    periods = np.arange(T0)[None, :, None]
     for _ in range(20 * (J + T0)):
-        Df, wf = D[:, free], w[free]
-        M = np.vstack([Df, np.ones(len(free))])
-        sv = np.linalg.svd(M, compute_uv=False) if len(free) <= T0 + 1 else None
-        if sv is not None and sv[-1] > 1e-10 * sv[0]:
-            n = len(free)
-            K = np.zeros((n + 1, n + 1))
-            K[:n, :n] = 2 * Df.T @ Df
-            K[:n, n] = K[n, :n] = 1.0
-            target = np.linalg.solve(K, np.append(-lam * c[free], 1.0))[:n]
-            p, t_max = target - wf, 1.0
-        else:  # affinely dependent after freeing free[-1]: descend along the null direction
-            p = np.linalg.svd(M)[2][-1]
-            slope = c[free] @ p
-            if slope > 0 or (slope == 0 and p[-1] < 0):
-                p = -p
-            t_max = np.inf
-        ratios = np.full(len(free), np.inf)
-        ratios[p < 0] = wf[p < 0] / -p[p < 0]
-        i = int(np.argmin(ratios))
-        if ratios[i] < t_max:  # blocked: weight free[i] reaches 0 and leaves the free set
-            w[free] = wf + ratios[i] * p
-            w[free.pop(i)] = 0.0
-            continue
-        w[free] = target
-        g = 2 * D.T @ (D @ w) + lam * c
-        mult = g - g[free].mean()
-        mult[free] = np.inf
-        j = int(np.argmin(mult))
-        if mult[j] >= -grad_tol:
+        running = np.flatnonzero(active)
+        if not running.size:
             break
-        free.append(j)
+        at_target = []  # (problems, free sets) at their subproblem optimum this pass
+        for n in np.unique(size[running]):
+            idx = running[size[running] == n]
+            m, rows = len(idx), np.arange(len(idx))
+            F = free[idx, :n]
+            Df = D[idx[:, None, None], periods, F[:, None, :]]
+            wf = W[idx[:, None], F]
+            M = np.concatenate([Df, np.ones((m, 1, n))], axis=1)
+            ok = np.zeros(m, bool)
+            if n <= T0 + 1:
+                sv = np.linalg.svd(M, compute_uv=False)
+                ok = sv[:, -1] > 1e-10 * sv[:, 0]
+            p = np.empty((m, n))
+            t_max = np.ones(m)
+            target = np.full((m, n), np.nan)
+            if ok.any():
+                Do = Df[ok]
+                K = np.zeros((len(Do), n + 1, n + 1))
+                K[:, :n, :n] = 2 * Do.transpose(0, 2, 1) @ Do
+                K[:, :n, n] = 1.0
+                K[:, n, :n] = 1.0
+                rhs = np.ones((len(Do), n + 1, 1))
+                rhs[:, :n, 0] = -lam[idx[ok], None] * c[idx[ok, None], F[ok]]
+                target[ok] = np.linalg.solve(K, rhs)[:, :n, 0]
+                p[ok] = target[ok] - wf[ok]
+            dep = np.flatnonzero(~ok)
+            if dep.size:  # affinely dependent after freeing F[-1]: along the null direction
+                null = np.linalg.svd(M[dep])[2][:, -1, :]
+                slope = (c[idx[dep, None], F[dep]][:, None, :] @ null[:, :, None])[:, 0, 0]
+                flip = (slope > 0) | ((slope == 0) & (null[:, -1] < 0))
+                p[dep] = np.where(flip[:, None], -null, null)
+                t_max[dep] = np.inf
+            neg = p < 0
+            ratios = np.full((m, n), np.inf)
+            ratios[neg] = wf[neg] / -p[neg]
+            i = np.argmin(ratios, axis=1)
+            step = ratios[rows, i]
+            blocked = step < t_max  # weight F[i] reaches 0 and leaves the free set
+            bl = np.flatnonzero(blocked)
+            if bl.size:
+                W[idx[bl, None], F[bl]] = wf[bl] + step[bl, None] * p[bl]
+                W[idx[bl], F[bl, i[bl]]] = 0.0
+                keep = np.arange(n)[None, :] != i[bl, None]
+                free[idx[bl], : n - 1] = F[bl][keep].reshape(len(bl), n - 1)
+                size[idx[bl]] -= 1
+            reached = np.flatnonzero(~blocked)
+            if reached.size:
+                if not ok[reached].all():  # pragma: no cover - a null direction has p_j < 0
+                    raise RuntimeError("penalised synthetic control: no blocking weight")
+                W[idx[reached, None], F[reached]] = target[reached]
+                at_target.append((idx[reached], F[reached]))
+        if not at_target:
+            continue
+        U = np.concatenate([u for u, _ in at_target])
+        Du = D.transpose(0, 2, 1)[U].transpose(0, 2, 1) if by_column else D[U]
+        g = (2 * Du.transpose(0, 2, 1) @ (Du @ W[U][:, :, None]))[:, :, 0] + lam[U, None] * c[U]
+        start = 0
+        for idx, F in at_target:
+            rows = np.arange(len(idx))[:, None]
+            gi = g[start : start + len(idx)]
+            start += len(idx)
+            mult = gi - gi[rows, F].mean(axis=1)[:, None]
+            mult[rows, F] = np.inf
+            j = np.argmin(mult, axis=1)
+            done = mult[rows[:, 0], j] >= -grad_tol[idx]
+            active[idx[done]] = False
+            more = idx[~done]
+            free[more, size[more]] = j[~done]
+            size[more] += 1
     else:  # pragma: no cover - guards against cycling on degenerate input
-        raise RuntimeError("penalised synthetic control: active-set solver did not converge")
-    w = np.maximum(w, 0.0)
-    return w / w.sum()
+        if active.any():
+            raise RuntimeError("penalised synthetic control: active-set solver did not converge")
+    W = np.maximum(W, 0.0)
+    return W / W.sum(axis=1, keepdims=True)
 
 
 def _exact_tol(design: PanelDesign) -> float:
@@ -150,21 +228,30 @@ def _exact_tol(design: PanelDesign) -> float:
     return _EXACT_FIT_TOL * float(largest)
 
 
-def _fit_sc(
-    y: np.ndarray, donor_y: np.ndarray, n_pre: int, tol: float, penalty: float = 0.0
-) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Weights, gap path (y - synthetic) and the summary fields of `SyntheticControlFit`."""
-    w = synthetic_weights(donor_y[:, :n_pre].T, y[:n_pre], penalty)
-    gap = y - w @ donor_y
-    pre, post = (float(np.sqrt(np.mean(g**2))) for g in (gap[:n_pre], gap[n_pre:]))
-    summary = {
-        "pre_rmspe": pre,
-        "post_rmspe": post,
-        "rmspe_ratio": np.inf if pre <= tol else post / pre,
-        "exact_pre_fit": pre <= tol,
-        "mean_post_gap": float(gap[n_pre:].mean()),
-    }
-    return w, gap, summary
+def _fit_units(
+    units: Sequence[tuple[np.ndarray, np.ndarray]],
+    n_pre: int,
+    tol: float,
+    penalties: Sequence[float],
+) -> list[tuple[np.ndarray, np.ndarray, dict[str, Any]]]:
+    """Per (y, donor_y) fitted with its penalty (the weights solved together): weights, gap
+    path (y - synthetic) and the summary fields of `SyntheticControlFit`."""
+    pre_paths = [
+        (pool[:, :n_pre].T, y[:n_pre], lam) for (y, pool), lam in zip(units, penalties, strict=True)
+    ]
+    fits = []
+    for (y, pool), w in zip(units, _many_weights(pre_paths), strict=True):
+        gap = y - w @ pool
+        pre, post = (float(np.sqrt(np.mean(g**2))) for g in (gap[:n_pre], gap[n_pre:]))
+        summary = {
+            "pre_rmspe": pre,
+            "post_rmspe": post,
+            "rmspe_ratio": np.inf if pre <= tol else post / pre,
+            "exact_pre_fit": pre <= tol,
+            "mean_post_gap": float(gap[n_pre:].mean()),
+        }
+        fits.append((w, gap, summary))
+    return fits
 
 
 @dataclass(frozen=True)
@@ -196,9 +283,15 @@ class SyntheticControlFit:
     penalty: float = 0.0
 
 
-def _sc_result(design: PanelDesign, penalty: float) -> SyntheticControlFit:
+def _sc_result(
+    design: PanelDesign,
+    penalty: float,
+    fitted: tuple[np.ndarray, np.ndarray, dict[str, Any]] | None = None,
+) -> SyntheticControlFit:
+    """The fit of the treated unit (`fitted`: its `_fit_units`, if already computed)."""
     tol = _exact_tol(design)
-    w, gap, summary = _fit_sc(design.treated_y, design.donor_y, design.n_pre, tol, penalty)
+    units = [(design.treated_y, design.donor_y)]
+    w, gap, summary = fitted or _fit_units(units, design.n_pre, tol, [penalty])[0]
     weights = pd.DataFrame({"unit": pd.Series(design.donors_used, dtype=object), "weight": w})
     path = pd.DataFrame(
         {
@@ -278,20 +371,20 @@ class SyntheticControlPlacebo:
 PENALTY_RULES = ("holdout",)  # a penalty given by name: chosen per unit by this rule
 
 
-def _unit_penalty(
-    y: np.ndarray,
-    donor_y: np.ndarray,
+def _unit_penalties(
+    units: Sequence[tuple[np.ndarray, np.ndarray]],
     n_pre: int,
     tol: float,
     penalty: float | str,
     holdout: int,
     grid: Sequence[float],
-) -> float:
-    """The lambda for one unit: `penalty` itself, or chosen by hold-out validation on the unit's
-    own pre-period (`choose_penalty`'s rule)."""
+) -> list[float]:
+    """The lambda of each (y, donor_y): `penalty` itself, or chosen by hold-out validation on
+    the unit's own pre-period (`choose_penalty`'s rule)."""
     if isinstance(penalty, str):
-        return float(_holdout_table(y, donor_y, n_pre, holdout, grid, tol)[0])
-    return float(penalty)
+        validation = _holdout_validation(units, n_pre, holdout, grid)
+        return [float(grid[_holdout_choice(mse, tol)]) for _, _, mse in validation]
+    return [float(penalty)] * len(units)
 
 
 def _check_penalty(penalty: float | str) -> float | str:
@@ -343,13 +436,11 @@ def synthetic_control_placebo(
         _check_holdout(design, holdout)
         grid = _check_grid(grid)
     J, n_pre, T, tol = len(design.donors_used), design.n_pre, len(design.times), _exact_tol(design)
-    lam = _unit_penalty(design.treated_y, design.donor_y, n_pre, tol, penalty, holdout, grid)
-    fit = _sc_result(design, lam)
-    fits, lams = [], []
-    for j, y in enumerate(design.donor_y):
-        pool = np.delete(design.donor_y, j, axis=0)
-        lams.append(_unit_penalty(y, pool, n_pre, tol, penalty, holdout, grid))
-        fits.append(_fit_sc(y, pool, n_pre, tol, lams[-1]))
+    units = [(design.treated_y, design.donor_y)]  # then each donor against the other donors
+    units += [(y, np.delete(design.donor_y, j, axis=0)) for j, y in enumerate(design.donor_y)]
+    lam, *lams = _unit_penalties(units, n_pre, tol, penalty, holdout, grid)
+    treated_fit, *fits = _fit_units(units, n_pre, tol, [lam, *lams])
+    fit = _sc_result(design, lam, treated_fit)
     units = pd.Series([design.treated, *design.donors_used], dtype=object)
     placebos = pd.DataFrame([{k: getattr(fit, k) for k in fits[0][2]}, *(f[2] for f in fits)])
     placebos = placebos.rename(columns={"rmspe_ratio": "ratio"})
@@ -450,37 +541,32 @@ def _check_holdout(design: PanelDesign, holdout: int) -> int:
     return holdout
 
 
-def _holdout_table(
-    y: np.ndarray,
-    donor_y: np.ndarray,
+def _holdout_validation(
+    units: Sequence[tuple[np.ndarray, np.ndarray]],
     n_pre: int,
     holdout: int,
     grid: Sequence[float],
-    tol: float,
-) -> tuple[float, pd.DataFrame]:
-    """Hold-out validation of each lambda in `grid` (ascending) for one unit: the chosen lambda
-    and the table of `PenaltyChoice`."""
+) -> list[tuple[list[np.ndarray], list[np.ndarray], np.ndarray]]:
+    """Per (y, donor_y): the weights fitted on the first n_pre - holdout periods for each lambda
+    in `grid`, their pre-period gaps (y - synthetic) and held-out mean squared gaps; all
+    weights solved together."""
     n_fit = n_pre - holdout
-    rows = []
-    for lam in grid:
-        w = synthetic_weights(donor_y[:, :n_fit].T, y[:n_fit], lam)
-        gap = y[:n_pre] - w @ donor_y[:, :n_pre]
-        mse = float(np.mean(gap[n_fit:] ** 2))
-        rows.append(
-            {
-                "penalty": lam,
-                "validation_mse": mse,
-                "validation_rmspe": float(np.sqrt(mse)),
-                "fit_rmspe": float(np.sqrt(np.mean(gap[:n_fit] ** 2))),
-                "n_positive_weights": int((w > 0).sum()),
-            }
-        )
-    table = pd.DataFrame(rows)
-    mse = table["validation_mse"].to_numpy()
+    weights = _many_weights(
+        [(pool[:, :n_fit].T, y[:n_fit], lam) for y, pool in units for lam in grid]
+    )
+    out = []
+    for k, (y, pool) in enumerate(units):
+        ws = weights[k * len(grid) : (k + 1) * len(grid)]
+        gaps = [y[:n_pre] - w @ pool[:, :n_pre] for w in ws]
+        out.append((ws, gaps, np.array([float(np.mean(g[n_fit:] ** 2)) for g in gaps])))
+    return out
+
+
+def _holdout_choice(mse: np.ndarray, tol: float) -> int:
+    """Index of the chosen lambda: the smallest held-out MSE, ties (relative 1e-9, or within the
+    exact-fit tolerance) going to the larger lambda (the grid is ascending)."""
     best = mse.min() * (1 + 1e-9) + tol**2
-    chosen = int(np.flatnonzero(mse <= best)[-1])  # ties: the larger penalty
-    table["chosen"] = np.arange(len(table)) == chosen
-    return float(grid[chosen]), table
+    return int(np.flatnonzero(mse <= best)[-1])
 
 
 def choose_penalty(
@@ -511,9 +597,21 @@ def choose_penalty(
     design = as_design(design, design_args)
     holdout = _check_holdout(design, holdout)
     n_fit = design.n_pre - holdout
-    lam, table = _holdout_table(
-        design.treated_y, design.donor_y, design.n_pre, holdout, values, _exact_tol(design)
+    [(ws, gaps, mse)] = _holdout_validation(
+        [(design.treated_y, design.donor_y)], design.n_pre, holdout, values
     )
+    chosen = _holdout_choice(mse, _exact_tol(design))
+    table = pd.DataFrame(
+        {
+            "penalty": values,
+            "validation_mse": mse,
+            "validation_rmspe": np.sqrt(mse),
+            "fit_rmspe": [float(np.sqrt(np.mean(gap[:n_fit] ** 2))) for gap in gaps],
+            "n_positive_weights": [int((w > 0).sum()) for w in ws],
+            "chosen": np.arange(len(values)) == chosen,
+        }
+    )
+    lam = float(values[chosen])
     return PenaltyChoice(
         penalty=lam,
         table=table,
@@ -547,9 +645,8 @@ def _post_sets(T: int, post: np.ndarray, scheme: str) -> np.ndarray:
         raise StudyInputError(
             f"conformal iid scheme: {n} sets of {k} post periods among {T}; use 'moving block'"
         )
-    sets = [np.array(c) for c in combinations(range(T), k)]
-    first = next(i for i, c in enumerate(sets) if np.array_equal(c, post))
-    sets.insert(0, sets.pop(first))
+    sets = list(combinations(range(T), k))
+    sets.insert(0, sets.pop(sets.index(tuple(post.tolist()))))
     return np.array(sets)
 
 
@@ -577,51 +674,100 @@ def conformal_p_value(
     with S_1(u_pi) >= S_1(u), S_1 = sum over the post positions of |u| / sqrt(T*). `y`: (T,)
     treated path; `donor_y`: (J, T); `post`: indices of the post periods tested.
     """
+    penalty = check_nonnegative(penalty, "penalty")
+    return _conformal_p_values(y, donor_y, post, penalty, scheme, [theta])[0]
+
+
+def _conformal_p_values(
+    y: np.ndarray,
+    donor_y: np.ndarray,
+    post: Sequence[int],
+    penalty: float,
+    scheme: str,
+    thetas: Sequence[float | Sequence[float]],
+) -> np.ndarray:
+    """`conformal_p_value` of each theta in `thetas`, the re-fitted weights solved together."""
     y = np.asarray(y, float)
     donor_y = np.asarray(donor_y, float)
     post = np.asarray(post, int)
-    y_adj = y.copy()
-    y_adj[post] = y_adj[post] - np.asarray(theta, float)
-    w = synthetic_weights(donor_y.T, y_adj, penalty)
-    u = y_adj - w @ donor_y
+    adjusted = np.repeat(y[None, :], len(thetas), axis=0)
+    for y_adj, theta in zip(adjusted, thetas, strict=True):
+        y_adj[post] = y_adj[post] - np.asarray(theta, float)
+    weights = _many_weights([(donor_y.T, y_adj, penalty) for y_adj in adjusted])
     sets = _post_sets(len(y), post, scheme)
-    s = _s1(u, sets)
-    return float(np.mean(s >= s[0] * (1 - TIE_TOL) - 1e-12 * max(1.0, float(np.abs(y).max()))))
+    tie = 1e-12 * max(1.0, float(np.abs(y).max()))
+    p = np.empty(len(thetas))
+    for k, (y_adj, w) in enumerate(zip(adjusted, weights, strict=True)):
+        s = _s1(y_adj - w @ donor_y, sets)
+        p[k] = float(np.mean(s >= s[0] * (1 - TIE_TOL) - tie))
+    return p
+
+
+BISECTION_STEPS = 40  # halvings of the grid step at each end of a conformal confidence set
+_BISECTION_LEVELS = 4  # bisection steps resolved per batch of p-values (2^4 - 1 midpoints)
+
+
+def _bisect(pvals, inside: list, outside: list, alpha: float) -> list:
+    """`BISECTION_STEPS` steps of bisection for each (inside, outside) pair: mid accepted (p >
+    alpha) becomes inside, else outside. Each batch evaluates every midpoint the next
+    `_BISECTION_LEVELS` steps can visit (the tree of their outcomes), then follows the outcomes
+    actually found, so the ends equal those of one step at a time."""
+    done = 0 if inside else BISECTION_STEPS
+    while done < BISECTION_STEPS:
+        depth = min(_BISECTION_LEVELS, BISECTION_STEPS - done)
+        trees, mids = [], []
+        for pair in zip(inside, outside, strict=True):
+            tree = [pair]  # node k: children 2k + 1 (mid accepted) and 2k + 2 (rejected)
+            for k in range(2**depth - 1):
+                lo, hi = tree[k]
+                mid = 0.5 * (lo + hi)
+                mids.append(mid)
+                tree += [(mid, hi), (lo, mid)]
+            trees.append(tree)
+        accepted = pvals(np.array(mids)) > alpha
+        for e, tree in enumerate(trees):
+            k = 0
+            for _ in range(depth):
+                k = 2 * k + (1 if accepted[e * (2**depth - 1) + k] else 2)
+            inside[e], outside[e] = tree[k]
+        done += depth
+    return inside
 
 
 def _invert(
-    pval, estimate: float, half_width: float, alpha: float, n_grid: int, floor: float
-) -> tuple[float, float, str]:
+    pvals, estimate: float, half_width: float, alpha: float, n_grid: int, floor: float
+) -> tuple[float, float, str, float]:
     """Confidence set {theta: p(theta) > alpha} by a grid over estimate +- half_width, its ends
     refined by bisection; (-inf, inf) when even the smallest attainable p exceeds alpha, an
-    open end when the set reaches the grid's edge."""
+    open end when the set reaches the grid's edge. `pvals`: p-values of an array of thetas;
+    the fourth value returned is p(0)."""
     if floor > alpha:
         return (
             -np.inf,
             np.inf,
             (f"unbounded: the smallest attainable p-value is {floor:.3g} > alpha = {alpha:g}"),
+            float(pvals(np.zeros(1))[0]),
         )
     grid = estimate + np.linspace(-half_width, half_width, n_grid)
-    accept = np.array([pval(t) > alpha for t in grid])
+    *p, p_zero = pvals(np.append(grid, 0.0))
+    accept = np.array(p) > alpha
     if not accept.any():
-        return np.nan, np.nan, "no effect on the grid is accepted"
+        return np.nan, np.nan, "no effect on the grid is accepted", float(p_zero)
     idx = np.flatnonzero(accept)
-    ends, notes = [], []
-    for i, step in ((idx[0], -1), (idx[-1], 1)):
-        if i + step < 0 or i + step >= n_grid:
-            ends.append(step * np.inf)
-            notes.append("accepted up to the grid's edge (open)")
-            continue
-        inside, outside = grid[i], grid[i + step]
-        for _ in range(40):
-            mid = 0.5 * (inside + outside)
-            inside, outside = (mid, outside) if pval(mid) > alpha else (inside, mid)
-        ends.append(inside)
+    sides = [(e, i, step) for e, (i, step) in enumerate(((idx[0], -1), (idx[-1], 1)))]
+    inner = [(e, i, step) for e, i, step in sides if 0 <= i + step < n_grid]
+    notes = ["accepted up to the grid's edge (open)"] * (len(sides) - len(inner))
+    ends = [-np.inf, np.inf]  # an open end
+    refined = _bisect(
+        pvals, [grid[i] for _, i, _ in inner], [grid[i + s] for _, i, s in inner], alpha
+    )
+    for (e, _, _), end in zip(inner, refined, strict=True):
+        ends[e] = end
     if not accept[idx[0] : idx[-1] + 1].all():
         edges = np.flatnonzero(np.diff(np.r_[0, accept.astype(int), 0]))
         runs = " u ".join(f"[{grid[a]:.4g}, {grid[b - 1]:.4g}]" for a, b in edges.reshape(-1, 2))
         notes.append(f"accepted set not an interval (on the grid {runs}): its hull is given")
-    return ends[0], ends[1], "; ".join(notes)
+    return ends[0], ends[1], "; ".join(notes), float(p_zero)
 
 
 @dataclass(frozen=True)
@@ -699,9 +845,9 @@ def synthetic_control_conformal(
     for t, cols, post, sch in targets:
         yy, YY, post = y[cols], Y0[:, cols], np.asarray(post)
         n_perm = len(_post_sets(len(cols), post, sch))
-        pval = partial(_conformal_closure, yy, YY, post, penalty, sch)
+        pvals = partial(_conformal_p_values, yy, YY, post, penalty, sch)
         est = float(gap[t]) if t is not None else fit.mean_post_gap
-        lo, hi, note = _invert(pval, est, grid_width * span, alpha, n_grid, 1 / n_perm)
+        lo, hi, note, p_zero = _invert(pvals, est, grid_width * span, alpha, n_grid, 1 / n_perm)
         if t is None:
             what = "average post-period gap (treated - synthetic)"
             how = f"{base}, constant-effect null over {len(post)} post periods, {sch} permutations"
@@ -717,7 +863,7 @@ def synthetic_control_conformal(
                 "level": confidence_level(alpha),
                 "method": how,
                 "n": n_perm,
-                "p_value": pval(0.0),
+                "p_value": p_zero,
                 "time": "average" if t is None else design.times[t],
                 "note": "; ".join(
                     x for x in (f"{n_perm} permutations, {n_pre} pre-periods", note) if x
@@ -731,10 +877,6 @@ def synthetic_control_conformal(
         average_scheme=average_scheme,
         penalty=penalty,
     )
-
-
-def _conformal_closure(y, donor_y, post, penalty, scheme, theta) -> float:
-    return conformal_p_value(y, donor_y, post, theta, penalty=penalty, scheme=scheme)
 
 
 __all__ = [

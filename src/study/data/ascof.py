@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from study.data.workbooks import cell_text, open_xlsx
+from study.data.workbooks import cell_text, open_xlsx, sheet_values
 from study.errors import StudyInputError
 
 __all__ = [
@@ -63,12 +63,35 @@ def _sheet(path: Path):
     return book, book[book.sheetnames[0]]
 
 
+def _measure_values(raws: list) -> tuple[list[float], list[str], int]:
+    """Each 'Measure Value' cell as (value, flag): a number as float with flag '', a marker
+    [x] / [c] as NaN with its flag, text as a number without thousands commas; and the index
+    of the first cell that is none of these (len(raws) if none)."""
+    values, flags = [], []
+    for i, raw in enumerate(raws):
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            values.append(float(raw))
+            flags.append("")
+            continue
+        text = cell_text(raw)
+        if text in MARKERS:
+            values.append(np.nan)
+            flags.append(MARKERS[text])
+            continue
+        try:
+            values.append(float(text.replace(",", "")))
+        except ValueError:
+            return values, flags, i
+        flags.append("")
+    return values, flags, len(raws)
+
+
 def read_ascof(path: str | Path) -> pd.DataFrame:
     """The ASCOF open-data file as a tidy frame (module docs); refuses a broken copy."""
     path = Path(path)
     book, sheet = _sheet(path)
     try:
-        rows = sheet.iter_rows(values_only=True)
+        rows = iter(sheet_values(book, sheet))
         header = [cell_text(c) for c in next(rows, ())]
         missing = [h for h in HEADER if h not in header]
         if missing:
@@ -77,35 +100,32 @@ def read_ascof(path: str | Path) -> pd.DataFrame:
                 f"(found {header})"
             )
         at = {h: header.index(h) for h in HEADER}
-        records = []
-        for r, values in enumerate(rows, start=2):
-            if values is None or all(v is None for v in values):
-                continue
-            rec = {col: cell_text(values[at[h]]) for h, col in HEADER.items() if col != "value"}
-            raw = values[at["Measure Value"]]
-            if rec["measure_type"] not in MEASURE_TYPES:
-                raise StudyInputError(
-                    f"{path} sheet {sheet.title!r} row {r} column 'Measure Type': "
-                    f"{rec['measure_type']!r} is not one of {list(MEASURE_TYPES)}"
-                )
-            if isinstance(raw, int | float) and not isinstance(raw, bool):
-                value, flag = float(raw), ""
-            elif cell_text(raw) in MARKERS:
-                value, flag = np.nan, MARKERS[cell_text(raw)]
-            else:
-                try:
-                    value, flag = float(cell_text(raw).replace(",", "")), ""
-                except ValueError:
-                    raise StudyInputError(
-                        f"{path} sheet {sheet.title!r} row {r} column 'Measure Value': "
-                        f"{raw!r} is neither a number nor [x] / [c]"
-                    ) from None
-            records.append({**rec, "value": value, "flag": flag, "row": r})
+        body = [(r, v) for r, v in enumerate(rows, start=2) if v and v.count(None) < len(v)]
     finally:
         book.close()
-    if not records:
+    if not body:
         raise StudyInputError(f"{path} sheet {sheet.title!r}: no data rows under the header")
-    out = pd.DataFrame(records, columns=ASCOF_COLUMNS)
+    columns: dict[str, list] = {
+        col: [v.strip() if type(v) is str else cell_text(v) for v in (b[1][at[h]] for b in body)]
+        for h, col in HEADER.items()
+        if col != "value"
+    }
+    values, flags, bad_value = _measure_values([b[1][at["Measure Value"]] for b in body])
+    types = columns["measure_type"]
+    bad_type = next((i for i, t in enumerate(types) if t not in MEASURE_TYPES), len(body))
+    where = f"{path} sheet {sheet.title!r} row"
+    if bad_type < len(body) and bad_type <= bad_value:  # the first bad row, its type first
+        raise StudyInputError(
+            f"{where} {body[bad_type][0]} column 'Measure Type': "
+            f"{types[bad_type]!r} is not one of {list(MEASURE_TYPES)}"
+        )
+    if bad_value < len(body):
+        raise StudyInputError(
+            f"{where} {body[bad_value][0]} column 'Measure Value': "
+            f"{body[bad_value][1][at['Measure Value']]!r} is neither a number nor [x] / [c]"
+        )
+    columns.update(value=values, flag=flags, row=[b[0] for b in body])
+    out = pd.DataFrame(columns, columns=ASCOF_COLUMNS)
     repeated = out[out.duplicated(KEY, keep="first")]
     if not repeated.empty:
         first = repeated.iloc[0]
