@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from study.data.workbooks import open_xlsx
+from study.data.workbooks import open_xlsx, sheet_values
 from study.errors import StudyInputError
 
 __all__ = ["CARE_HOME_DEATHS_FILE", "CARE_HOME_COLUMNS", "TABLES", "read_care_home_deaths"]
@@ -77,7 +77,7 @@ def read_care_home_deaths(path: str | Path) -> pd.DataFrame:
         for sheet, cause in TABLES.items():
             if sheet not in book.sheetnames:
                 raise StudyInputError(f"{path}: no sheet {sheet!r} (sheets {book.sheetnames})")
-            rows = list(book[sheet].iter_rows(values_only=True))
+            rows = sheet_values(book, book[sheet])  # openpyxl's values, scanned faster
             header, weeks = _header(rows, path, sheet)
             for r in range(header + 1, len(rows)):
                 values = rows[r]
