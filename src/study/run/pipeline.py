@@ -6,6 +6,11 @@ provenance record (package and dependency versions, SHA-256 of every input file)
 come from a YAML file and are checked against each notebook's `parameters` cell (names and
 annotated types; the cells are generated from the declaration in `study.run.parameters`)
 before anything is written.
+
+This module imports pandas and numpy (`study.run.disclosure`), yaml, pydantic
+(`study.run.parameters`) and matplotlib (`study.run.recorder`) in the functions that use them,
+so importing it is cheap. What a worker process runs (papermill, the HTML export) is in
+`study.run.worker`, which imports none of them.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ import importlib.metadata
 import io
 import json
 import multiprocessing
-import os
 import platform
 import shutil
 import subprocess
@@ -29,23 +33,18 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-
-import pandas as pd
-import yaml
+from typing import TYPE_CHECKING
 
 from study import __version__, config
 from study.errors import StudyInputError
-from study.run.disclosure import DEFAULT_THRESHOLD, write_rule
-from study.run.parameters import NotebookParameter, check_not_empty, check_run_name, validate_params
-from study.run.recorder import gather_estimates
-from study.run.signals import (
-    RunInterrupted,
-    signals_blocked,
-    stop_processes,
-    worker_ignores_interrupts,
-)
+from study.run.signals import RunInterrupted, signals_blocked, stop_processes
+from study.run.worker import execute_notebook, quiet_worker
 
-KERNEL = "python3"
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from study.run.parameters import NotebookParameter
+
 _TYPES: dict[str, tuple[type, ...]] = {
     "int": (int,),
     "float": (int, float),
@@ -72,13 +71,14 @@ class NotebookSpec:
 
 @dataclass(frozen=True)
 class RunPlan:
-    """What a run will do: which notebooks, with which parameters, from which file."""
+    """What a run will do: which notebooks, with which parameters, from which file, and the
+    run's disclosure threshold (`study.run.disclosure`)."""
 
     params_file: Path
     run_name: str
     notebooks: list[NotebookSpec]
     parameters: dict[str, dict[str, object]]
-    disclosure_threshold: int = DEFAULT_THRESHOLD
+    disclosure_threshold: int
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,8 @@ def parameters_cell_declarations(source: str) -> dict[str, NotebookParameter]:
     the line's comment as help), without importing papermill: the cells are generated one
     `name: type = value  # help` per line (`study.run.parameters`). A cell that is not valid
     Python declares nothing (papermill ignores inspection errors too)."""
+    from study.run.parameters import NotebookParameter
+
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -198,6 +200,10 @@ def _dates_as_text(value: object) -> object:
 def load_params_file(path: Path) -> dict:
     """Read and validate a parameters YAML (`study.run.parameters`): `run_name`,
     `description`, `only`, `parameters` (shared) and `notebooks` (per-notebook values)."""
+    import yaml
+
+    from study.run.parameters import check_not_empty, validate_params
+
     if not path.is_file():
         raise StudyInputError(f"{path}: parameters file does not exist")
     try:
@@ -237,6 +243,8 @@ def plan_run(
 
     Unknown names, wrong types and unknown notebooks are errors (StudyInputError, one line).
     """
+    from study.run.parameters import check_run_name
+
     params_file = Path(params_file)
     raw = load_params_file(params_file)
     all_notebooks = notebooks if notebooks is not None else discover_notebooks()
@@ -287,6 +295,8 @@ def _disclosure_threshold(raw: dict, shared: dict, overrides: dict, params_file:
     """The run's disclosure threshold: `parameters: disclosure_threshold` (the older top-level
     key is read as the same setting), default DEFAULT_THRESHOLD; one value per run, so
     per-notebook values and a top-level key that disagrees are refused."""
+    from study.run.disclosure import DEFAULT_THRESHOLD
+
     per_notebook = sorted(nb for nb, v in overrides.items() if "disclosure_threshold" in v)
     if per_notebook:
         raise StudyInputError(
@@ -365,6 +375,8 @@ def _check_values_against_data(
     the dates of the episodes notebook 02 compares (site `lt_site`, teams `lt_teams` and
     `lt_comparison_team`, go-live `lt_go_live`). StudyInputError names the key and the data's span.
     `read`: the tables already read in this preflight, by (path, kind); filled as it goes."""
+    import pandas as pd
+
     from study.analyses.long_term_reduction import LongTermComparison, compared_episodes
     from study.data.records import read_records
     from study.run.parameters import BY_NAME, dates_outside_series
@@ -512,14 +524,6 @@ def provenance(plan: RunPlan) -> dict:
     }
 
 
-def _export_html(notebook: Path, target: Path) -> None:
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
-    target.write_text(body, encoding="utf-8")
-
-
 def _write_run_readme(run_dir: Path, plan: RunPlan, estimates) -> None:
     kinds = estimates["data_kind"].value_counts().to_dict() if len(estimates) else {}
     lines = [
@@ -549,52 +553,6 @@ def _write_run_readme(run_dir: Path, plan: RunPlan, estimates) -> None:
     (run_dir / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
 
-# Kernels run side by side (`jobs`), so each gets one BLAS/OpenMP thread: on 2 cores two
-# kernels with a multi-threaded OpenBLAS each oversubscribe the cores, and a busy-waiting
-# thread made one dense least-squares fit 40 times slower (benchmarks/README.md, issue 18).
-# A value the user has set is kept.
-KERNEL_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
-def _quiet_worker(log: str) -> None:
-    """Worker start-up: ignore Ctrl-C (the main process stops the run), send the worker's
-    stderr, and so its kernels' stderr, to the run's kernel.log, and start its kernels with
-    `KERNEL_THREADS` (unless the variables are set)."""
-    worker_ignores_interrupts()
-    for name, value in KERNEL_THREADS.items():
-        os.environ.setdefault(name, value)
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(fd, 2)
-    os.close(fd)
-
-
-def _execute(nb_path: str, out_nb: str, parameters: dict, html: str) -> dict:
-    """Run one notebook with papermill and render it to HTML (in a worker process).
-
-    Returns {"seconds": ...} or, if a cell raised, {"cell": ..., "error": ..., "ename": ...}.
-    """
-    import time
-
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
-    t0 = time.perf_counter()
-    try:
-        pm.execute_notebook(
-            nb_path,
-            out_nb,
-            parameters=parameters,
-            kernel_name=KERNEL,
-            cwd=str(config.NOTEBOOKS_DIR),
-            progress_bar=False,
-            log_output=False,
-        )
-    except PapermillExecutionError as exc:
-        return {"cell": exc.cell_index, "error": f"{exc.ename}: {exc.evalue}", "ename": exc.ename}
-    _export_html(Path(out_nb), Path(html))
-    return {"seconds": time.perf_counter() - t0}
-
-
 _FS_ERRORS = ("OSError", "PermissionError", "FileNotFoundError", "NotADirectoryError")
 
 
@@ -618,6 +576,7 @@ def _write_outcome(
     number of estimates."""
     from study.run.disclosure import write_disclosure_note
     from study.run.index_page import write_index  # the page reads this module's provenance
+    from study.run.recorder import gather_estimates
 
     if marker:
         (run_dir / marker).write_text(marker_text, encoding="utf-8")
@@ -665,6 +624,10 @@ def run_study(
     `RunInterrupted` is raised again with `.run_dir`, `.finished` and `.stopped` set.
     A run folder that cannot be written (permissions, full disk) raises RunFolderError.
     """
+    import yaml
+
+    from study.run.disclosure import write_rule
+
     if jobs < 1:
         raise StudyInputError(f"jobs must be at least 1, got {jobs}")
     try:
@@ -699,14 +662,15 @@ def run_study(
     try:
         with signals_blocked():  # workers start with SIGINT blocked, then ignore it
             pool = ProcessPoolExecutor(
-                jobs, mp_context=context, initializer=_quiet_worker, initargs=(str(log),)
+                jobs, mp_context=context, initializer=quiet_worker, initargs=(str(log),)
             )
             futures = {}
             for nb in plan.notebooks:
                 out_nb = run_dir / "notebooks" / nb.path.name
                 params = {**plan.parameters[nb.name], "run_dir": str(run_dir.resolve())}
                 html = run_dir / "html" / f"{nb.name}.html"
-                futures[pool.submit(_execute, str(nb.path), str(out_nb), params, str(html))] = nb
+                job = (str(nb.path), str(out_nb), params, str(html))
+                futures[pool.submit(execute_notebook, *job)] = nb
         for future in as_completed(futures):
             nb = futures[future]
             started.add(nb.name)
