@@ -9,9 +9,12 @@ PARAMS ?= params/default.yaml
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 # pytest-xdist: one worker per core; a test file (so each notebook's cells) stays on one worker
 XDIST  ?= -n auto --dist loadfile
+# one BLAS/OpenMP thread per process: workers and nbval kernels side by side on every core
+# (a multi-threaded BLAS in each oversubscribes the cores; study run does the same for kernels)
+THREADS := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv report test lint format notebooks params lock env-file data-readme synth bench coverage clean
+.PHONY: help venv report test test-slow test-all lint format notebooks params lock env-file data-readme synth bench coverage clean
 
 help: ## Show the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -31,10 +34,15 @@ venv: $(STAMP) ## Create or refresh .venv from requirements/lock.txt
 report: $(STAMP) ## Run the whole study on the default data into reports/<run>/
 	$(BIN)/study run --params $(PARAMS)
 
-test: $(STAMP) ## Lint, unit tests, and nbval over the committed notebooks (on every core)
+test: $(STAMP) ## Lint, unit tests, and nbval over the committed notebooks (on every core; ~1 min)
 	$(BIN)/ruff check src tests benchmarks scripts notebooks
 	$(BIN)/ruff format --check src tests benchmarks scripts
-	$(BIN)/pytest -q -p no:cacheprovider $(XDIST) -m "not slow" $(NBVAL) tests notebooks/
+	$(THREADS) $(BIN)/pytest -q -p no:cacheprovider $(XDIST) -m "not slow" $(NBVAL) tests notebooks/
+
+test-slow: $(STAMP) ## The slow tier: whole-study runs, reruns, Ctrl-C, the browser, property searches
+	$(THREADS) $(BIN)/pytest -q -p no:cacheprovider $(XDIST) -m slow tests
+
+test-all: test test-slow ## Every test: make test, then the slow tier (what CI runs)
 
 lint: $(STAMP) ## Lint only (the notebooks too)
 	$(BIN)/ruff check src tests benchmarks scripts notebooks

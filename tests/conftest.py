@@ -12,6 +12,9 @@ from its_series import harrow_like_series
 from its_series import step_series as harrow_step_series
 
 from study.data.published import load_events, load_figures, load_review_tables
+from study.run.worker import skip_iri_grammar
+
+skip_iri_grammar()  # as a run's workers do: nbformat's jsonschema without its IRI grammar
 
 try:
     import fcntl  # POSIX: pytest-xdist workers share one run_01 (below)

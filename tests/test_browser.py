@@ -199,6 +199,10 @@ def broken_links(facts: dict, root: Path) -> list[str]:
     return broken
 
 
+# the page tests load a real notebook-01 run: the slow tier (make test-slow; CI runs it)
+SLOW = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def page(chromium, run_dir, tmp_path_factory) -> Iterator[dict]:
     """The run's index.html as Chromium saw it."""
@@ -206,12 +210,14 @@ def page(chromium, run_dir, tmp_path_factory) -> Iterator[dict]:
         yield {**seen, "run_dir": run_dir}
 
 
+@SLOW
 def test_index_loads_without_console_errors(page):
     assert page["errors"] == []
     assert page["facts"]["scripts"] == 0
     assert "Three Conversations study" in page["facts"]["title"]
 
 
+@SLOW
 def test_every_image_loaded(page):
     images = page["facts"]["images"]
     pngs = sorted((page["run_dir"] / "figures").glob("*.png"))
@@ -219,12 +225,14 @@ def test_every_image_loaded(page):
     assert [i["src"] for i in images if not (i["complete"] and i["width"] > 0)] == []
 
 
+@SLOW
 def test_every_link_resolves_inside_the_run_folder(page):
     assert broken_links(page["facts"], page["run_dir"]) == []
     hrefs = {link["href"] for link in page["facts"]["links"]}
     assert {"estimates.csv", "html/01_conversation_split.html"} <= hrefs
 
 
+@SLOW
 def test_key_estimates_are_found_and_synthetic_ones_visibly_labelled(page):
     assert "not found in estimates.csv" not in page["facts"]["text"]
     labels = page["facts"]["synthetic"]
@@ -233,6 +241,7 @@ def test_key_estimates_are_found_and_synthetic_ones_visibly_labelled(page):
     )
 
 
+@SLOW
 def test_screenshot_is_a_png(page):
     data = page["screenshot"].read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"

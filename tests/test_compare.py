@@ -348,6 +348,7 @@ def test_diff_command_refuses_to_write_inside_a_run_folder(tmp_path):
     assert snapshot(b) == before
 
 
+@pytest.mark.slow  # CI tier (make test-slow): a real study run or a property search
 def test_a_rerun_with_the_same_inputs_and_seed_shows_no_difference(run_01, tmp_path):
     """Determinism: `study run --only 01` twice (the first is the shared `run_01`), then
     `study diff` -> nothing differs."""

@@ -148,6 +148,7 @@ def test_exposure_column_that_is_not_a_number_is_refused():
                              seasonal_period=12)  # fmt: skip
 
 
+@pytest.mark.slow  # CI tier (make test-slow): a real study run or a property search
 def test_monthly_example_runs_notebook_03_through_the_pipeline(tmp_path):
     from study.run.pipeline import new_run_dir, plan_run, run_study
 

@@ -112,6 +112,7 @@ def test_with_keys_puts_the_key_first_and_needs_the_label_columns():
         estimate_keys(pd.DataFrame({"notebook": [], "site": [], "quantity": []}))
 
 
+@pytest.mark.slow  # CI tier (make test-slow): a real study run or a property search
 def test_a_run_with_other_alpha_family_and_draws_has_every_key_estimate(tmp_path):
     """Notebooks 03 and 05 at alpha 0.1, negative binomial, 1,000 coefficient draws and 2,000
     bootstrap resamples: every key estimate they map is on the run page, with unique keys."""

@@ -297,6 +297,7 @@ def conversations_frames(draw):
     return pd.DataFrame(rows)
 
 
+@pytest.mark.slow  # CI tier (make test-slow): a real study run or a property search
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(conversations_frames())
 def test_valid_frames_have_no_problems(df):
@@ -305,6 +306,7 @@ def test_valid_frames_have_no_problems(df):
     assert len(typed) == len(df)
 
 
+@pytest.mark.slow  # CI tier (make test-slow): a real study run or a property search
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(conversations_frames(), st.data())
 def test_one_defect_is_reported_at_its_row(df, data):
@@ -327,6 +329,7 @@ def test_one_defect_is_reported_at_its_row(df, data):
     assert len(problems) == 1
 
 
+@pytest.mark.slow  # CI tier (make test-slow): a real study run or a property search
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(

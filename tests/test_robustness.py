@@ -284,6 +284,7 @@ def big_check(big_extract):
     return check_file(big_extract)
 
 
+@pytest.mark.slow  # CI tier (make test-slow): a 200,000-row extract
 def test_200k_rows_one_mistake_library_is_short(big_check):
     check = big_check
     text = check.text
@@ -292,6 +293,7 @@ def test_200k_rows_one_mistake_library_is_short(big_check):
     assert "(did you mean 'harrow'?)" in check.lines()[0]
 
 
+@pytest.mark.slow  # CI tier (make test-slow): a 200,000-row extract
 def test_200k_rows_one_mistake_validate_is_short(big_extract, big_check):
     before = snapshot(big_extract.parent)
     code, lines = study_cli("validate", big_extract)
@@ -320,6 +322,7 @@ def _run_refuses(
     return lines
 
 
+@pytest.mark.slow  # CI tier (make test-slow): a 200,000-row extract
 def test_run_says_the_200k_mistake_in_one_line_as_validate_does(tmp_path, big_extract, big_check):
     before = snapshot(big_extract.parent)
     (line,) = _run_refuses(tmp_path, "01", "conversations_path", big_extract)

@@ -82,3 +82,24 @@ def test_a_spawned_worker_unpickles_only_the_light_worker_module(
     # what the worker process receives, unpickled in a fresh interpreter as spawn does
     blob = pickle.dumps((seen["initializer"], seen["fn"], seen["args"]))
     assert _loaded_after(f"import pickle\npickle.loads({blob!r})") == []
+
+
+def test_a_worker_skips_jsonschemas_iri_grammar_and_still_validates_notebooks():
+    """`skip_iri_grammar`: jsonschema loads without rfc3987_syntax; notebooks still validate."""
+    code = (
+        "import sys\n"
+        "from study.run.worker import skip_iri_grammar\n"
+        "skip_iri_grammar()\n"
+        "import jsonschema, nbformat\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1 + 1')])\n"
+        "nbformat.validate(nb)\n"
+        "bad = nbformat.v4.new_notebook()\n"
+        "bad['cells'] = [{'cell_type': 'nonsense'}]\n"
+        "try:\n"
+        "    nbformat.validate(bad)\n"
+        "except nbformat.ValidationError:\n"
+        "    print('refused')\n"
+        "print(sys.modules['rfc3987_syntax'] is None, 'jsonschema' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["refused", "True", "True"]

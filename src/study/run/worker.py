@@ -10,6 +10,7 @@ worker never uses (issue 18; tests/test_worker_imports.py).
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -23,6 +24,15 @@ KERNEL = "python3"
 # thread made one dense least-squares fit 40 times slower (benchmarks/README.md, issue 18).
 # A value the user has set is kept.
 KERNEL_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def skip_iri_grammar() -> None:
+    """Keep jsonschema from importing its optional IRI checker, `rfc3987_syntax`, which builds
+    a parser grammar at import (0.8 s CPU in each worker; jsonschema comes in with nbformat).
+    Only jsonschema's "iri" format check uses it, and nothing a run validates (notebook JSON
+    against nbformat's schema) has that format; jsonschema imports it under
+    `suppress(ImportError)`, which the None entry in `sys.modules` triggers."""
+    sys.modules.setdefault("rfc3987_syntax", None)
 
 
 def quiet_worker(log: str) -> None:
@@ -52,6 +62,7 @@ def execute_notebook(nb_path: str, out_nb: str, parameters: dict, html: str) -> 
 
     Returns {"seconds": ...} or, if a cell raised, {"cell": ..., "error": ..., "ename": ...}.
     """
+    skip_iri_grammar()
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
