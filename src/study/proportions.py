@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import optimize, special, stats
 from statsmodels.stats.proportion import (
     confint_proportions_2indep,
     multinomial_proportions_confint,
@@ -436,22 +436,231 @@ def _fisher_p(table: np.ndarray) -> float:
     return float(stats.fisher_exact(table).pvalue)
 
 
+_FAK_LEN = 1024  # BiasedUrn's table of log factorials
+_LN_FAC_TABLE = np.cumsum([0.0] + [math.log(float(i)) for i in range(1, _FAK_LEN)]).tolist()
+_ACCUR = 1e-12 * 0.1  # scipy builds its urns with accuracy 1e-12; BiasedUrn cuts at 0.1 of it
+
+
+def _ln_facs(ks) -> np.ndarray:
+    """log k! as BiasedUrn's LnFac, elementwise: its table below 1024 (a running sum of logs),
+    else its Stirling series to 1/k**3, in the same operations (math.log: the C library's)."""
+    ks = np.asarray(ks, dtype=np.int64)
+    out = np.empty(len(ks))
+    small = ks < _FAK_LEN
+    out[small] = np.asarray(_LN_FAC_TABLE)[ks[small]]
+    n1 = ks[~small].astype(float)
+    r = 1.0 / n1
+    logs = np.array([math.log(t) for t in n1.tolist()])
+    out[~small] = (
+        (n1 + 0.5) * logs - n1 + 0.918938533204672722 + r * (1.0 / 12.0 + r * r * (-1.0 / 360.0))
+    )
+    return out
+
+
+def _exp(v: np.ndarray) -> np.ndarray:
+    """exp elementwise with the C library's exp (math.exp), as BiasedUrn; 0 below underflow."""
+    out = np.zeros(len(v))
+    live = np.flatnonzero(v > -746.0)
+    out[live] = [math.exp(t) for t in v[live].tolist()]
+    return out
+
+
+def _summed(y: np.ndarray, start: int = 0) -> int:
+    """How many terms a BiasedUrn loop adds: up to the first below its cut (from `start`)."""
+    cut = np.flatnonzero(y[start:] < _ACCUR)
+    return int(cut[0]) + start + 1 if len(cut) else len(y)
+
+
+class _FisherUrn:
+    """Fisher's noncentral hypergeometric law as scipy evaluates it: BiasedUrn's
+    CFishersNCHypergeometric (accuracy 1e-12) replayed in the same floating-point operations
+    and order, vectorised with numpy, so pmf sums and means equal `nchypergeom_fisher`'s.
+
+    n draws (column 0 sum), m marked items (row 0 sum) of N in all; support xmin..xmax. The
+    parts free of the odds (log factorials, log ratios of neighbours) are computed once.
+    """
+
+    def __init__(self, n: int, m: int, N: int):
+        self.n, self.m, self.N, self.m2 = n, m, N, N - m
+        self.xmin, self.xmax = max(0, m + n - N), min(n, m)
+        xs = np.arange(self.xmin, self.xmax + 1)
+        x2 = n - xs
+        self.lf_x, self.lf_x2 = _ln_facs(xs), _ln_facs(x2)
+        self.lf_mx, self.lf_m2x2 = _ln_facs(m - xs), _ln_facs(self.m2 - x2)
+        self.fresh = ((self.lf_x + self.lf_x2) + self.lf_mx) + self.lf_m2x2
+        lf = _ln_facs([m, self.m2, N, n, N - n])
+        self.m_fac, self.m2_fac, self.c_fac = lf[0], lf[1], (lf[2] - lf[3]) - lf[4]
+        self.mm_fac = self.m_fac + self.m2_fac
+        # BiasedUrn updates log factorials step by step unless both m and N - m are tabulated
+        self.incremental = not (m < _FAK_LEN and self.m2 < _FAK_LEN)
+        xd, x2d = xs.astype(float), x2.astype(float)
+        up = xd * (self.m2 - x2) / ((x2d + 1) * (m - xs + 1))  # step x - 1 -> x
+        down = x2d * (m - xs) / ((xd + 1) * (self.m2 - x2 + 1))  # step x + 1 -> x
+        self.log_up = np.array([math.log(t) if t > 0 else -math.inf for t in up.tolist()])
+        self.log_down = np.array([math.log(t) if t > 0 else -math.inf for t in down.tolist()])
+
+    def _chain(self, state: tuple, x0: int, step: int, stop: int) -> np.ndarray:
+        """BiasedUrn's sum of log factorials (lng's xFac) at x0, x0 + step, ..., stop, from
+        its state (last x, its xFac): one step updates it, a jump recomputes it."""
+        i0 = x0 - self.xmin
+        idx = np.arange(i0, stop - self.xmin + step, step)
+        if not self.incremental:
+            return self.fresh[idx]
+        last, fac = state
+        first = {0: fac, 1: fac + self.log_up[i0], -1: fac + self.log_down[i0]}.get(
+            x0 - last, self.fresh[i0]
+        )
+        inc = (self.log_up if step == 1 else self.log_down)[idx[1:]]
+        return np.cumsum(np.concatenate(([first], inc)))
+
+    def _terms(self, state, x0, step, stop, logodds, scale) -> tuple[np.ndarray, np.ndarray]:
+        """exp(lng(x)) at x0, x0 + step, ..., stop, and the xFac chain behind them."""
+        fac = self._chain(state, x0, step, stop)
+        xs = np.arange(x0, stop + step, step, dtype=float)
+        return _exp(((self.mm_fac - fac) + xs * logodds) - scale), fac
+
+    def _central(self, xs: np.ndarray) -> np.ndarray:
+        """BiasedUrn's probability() at odds 1 (the central hypergeometric pmf) at xs."""
+        i = xs - self.xmin
+        v = (self.m_fac - self.lf_x[i]) - self.lf_mx[i] + self.m2_fac
+        return _exp(((v - self.lf_x2[i]) - self.lf_m2x2[i]) - self.c_fac)
+
+    def mean_approx(self, odds: float) -> float:
+        """BiasedUrn's mean(): Cornfield's approximate mean."""
+        m, n, N = self.m, self.n, self.N
+        if odds == 1.0:
+            return float(m) * n / N
+        a = (m + n) * odds + (N - m - n)
+        b = a * a - 4.0 * odds * (odds - 1.0) * m * n
+        b = math.sqrt(b) if b > 0.0 else 0.0
+        return (a - b) / (2.0 * (odds - 1.0))
+
+    def setup(self, odds: float) -> tuple:
+        """BiasedUrn's first probability() call: 1 / (sum of exp(lng) around the approximate
+        mean, each side until a term < 1e-13), the scale, log odds and the lng state after."""
+        logodds = math.log(odds)
+        x1 = max(int(self.mean_approx(odds)), self.xmin)
+        fac1 = self._chain((-99, 0.0), x1, 1, x1)[0]
+        scale = self.mm_fac - fac1 + x1 * logodds
+        state, terms = (x1, fac1), [np.array([1.0])]
+        for step, stop in ((-1, self.xmin), (1, self.xmax)):
+            if (stop - x1) * step > 0:
+                y, fac = self._terms(state, x1 + step, step, stop, logodds, scale)
+                k = _summed(y)
+                terms.append(y[:k])
+                state = (x1 + step * k, fac[k - 1])
+        return 1.0 / np.cumsum(np.concatenate(terms))[-1], scale, logodds, state
+
+    def pmf_upto(self, x: int, odds: float) -> np.ndarray:
+        """scipy's pmf at xmin..x, each from a fresh urn (as `nchypergeom_fisher.cdf` sums)."""
+        xs = np.arange(self.xmin, x + 1)
+        if odds == 1.0:
+            return self._central(xs)
+        rsum, scale, logodds, state = self.setup(odds)
+        facs = self.fresh[xs - self.xmin].copy()
+        if self.incremental:  # lng(k) next to the state's last x is a step update
+            for k in range(max(state[0] - 1, self.xmin), min(state[0] + 1, x) + 1):
+                facs[k - self.xmin] = self._chain(state, k, 1, k)[0]
+        return _exp(((self.mm_fac - facs) + xs.astype(float) * logodds) - scale) * rsum
+
+    def mean(self, odds: float) -> float:
+        """scipy's `nchypergeom_fisher.mean`: BiasedUrn's moments(), the mean of the pmf
+        summed up and then down from the approximate mean until a term < 1e-13."""
+        xm = int(self.mean_approx(odds))
+        down_xs = np.arange(xm - 1, self.xmin - 1, -1)
+        if odds == 1.0:
+            up = self._central(np.arange(xm, self.xmax + 1))
+            up = up[: _summed(up, 1)]
+            down = self._central(down_xs)
+        else:
+            rsum, scale, logodds, state = self.setup(odds)
+            y, fac = self._terms(state, xm, 1, self.xmax, logodds, scale)
+            up = y * rsum
+            k = _summed(up, 1)
+            up, state = up[:k], (xm + k - 1, fac[k - 1])
+            down = np.zeros(0)
+            if len(down_xs):
+                down = self._terms(state, xm - 1, -1, self.xmin, logodds, scale)[0] * rsum
+        down = down[: _summed(down)]
+        y = np.concatenate((up, down))
+        dx = np.concatenate((np.arange(len(up)), -1 - np.arange(len(down)))).astype(float)
+        return float(np.cumsum(dx * y)[-1] / np.cumsum(y)[-1] + xm)
+
+
+def _solve_increasing(func) -> float:
+    """Root of an increasing func of nc > 0: bracket from nc = 1 by halving or doubling,
+    then Brent's method with xtol 1e-13 (the search of scipy's conditional odds ratio)."""
+    nc = 1.0
+    value = func(nc)
+    if value == 0:
+        return nc
+    if value > 0:
+        nc /= 2.0
+        while func(nc) > 0:
+            nc /= 2.0
+        lo, hi = nc, 2.0 * nc
+    else:
+        nc *= 2.0
+        while func(nc) < 0:
+            nc *= 2.0
+        lo, hi = nc / 2.0, nc
+    return float(optimize.brentq(func, lo, hi, xtol=1e-13))
+
+
+def conditional_odds_ratio(table, *, alpha: float = 0.05) -> tuple[float, float, float]:
+    """Conditional MLE of the odds ratio of a 2 x 2 table with its exact two-sided interval.
+
+    The MLE is the noncentrality nc of Fisher's noncentral hypergeometric law (given the
+    margins) whose mean is table[0, 0]; the limits solve P(X >= x; nc) = alpha/2 (lower) and
+    P(X <= x; nc) = alpha/2 (upper) (Cornfield). Same searches and conventions as
+    `scipy.stats.contingency.odds_ratio(table, kind="conditional")`: nan with (0, inf) for
+    an empty row or column, 0 / inf when x is at an end of the support or the sample odds
+    ratio is 0 / inf; the law is evaluated over the whole support with numpy.
+    """
+    t = np.asarray(table, dtype=np.int64)
+    if (t.sum(axis=0) == 0).any() or (t.sum(axis=1) == 0).any():
+        return math.nan, 0.0, math.inf
+    a, b, c, d = (int(v) for v in t.ravel())
+    urn = _FisherUrn(a + c, a + b, a + b + c + d)
+    if a == urn.xmin:
+        mle = 0.0
+    elif a == urn.xmax:
+        mle = math.inf
+    else:
+        mle = _solve_increasing(lambda nc: urn.mean(nc) - a)
+    tail = 0.5 * (1 - (1 - alpha))  # as scipy's interval at confidence level 1 - alpha
+
+    def cdf(k: int, nc: float) -> float:
+        if k < urn.xmin:
+            return 0.0
+        return 1.0 if k >= urn.xmax else float(np.sum(urn.pmf_upto(k, nc)))
+
+    if c > 0 and b > 0 and a * d == 0:
+        low = 0.0
+    else:
+        low = _solve_increasing(lambda nc: float(np.clip(1.0 - cdf(a - 1, nc), 0, 1)) - tail)
+    if (c == 0 or b == 0) and a > 0 and d > 0:
+        high = math.inf
+    else:
+        high = _solve_increasing(lambda nc: -float(np.clip(cdf(a, nc), 0, 1)) + tail)
+    return mle, low, high
+
+
 def _odds_ratio_row(
     table: np.ndarray, *, alpha: float, label: str, names: tuple[str, str], base: dict
 ) -> dict:
     """The odds ratio row of `compare_proportions`: conditional MLE, exact interval, Fisher."""
-    res = stats.contingency.odds_ratio(table, kind="conditional")
-    oci = res.confidence_interval(confidence_level=1 - alpha)
+    mle, low, high = conditional_odds_ratio(table, alpha=alpha)
     or_note = "p: Fisher's exact test, two-sided"
-    or_ok = not np.isnan(res.statistic)
+    or_ok = not np.isnan(mle)
     if not or_ok:
         or_note = "failed: the odds ratio is undefined (no events or no non-events); " + or_note
     return {
         **base,
         "quantity": label_quantity(label, f"odds ratio {names[0]} / {names[1]}"),
-        "estimate": float(res.statistic),
-        "ci_low": float(oci.low) if or_ok else math.nan,
-        "ci_high": float(oci.high) if or_ok else math.nan,
+        "estimate": mle,
+        "ci_low": low if or_ok else math.nan,
+        "ci_high": high if or_ok else math.nan,
         "method": "conditional MLE, exact interval",
         "p_value": _fisher_p(table),
         "note": or_note,
