@@ -15,7 +15,9 @@ Methods and references
   or Koopman's (1984) score interval via statsmodels.
 - Tests of equal proportions: Pearson chi-square (1 df, no continuity correction) and Fisher's
   exact test (two-sided), both from scipy; the odds ratio is the conditional MLE with the exact
-  (Cornfield) interval from `scipy.stats.contingency.odds_ratio`.
+  (Cornfield) interval, computed as `scipy.stats.contingency.odds_ratio` does
+  (`conditional_odds_ratio` replays its BiasedUrn evaluation with numpy; equal to scipy's in
+  `tests/test_odds_ratio.py`).
 """
 
 from __future__ import annotations
