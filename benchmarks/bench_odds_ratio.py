@@ -14,11 +14,11 @@ Run: `.venv/bin/python benchmarks/bench_odds_ratio.py` (OMP_NUM_THREADS=1 recomm
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import numpy as np
 from scipy import stats
+from timing import min_and_median
 
 from study.proportions import conditional_odds_ratio
 
@@ -47,13 +47,7 @@ def _new(tables):
 
 
 def _cpu(fn, repeats: int) -> tuple[float, float]:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.process_time()
-        fn()
-        times.append(time.process_time() - t0)
-    return min(times), statistics.median(times)
+    return min_and_median(fn, repeats, clock=time.process_time)
 
 
 def main() -> None:
