@@ -27,7 +27,6 @@ assembly (readings, sensitivity, sentences) is `study.analyses.cost_avoidance`.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -717,27 +716,22 @@ def its_sensitivity(
     Each value is `study.point_cost_avoidance` of `study.its_avoided_starts` (the
     fitted counterfactual - fitted counts in the window), one model choice changed at a time.
     Families in `study.its.POISSON_POINT_FAMILIES` share the Poisson GLM's point, so it is
-    fitted once (as ``poisson``) for all of them.
+    fitted as ``poisson`` for each of them (without their interval machinery).
     """
     from study.its import POISSON_POINT_FAMILIES
 
-    @functools.cache
-    def fitted(family: str, harmonics: int, transition_weeks: int) -> float:
+    def point(family: str, **model) -> float:
+        same = "poisson" if family in POISSON_POINT_FAMILIES else family
         avoided = its_avoided_starts(
             weekly,
             periods,
             window_start=window_start,
             window_end=window_end,
             seed=seed,
-            family=family,
-            harmonics=harmonics,
-            transition_weeks=transition_weeks,
+            family=same,
+            **model,
         )
         return point_cost_avoidance(avoided, unit_cost_gbp, "part_year")
-
-    def point(family: str, harmonics: int, transition_weeks: int) -> float:
-        same = "poisson" if family in POISSON_POINT_FAMILIES else family
-        return fitted(same, harmonics, transition_weeks)
 
     return Sensitivity.over(
         point,
