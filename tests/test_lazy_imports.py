@@ -26,3 +26,17 @@ def test_its_names_load_their_module_on_first_use():
     got = _imported("from study.its import FAMILIES\nfrom study import its\nassert its.fit_its")
     assert got["study.its.models"] and got["statsmodels"]
     assert _imported("from study.its import FAMILIES") == dict.fromkeys(HEAVY, False)
+
+
+def test_planning_and_preflight_of_the_default_run_import_no_statistics_library():
+    # the parameter check reads notebook 07's design_sites (study.data.design_sites) and the
+    # preflight selects notebook 02's compared episodes (study.analyses.long_term_design)
+    # without importing the notebooks' estimators: 1.1 s before every run's first kernel
+    code = (
+        "from study import config\n"
+        "from study.run.pipeline import discover_notebooks, plan_run, preflight\n"
+        "plan = plan_run(config.DEFAULT_PARAMS, [], notebooks=discover_notebooks())\n"
+        "assert plan.parameters['07_evaluation_design']['design_sites']\n"
+        "preflight(plan)"
+    )
+    assert _imported(code) == dict.fromkeys(HEAVY, False)

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from study.errors import StudyInputError
 from study.tidy import ESTIMATE_COLUMNS
+
+if TYPE_CHECKING:  # figures are made by study.plots; this module only carries them
+    from matplotlib.figure import Figure
 
 LABEL_COLUMNS = ["site", "data_kind", "source"]
 

@@ -25,7 +25,6 @@ import json
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import import_module
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple, get_args, get_origin
 
@@ -70,9 +69,10 @@ def _iso_date(value: object) -> str:
         raise ValueError(f"not a date 'YYYY-MM-DD': {value!r}") from None
 
 
-def _sites(value: dict) -> dict:  # notebook 07's own check (a heavy module: lazy import)
-    design = import_module("study.analyses.evaluation_design")
-    return design.site_designs(value, fit_site="") and value
+def _sites(value: dict) -> dict:  # notebook 07's own check (pandas and the published figures)
+    from study.data.design_sites import site_designs
+
+    return site_designs(value, fit_site="") and value
 
 
 IsoDate = Annotated[str, BeforeValidator(_iso_date)]

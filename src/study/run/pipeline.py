@@ -377,7 +377,7 @@ def _check_values_against_data(
     `read`: the tables already read in this preflight, by (path, kind); filled as it goes."""
     import pandas as pd
 
-    from study.analyses.long_term_reduction import LongTermComparison, compared_episodes
+    from study.analyses.long_term_design import LongTermComparison, compared_episodes
     from study.data.records import read_records
     from study.run.parameters import BY_NAME, dates_outside_series
 
