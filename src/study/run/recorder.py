@@ -161,14 +161,26 @@ class Recorder:
         folder = self._root / "figures"
         folder.mkdir(parents=True, exist_ok=True)
         stem = folder / f"{self.notebook}__{name}"
-        png = io.BytesIO()
-        fig.savefig(
-            png, format="png", dpi=PNG_DPI, bbox_inches="tight", metadata={"Software": None}
-        )
-        stem.with_suffix(".png").write_bytes(png.getvalue())
-        _SAVED_PNG[fig] = png.getvalue()
-        with matplotlib.rc_context({"svg.hashsalt": self.notebook}):  # stable SVG ids
-            fig.savefig(stem.with_suffix(".svg"), bbox_inches="tight", metadata={"Date": None})
+        png = figure_png(fig)
+        stem.with_suffix(".png").write_bytes(png)
+        _SAVED_PNG[fig] = png
+        stem.with_suffix(".svg").write_bytes(figure_svg(fig, salt=self.notebook))
+
+
+def figure_png(fig: Figure) -> bytes:
+    """A figure as the run folder's PNG: PNG_DPI, tight bounding box, no software metadata."""
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=PNG_DPI, bbox_inches="tight", metadata={"Software": None})
+    return png.getvalue()
+
+
+def figure_svg(fig: Figure, salt: str) -> bytes:
+    """A figure as the run folder's SVG: tight bounding box, no date, element ids salted with
+    `salt` (the notebook) so they are the same from run to run."""
+    svg = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": salt}):
+        fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return svg.getvalue()
 
 
 def gather_estimates(run_dir: Path, notebooks: set[str] | None = None) -> pd.DataFrame:
