@@ -38,6 +38,7 @@ __all__ = ["ShareDesign", "SiteDesign", "percent", "site_designs"]
 
 
 def percent(x: float, digits: int = 1) -> str:
+    """A fraction as a percentage text: percent(0.2361) -> '23.6%'."""
     return f"{100 * x:.{digits}f}%"
 
 
